@@ -1,0 +1,99 @@
+// A Proxy-Wasm host: the services every plugin it runs shares (logs, metrics, shared data and
+// queues, clock, timers, callouts, foreign functions, node-wide properties), and plugin loading.
+import { performance } from "node:perf_hooks";
+import type { LogLevel, LogLevelName } from "./abi/constants.js";
+import type { CalloutTransport } from "./imports/http_call.js";
+import { Plugin, type PluginOptions } from "./plugin.js";
+import type { Clock, ForeignFunction, HostServices, TimerService } from "./services.js";
+import { LogSink, type LogEntry } from "./state/logs.js";
+import { MetricStore } from "./state/metrics.js";
+import { renderPrometheus, type TagExtractor } from "./state/prometheus.js";
+import { SharedDataStore, SharedQueueStore } from "./state/shared.js";
+import type { PropertyLiteral } from "./state/stream_info.js";
+import { ManualTimers, RealTimers } from "./state/timers.js";
+
+/** Options of a host. */
+export interface HostOptions {
+  /** Plugin log level (proxy_get_log_level answers it); default info. */
+  logLevel?: LogLevel | LogLevelName;
+  /** Keep log lines in memory for inspection (tests); default true. */
+  keepLogs?: boolean;
+  /** Called for every log line that passes the level. */
+  onLog?: (entry: LogEntry) => void;
+  /** "manual": timers and posted tasks wait for the caller (tests); "real": Node's clock (proxy). */
+  mode?: "manual" | "real";
+  /** Where HTTP callouts go; default: every cluster unknown. */
+  callouts?: CalloutTransport;
+  /** Host-wide properties (node metadata, listener direction, …) by dotted path. */
+  properties?: Record<string, PropertyLiteral>;
+  /** Clock override (tests). */
+  clock?: Clock;
+  /** Tag extraction for Prometheus output (Istio's stat-name convention). */
+  tagExtractor?: TagExtractor;
+}
+
+const NO_CLUSTERS: CalloutTransport = { hasCluster: () => false, send: () => undefined };
+
+const systemClock: Clock = {
+  realtimeNanos: () => BigInt(Date.now()) * 1_000_000n,
+  monotonicNanos: () => BigInt(Math.round(performance.now() * 1e6)),
+};
+
+export class ProxyWasmHost implements HostServices {
+  readonly logs: LogSink;
+  readonly metrics = new MetricStore();
+  readonly sharedData = new SharedDataStore();
+  readonly sharedQueues = new SharedQueueStore();
+  readonly clock: Clock;
+  readonly timers: TimerService;
+  callouts: CalloutTransport;
+  readonly foreignFunctions = new Map<string, ForeignFunction>();
+  readonly properties: Map<string, PropertyLiteral>;
+  readonly mode: "manual" | "real";
+  tagExtractor: TagExtractor | undefined;
+  private readonly pending: Array<() => void> = [];
+  readonly plugins: Plugin[] = [];
+
+  constructor(options: HostOptions = {}) {
+    this.logs = new LogSink({ level: options.logLevel ?? "info", keep: options.keepLogs ?? true, onLog: options.onLog });
+    this.mode = options.mode ?? "manual";
+    this.timers = this.mode === "manual" ? new ManualTimers() : new RealTimers();
+    this.callouts = options.callouts ?? NO_CLUSTERS;
+    this.clock = options.clock ?? systemClock;
+    this.properties = new Map(Object.entries(options.properties ?? {}));
+    this.tagExtractor = options.tagExtractor;
+  }
+
+  /** Loads (validates, compiles, starts) a plugin. Throws PluginLoadError with the reason. */
+  async loadPlugin(wasm: Uint8Array | string, options: PluginOptions = {}): Promise<Plugin> {
+    const plugin = await Plugin.load(this, wasm, options);
+    this.plugins.push(plugin);
+    return plugin;
+  }
+
+  post(task: () => void): void {
+    if (this.mode === "real") setImmediate(task);
+    else this.pending.push(task);
+  }
+
+  /** Runs tasks posted so far (manual mode): queue notifications. Returns how many ran. */
+  runPending(): number {
+    let n = 0;
+    while (this.pending.length > 0) {
+      this.pending.shift()!();
+      n++;
+    }
+    return n;
+  }
+
+  /** Plugin metrics in Prometheus text format. */
+  prometheus(): string {
+    return renderPrometheus(this.metrics, this.tagExtractor);
+  }
+
+  /** Shuts every plugin down and stops real timers. */
+  shutdown(): void {
+    for (const p of this.plugins) p.shutdown();
+    if (this.timers instanceof RealTimers) this.timers.stopAll();
+  }
+}

@@ -1,0 +1,122 @@
+// Host functions: proxy_get_header_map_pairs, proxy_set_header_map_pairs,
+// proxy_get_header_map_value, proxy_add_header_map_value, proxy_replace_header_map_value,
+// proxy_remove_header_map_value, proxy_get_header_map_size.
+import { MapType, WasmResult } from "../abi/constants.js";
+import { decodePairs, pairsSize, writePairs } from "../abi/pairs.js";
+import type { PluginVm } from "../vm/plugin_vm.js";
+import { sig, type HostFunctionDef } from "./types.js";
+
+const MAX_MAP_TYPE = 7;
+
+// The writable map for an edit, or the status that refuses it.
+function writableMap(vm: PluginVm, type: number) {
+  const ctx = vm.effective ?? vm.root;
+  const map = ctx.headerMap(type as MapType);
+  if (!map || !ctx.headerMapWritable(type as MapType)) return undefined;
+  return { ctx, map };
+}
+
+export const headerMapFunctions: HostFunctionDef[] = [
+  {
+    module: "env", name: "proxy_get_header_map_pairs", type: sig("iii>i"),
+    create: (vm) => (type: number, ptrOut: number, sizeOut: number) => {
+      type >>>= 0;
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      const map = (vm.effective ?? vm.root).headerMap(type as MapType);
+      // Envoy returns an unavailable map as empty.
+      if (!map || map.count === 0) return vm.returnBytes("", ptrOut, sizeOut);
+      vm.mem.check(ptrOut, 4);
+      vm.mem.check(sizeOut, 4);
+      const size = pairsSize(map.pairs);
+      const ptr = vm.allocate(size);
+      if (ptr === 0) return WasmResult.InvalidMemoryAccess;
+      writePairs(vm.mem.check(ptr, size), ptr, map.pairs);
+      vm.mem.setU32(ptrOut, ptr);
+      vm.mem.setU32(sizeOut, size);
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_set_header_map_pairs", type: sig("iii>i"),
+    create: (vm) => (type: number, ptr: number, size: number) => {
+      type >>>= 0;
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      const w = writableMap(vm, type);
+      if (!w) return WasmResult.BadArgument;
+      // Malformed pairs become an empty map, as in Envoy.
+      const pairs = decodePairs(vm.mem.check(ptr, size), ptr >>> 0, size >>> 0) ?? [];
+      w.map.replaceAll(pairs);
+      w.ctx.headerMapChanged(type as MapType);
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_get_header_map_value", type: sig("iiiii>i"),
+    create: (vm) => (type: number, keyPtr: number, keyLen: number, ptrOut: number, sizeOut: number) => {
+      type >>>= 0;
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      const key = vm.mem.latin1(keyPtr, keyLen);
+      const map = (vm.effective ?? vm.root).headerMap(type as MapType);
+      if (!map) return WasmResult.BadArgument;
+      const value = map.get(key);
+      if (value === undefined) {
+        // 0.1.0 answered a missing key with OK and an empty value.
+        return vm.abiVersion === "0.1.0" ? vm.returnBytes("", ptrOut, sizeOut) : WasmResult.NotFound;
+      }
+      return vm.returnBytes(value, ptrOut, sizeOut);
+    },
+  },
+  {
+    module: "env", name: "proxy_add_header_map_value", type: sig("iiiii>i"),
+    create: (vm) => (type: number, keyPtr: number, keyLen: number, valPtr: number, valLen: number) => {
+      type >>>= 0;
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      const key = vm.mem.latin1(keyPtr, keyLen);
+      const value = vm.mem.latin1(valPtr, valLen);
+      const w = writableMap(vm, type);
+      if (!w) return WasmResult.BadArgument;
+      w.map.add(key, value);
+      w.ctx.headerMapChanged(type as MapType);
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_replace_header_map_value", type: sig("iiiii>i"),
+    create: (vm) => (type: number, keyPtr: number, keyLen: number, valPtr: number, valLen: number) => {
+      type >>>= 0;
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      const key = vm.mem.latin1(keyPtr, keyLen);
+      const value = vm.mem.latin1(valPtr, valLen);
+      const w = writableMap(vm, type);
+      if (!w) return WasmResult.BadArgument;
+      w.map.set(key, value);
+      w.ctx.headerMapChanged(type as MapType);
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_remove_header_map_value", type: sig("iii>i"),
+    create: (vm) => (type: number, keyPtr: number, keyLen: number) => {
+      type >>>= 0;
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      const key = vm.mem.latin1(keyPtr, keyLen);
+      const w = writableMap(vm, type);
+      if (!w) return WasmResult.BadArgument;
+      w.map.remove(key);
+      w.ctx.headerMapChanged(type as MapType);
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_get_header_map_size", type: sig("ii>i"),
+    create: (vm) => (type: number, sizeOut: number) => {
+      type >>>= 0;
+      // Envoy: byte size of keys and values; BAD_ARGUMENT for callout/gRPC maps and unavailable maps.
+      if (type > 3) return WasmResult.BadArgument;
+      const map = (vm.effective ?? vm.root).headerMap(type as MapType);
+      if (!map) return WasmResult.BadArgument;
+      vm.mem.setU32(sizeOut, map.byteSize());
+      return WasmResult.Ok;
+    },
+  },
+];

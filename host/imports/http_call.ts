@@ -1,0 +1,80 @@
+// Host function proxy_http_call, and delivery of its response to proxy_on_http_call_response.
+// The call belongs to the root context, even when a stream made it (Envoy).
+import { WasmResult } from "../abi/constants.js";
+import { decodePairs } from "../abi/pairs.js";
+import { HeaderMap } from "../state/header_map.js";
+import type { RootContextState } from "../vm/contexts.js";
+import type { PluginVm } from "../vm/plugin_vm.js";
+import { sig, type HostFunctionDef } from "./types.js";
+
+/** An HTTP callout as the plugin sent it. */
+export interface HttpCalloutRequest {
+  /** Cluster name given to proxy_http_call. */
+  cluster: string;
+  headers: HeaderMap;
+  body: Buffer;
+  trailers: HeaderMap;
+  /** Timeout in ms; 0 = none (Envoy). */
+  timeoutMs: number;
+}
+
+/** How a callout ended: a response (possibly generated, e.g. 504 on timeout), or a reset. */
+export type HttpCalloutResult =
+  | { headers: HeaderMap; body: Buffer; trailers: HeaderMap }
+  | { reset: string };
+
+/** Sends callouts somewhere: recorded for tests, real HTTP in the dev proxy. */
+export interface CalloutTransport {
+  /** False for an unknown cluster (proxy_http_call answers BAD_ARGUMENT). */
+  hasCluster(cluster: string): boolean;
+  /** Starts a callout; undefined when the send is refused (INTERNAL_FAILURE, no callback). */
+  send(request: HttpCalloutRequest, token: number, onResult: (r: HttpCalloutResult) => void): { cancel(): void } | undefined;
+}
+
+/** Delivers a callout's outcome to the plugin, unless the VM failed or the root is gone. */
+export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, token: number, result: HttpCalloutResult): void {
+  if (!root.callouts.delete(token) || vm.failure || !vm.contexts.has(root.id)) return;
+  if ("reset" in result) {
+    root.status = { code: WasmResult.BrokenConnection, message: result.reset };
+    vm.call("proxy_on_http_call_response", root, root.id, token, 0, 0, 0);
+    return;
+  }
+  root.calloutResponse = result;
+  root.status = { code: 0, message: "" };
+  try {
+    vm.call("proxy_on_http_call_response", root, root.id, token, result.headers.count, result.body.length, result.trailers.count);
+  } finally {
+    root.calloutResponse = undefined;
+  }
+}
+
+export const httpCallFunctions: HostFunctionDef[] = [
+  {
+    module: "env", name: "proxy_http_call", type: sig("iiiiiiiiii>i"),
+    create: (vm) => (
+      upPtr: number, upLen: number, hPtr: number, hLen: number, bPtr: number, bLen: number,
+      tPtr: number, tLen: number, timeoutMs: number, tokenOut: number,
+    ) => {
+      const cluster = vm.mem.utf8(upPtr, upLen);
+      const headers = new HeaderMap(decodePairs(vm.mem.check(hPtr, hLen), hPtr >>> 0, hLen >>> 0) ?? []);
+      const body = vm.mem.copy(bPtr, bLen);
+      const trailers = new HeaderMap(decodePairs(vm.mem.check(tPtr, tLen), tPtr >>> 0, tLen >>> 0) ?? []);
+      vm.mem.check(tokenOut, 4);
+      headers.replaceAll(headers.pairs);
+      if (!headers.has(":method") || !headers.has(":path") || !headers.has(":authority")) return WasmResult.BadArgument;
+      const transport = vm.runtime.services.callouts;
+      if (!transport.hasCluster(cluster)) return WasmResult.BadArgument;
+      if (body.length > 0) headers.set("content-length", String(body.length));
+      const root = (vm.effective ?? vm.root).root;
+      const token = vm.newCalloutToken(0);
+      const handle = transport.send(
+        { cluster, headers, body, trailers, timeoutMs: timeoutMs >>> 0 }, token,
+        (result) => vm.defer(() => deliverHttpCallResponse(vm, root, token, result)),
+      );
+      if (!handle) return WasmResult.InternalFailure;
+      root.callouts.set(token, { token, cancel: () => handle.cancel() });
+      vm.mem.setU32(tokenOut, token);
+      return WasmResult.Ok;
+    },
+  },
+];

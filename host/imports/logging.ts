@@ -1,0 +1,39 @@
+// Host functions: proxy_log, proxy_get_log_level, proxy_get_current_time_nanoseconds,
+// proxy_set_tick_period_milliseconds.
+import { WasmResult } from "../abi/constants.js";
+import { sig, type HostFunctionDef } from "./types.js";
+
+export const loggingFunctions: HostFunctionDef[] = [
+  {
+    module: "env", name: "proxy_log", type: sig("iii>i"), allowed: "anywhere",
+    create: (vm) => (level: number, ptr: number, len: number) => {
+      level >>>= 0;
+      if (level > 5) return WasmResult.BadArgument;
+      vm.runtime.log(level as 0, vm.mem.utf8(ptr, len));
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_get_log_level", type: sig("i>i"), versions: ["0.2.1"],
+    create: (vm) => (out: number) => {
+      vm.mem.setU32(out, vm.runtime.services.logs.level);
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_get_current_time_nanoseconds", type: sig("i>i"),
+    create: (vm) => (out: number) => {
+      vm.mem.setU64(out, vm.runtime.services.clock.realtimeNanos());
+      return WasmResult.Ok;
+    },
+  },
+  {
+    module: "env", name: "proxy_set_tick_period_milliseconds", type: sig("i>i"),
+    create: (vm) => (period: number) => {
+      // Envoy: the period belongs to the caller's root context.
+      const ctx = vm.effective ?? vm.root;
+      vm.runtime.services.timers.setTickPeriod(vm, ctx.root, period >>> 0);
+      return WasmResult.Ok;
+    },
+  },
+];

@@ -1,0 +1,237 @@
+// The test API: load any Proxy-Wasm module with a configuration, drive streams callback by
+// callback, answer its callouts, move its clock, and read back everything it did — headers, bodies,
+// local replies, returned actions, logs by level, metrics. Modelled on the Go SDK's proxytest, for
+// any .wasm. Strings are Unicode in, Unicode out; on the wire (the host's byte strings) they are UTF-8.
+import { LOG_LEVEL_NAMES, MetricType, type LogLevelName } from "../abi/constants.js";
+import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../imports/http_call.js";
+import { ProxyWasmHost } from "../host.js";
+import type { Plugin, PluginOptions } from "../plugin.js";
+import type { ForeignFunction } from "../services.js";
+import { HeaderMap, type HeadersInit } from "../state/header_map.js";
+import type { PropertyLiteral, StreamInfo } from "../state/stream_info.js";
+import { ManualTimers } from "../state/timers.js";
+import type { VmFailure } from "../vm/errors.js";
+import { fromWire, headersFromUser } from "./encoding.js";
+import { TestHttpStream } from "./test_stream.js";
+
+/** Options of a test host: the plugin settings plus test-only knobs. */
+export interface TestHostOptions extends PluginOptions {
+  /** The module: bytes or a file path. */
+  wasm: Uint8Array | string;
+  /** Log level (default trace: tests see everything). */
+  logLevel?: LogLevelName;
+  /** Cluster names HTTP callouts may target; "*" accepts any. Default: "*". */
+  clusters?: string[] | "*";
+  /** Host-wide properties by dotted path (`node.id`, `listener_direction`, …). */
+  properties?: Record<string, PropertyLiteral>;
+}
+
+/** An HTTP callout the plugin made, waiting for the test to answer it. */
+export interface TestHttpCall {
+  token: number;
+  cluster: string;
+  headers: Record<string, string>;
+  body: string;
+  trailers: Record<string, string>;
+  timeoutMs: number;
+}
+
+/** A response to give an HTTP callout. */
+export interface TestHttpCallResponse {
+  status?: number;
+  headers?: HeadersInit;
+  body?: string | Uint8Array;
+  trailers?: HeadersInit;
+}
+
+/** A histogram's recorded samples. */
+export interface HistogramValue {
+  count: number;
+  sum: number;
+  /** Cumulative counts per bucket upper bound. */
+  buckets: Array<{ le: number; count: number }>;
+}
+
+interface PendingCall {
+  request: HttpCalloutRequest;
+  cancelled: boolean;
+  onResult: (r: HttpCalloutResult) => void;
+}
+
+/** Records callouts and lets the test answer them. */
+class RecordingCallouts implements CalloutTransport {
+  readonly pending = new Map<number, PendingCall>();
+  constructor(private readonly clusters: string[] | "*") {}
+
+  hasCluster(cluster: string): boolean {
+    return this.clusters === "*" || this.clusters.includes(cluster);
+  }
+
+  send(request: HttpCalloutRequest, token: number, onResult: (r: HttpCalloutResult) => void) {
+    const call: PendingCall = { request, cancelled: false, onResult };
+    this.pending.set(token, call);
+    return { cancel: () => { call.cancelled = true; this.pending.delete(token); } };
+  }
+}
+
+export class TestHost {
+  private readonly callouts: RecordingCallouts;
+
+  private constructor(readonly host: ProxyWasmHost, readonly plugin: Plugin, callouts: RecordingCallouts) {
+    this.callouts = callouts;
+  }
+
+  /** Loads a plugin into a fresh host with manual timers. Throws PluginLoadError if it is refused. */
+  static async create(options: TestHostOptions): Promise<TestHost> {
+    const callouts = new RecordingCallouts(options.clusters ?? "*");
+    const host = new ProxyWasmHost({
+      logLevel: options.logLevel ?? "trace", mode: "manual", callouts, properties: options.properties,
+    });
+    const plugin = await host.loadPlugin(options.wasm, options);
+    const t = new TestHost(host, plugin, callouts);
+    host.runPending();
+    return t;
+  }
+
+  /** Opens a stream; attributes (source address, route, extra properties) may be set in `info`. */
+  httpStream(info?: Partial<StreamInfo>): TestHttpStream {
+    return new TestHttpStream(this, info);
+  }
+
+  // ---- time, queues, callouts, foreign functions ------------------------------------------------
+
+  /** Fires every armed timer once (proxytest's Tick). */
+  tick(): void {
+    (this.host.timers as ManualTimers).tick();
+    this.host.runPending();
+  }
+
+  /** Advances the virtual clock, firing timers as their periods come due. */
+  advanceTime(ms: number): void {
+    (this.host.timers as ManualTimers).advance(ms);
+    this.host.runPending();
+  }
+
+  /** The tick period the plugin's root context set (0 = none). */
+  get tickPeriodMs(): number {
+    return this.plugin.currentVms()[0]?.root.tickPeriodMs ?? 0;
+  }
+
+  /** Callouts waiting for an answer, oldest first. */
+  get httpCalls(): TestHttpCall[] {
+    return [...this.callouts.pending.entries()].map(([token, c]) => ({
+      token,
+      cluster: c.request.cluster,
+      headers: fromWire(c.request.headers).toObject(),
+      body: c.request.body.toString("utf8"),
+      trailers: fromWire(c.request.trailers).toObject(),
+      timeoutMs: c.request.timeoutMs,
+    }));
+  }
+
+  /** Answers a callout (by token, or the oldest when omitted). */
+  respondToHttpCall(response: TestHttpCallResponse = {}, token?: number): void {
+    const headers = headersFromUser(response.headers);
+    if (!headers.has(":status")) headers.pairs.unshift(":status", String(response.status ?? 200));
+    const body = typeof response.body === "string" ? Buffer.from(response.body, "utf8") : Buffer.from(response.body ?? []);
+    this.finishCall({ headers, body, trailers: headersFromUser(response.trailers) }, token);
+  }
+
+  /** Fails a callout as a reset (the plugin sees 0 headers and proxy_get_status gives 11/"reset"). */
+  failHttpCall(token?: number, reason = "reset"): void {
+    this.finishCall({ reset: reason }, token);
+  }
+
+  /** Times a callout out the way Envoy reports it: a generated 504 response. */
+  timeoutHttpCall(token?: number): void {
+    this.respondToHttpCall({ status: 504, body: "upstream request timeout" }, token);
+  }
+
+  private finishCall(result: HttpCalloutResult, token?: number): void {
+    const t = token ?? this.callouts.pending.keys().next().value;
+    if (t === undefined) throw new Error("no HTTP callout is waiting");
+    const call = this.callouts.pending.get(t);
+    if (!call) throw new Error(`no HTTP callout with token ${t} is waiting`);
+    this.callouts.pending.delete(t);
+    call.onResult(result);
+    this.host.runPending();
+  }
+
+  /** Registers a foreign function the plugin can call. */
+  registerForeignFunction(name: string, fn: (args: Buffer) => Buffer | string): void {
+    const f: ForeignFunction = (args) => {
+      const r = fn(args);
+      return typeof r === "string" ? Buffer.from(r, "utf8") : r;
+    };
+    this.host.foreignFunctions.set(name, f);
+  }
+
+  /** Runs queue notifications and other posted work. */
+  runPending(): void {
+    this.host.runPending();
+  }
+
+  // ---- logs, metrics, failures ------------------------------------------------------------------
+
+  /** Log messages at `level`, or every message when omitted. */
+  logs(level?: LogLevelName): string[] {
+    if (level === undefined) return this.host.logs.entries.map((e) => e.message);
+    return this.host.logs.at(level);
+  }
+
+  /** Log lines as `level: message`, for readable assertion failures. */
+  logLines(): string[] {
+    return this.host.logs.entries.map((e) => `${LOG_LEVEL_NAMES[e.level]}: ${e.message}`);
+  }
+
+  /** Value of a counter or gauge, or undefined when the plugin never defined it. */
+  metric(name: string): number | undefined {
+    const m = this.host.metrics.find(name, MetricType.Counter) ?? this.host.metrics.find(name, MetricType.Gauge);
+    return m?.value;
+  }
+
+  /** A histogram's samples, or undefined. */
+  histogram(name: string): HistogramValue | undefined {
+    const m = this.host.metrics.find(name, MetricType.Histogram);
+    if (!m) return undefined;
+    let c = 0;
+    return {
+      count: m.count, sum: m.sum,
+      buckets: m.buckets.map((le, i) => ({ le, count: (c += m.bucketCounts[i]!) })),
+    };
+  }
+
+  /** Plugin metrics in Prometheus text format. */
+  prometheus(): string {
+    return this.host.prometheus();
+  }
+
+  /** VM failures (traps) so far. */
+  get failures(): VmFailure[] {
+    return this.plugin.failures;
+  }
+
+  /** Sets a host-wide property by dotted path (strings are sent as UTF-8). */
+  setProperty(path: string, value: PropertyLiteral): void {
+    this.host.properties.set(path, value);
+  }
+
+  /** Shared data of the plugin's vm_id. */
+  sharedData(key: string): { value: string; cas: number } | undefined {
+    const e = this.host.sharedData.get(this.plugin.config.vmId, key);
+    return e ? { value: e.value.toString("utf8"), cas: e.cas } : undefined;
+  }
+
+  /** Shuts the plugin down (proxy_on_done / proxy_on_delete of its roots). */
+  shutdown(): void {
+    this.host.shutdown();
+    this.host.runPending();
+  }
+}
+
+/** Loads a plugin into a test host: `const host = await createTestHost({ wasm, configuration })`. */
+export function createTestHost(options: TestHostOptions): Promise<TestHost> {
+  return TestHost.create(options);
+}
+
+export { HeaderMap };

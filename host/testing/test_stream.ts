@@ -1,0 +1,163 @@
+// One HTTP stream of the test API: drive it callback by callback (callOnRequestHeaders, …) and read
+// back what the plugin did and what it let through to the upstream and to the client.
+import type { HttpStream, LastActions } from "../state/http_stream.js";
+import { HeaderMap, type HeadersInit } from "../state/header_map.js";
+import type { PropertyLiteral, StreamInfo } from "../state/stream_info.js";
+import { fromWire, headersFromUser } from "./encoding.js";
+import type { TestHost } from "./test_host.js";
+
+/** A local reply as the client received it. */
+export interface TestLocalResponse {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+  /** Response code details (`wasm_fail_stream` when the VM failed). */
+  details: string;
+  /** gRPC status, when one was given. */
+  grpcStatus: number | undefined;
+}
+
+/** What went out one side of the stream. */
+export interface TestSide {
+  headers: HeaderMap | undefined;
+  body: Buffer;
+  trailers: HeaderMap | undefined;
+  /** The side saw end of stream. */
+  ended: boolean;
+}
+
+const bodyBytes = (b: string | Uint8Array | undefined): Buffer =>
+  b === undefined ? Buffer.alloc(0) : typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b);
+
+export class TestHttpStream {
+  /** The underlying host stream (for advanced inspection). */
+  readonly stream: HttpStream;
+  /** What the plugin let through to the upstream. */
+  readonly upstream: TestSide = { headers: undefined, body: Buffer.alloc(0), trailers: undefined, ended: false };
+  /** What the client received. */
+  readonly downstream: TestSide = { headers: undefined, body: Buffer.alloc(0), trailers: undefined, ended: false };
+
+  constructor(private readonly t: TestHost, info?: Partial<StreamInfo>) {
+    const up = this.upstream;
+    const down = this.downstream;
+    const append = (side: TestSide, data: Buffer, end: boolean) => {
+      side.body = side.body.length ? Buffer.concat([side.body, data]) : Buffer.from(data);
+      side.ended ||= end;
+    };
+    this.stream = t.plugin.newHttpStream({
+      requestHeaders: (h, end) => { up.headers = h; up.ended ||= end; },
+      requestData: (d, end) => append(up, d, end),
+      requestTrailers: (tr) => { up.trailers = tr; up.ended = true; },
+      responseHeaders: (h, end) => { down.headers = h; down.ended ||= end; },
+      responseData: (d, end) => append(down, d, end),
+      responseTrailers: (tr) => { down.trailers = tr; down.ended = true; },
+    }, info);
+  }
+
+  private after<T>(value: T): T {
+    this.t.runPending();
+    return value;
+  }
+
+  /** Sends request headers through the plugin; returns what proxy_on_request_headers returned (0 Continue, 1 Pause). */
+  callOnRequestHeaders(headers: HeadersInit, endOfStream = false): number | undefined {
+    this.stream.decodeHeaders(headersFromUser(headers), endOfStream);
+    return this.after(this.stream.lastActions.requestHeaders);
+  }
+
+  /** Sends a request body chunk; returns what proxy_on_request_body returned. */
+  callOnRequestBody(body: string | Uint8Array, endOfStream = false): number | undefined {
+    delete this.stream.lastActions.requestBody;
+    this.stream.decodeData(bodyBytes(body), endOfStream);
+    return this.after(this.stream.lastActions.requestBody);
+  }
+
+  /** Sends request trailers; returns what proxy_on_request_trailers returned. */
+  callOnRequestTrailers(trailers: HeadersInit): number | undefined {
+    this.stream.decodeTrailers(headersFromUser(trailers));
+    return this.after(this.stream.lastActions.requestTrailers);
+  }
+
+  /** Sends response headers; returns what proxy_on_response_headers returned. */
+  callOnResponseHeaders(headers: HeadersInit, endOfStream = false): number | undefined {
+    this.stream.encodeHeaders(headersFromUser(headers), endOfStream);
+    return this.after(this.stream.lastActions.responseHeaders);
+  }
+
+  /** Sends a response body chunk; returns what proxy_on_response_body returned. */
+  callOnResponseBody(body: string | Uint8Array, endOfStream = false): number | undefined {
+    delete this.stream.lastActions.responseBody;
+    this.stream.encodeData(bodyBytes(body), endOfStream);
+    return this.after(this.stream.lastActions.responseBody);
+  }
+
+  /** Sends response trailers; returns what proxy_on_response_trailers returned. */
+  callOnResponseTrailers(trailers: HeadersInit): number | undefined {
+    this.stream.encodeTrailers(headersFromUser(trailers));
+    return this.after(this.stream.lastActions.responseTrailers);
+  }
+
+  /** Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete. */
+  complete(): void {
+    this.stream.complete();
+    this.t.runPending();
+  }
+
+  /** Sets a property of this stream only, by dotted path. */
+  setProperty(path: string, value: PropertyLiteral): void {
+    this.stream.info.extra.set(path, value);
+  }
+
+  /** Request headers as the plugin left them. */
+  get requestHeaders(): HeaderMap {
+    return fromWire(this.stream.request.headers);
+  }
+
+  /** Request trailers as the plugin left them. */
+  get requestTrailers(): HeaderMap {
+    return fromWire(this.stream.request.trailers);
+  }
+
+  /** Response headers as the plugin left them (a local reply's, if one was sent). */
+  get responseHeaders(): HeaderMap {
+    return fromWire(this.stream.response.headers);
+  }
+
+  /** Response trailers as the plugin left them. */
+  get responseTrailers(): HeaderMap {
+    return fromWire(this.stream.response.trailers);
+  }
+
+  /** Request body that went upstream, as text. */
+  get requestBody(): string {
+    return this.upstream.body.toString("utf8");
+  }
+
+  /** Response body the client received, as text. */
+  get responseBody(): string {
+    return this.downstream.body.toString("utf8");
+  }
+
+  /** The local reply, if the plugin (or the host, on a failure) sent one. */
+  get localResponse(): TestLocalResponse | undefined {
+    const r = this.stream.localReply;
+    if (!r) return undefined;
+    return {
+      status: r.statusCode,
+      body: r.body.toString("utf8"),
+      headers: fromWire(new HeaderMap(r.headers.flat())).toObject(),
+      details: r.details,
+      grpcStatus: r.grpcStatus,
+    };
+  }
+
+  /** Raw values the plugin's callbacks returned, last of each kind. */
+  get actions(): LastActions {
+    return this.stream.lastActions;
+  }
+
+  /** Filter state the plugin wrote (proxy_set_property), as text. */
+  filterState(key: string): string | undefined {
+    return this.stream.filterStates.get(key)?.toString("utf8");
+  }
+}

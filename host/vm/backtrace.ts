@@ -1,0 +1,44 @@
+// Turns a trap into Envoy-style text: the message and an in-VM backtrace, one line per wasm frame,
+// `N: 0xOFFSET - name`, plus the source position when a source map is available.
+import type { ModuleInfo } from "../wasm/binary.js";
+
+/** Maps a code offset of the module to a source position (from a debug build's source map). */
+export interface SourcePositionResolver {
+  resolve(offset: number): { source: string; line: number; column: number } | undefined;
+}
+
+const WASM_FRAME = /^\s*at (?:(.*?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)?/;
+
+/** One wasm frame of a trap. */
+export interface WasmFrame {
+  functionIndex: number;
+  offset: number;
+  name: string;
+}
+
+/** The wasm frames of an error's stack, innermost first. */
+export function wasmFrames(err: unknown, info?: ModuleInfo): WasmFrame[] {
+  const stack = err instanceof Error && typeof err.stack === "string" ? err.stack : "";
+  const frames: WasmFrame[] = [];
+  for (const line of stack.split("\n")) {
+    const m = WASM_FRAME.exec(line);
+    if (!m) continue;
+    const functionIndex = Number(m[2]);
+    const name = info?.functionNames.get(functionIndex) ?? m[1] ?? `wasm-function[${functionIndex}]`;
+    frames.push({ functionIndex, offset: parseInt(m[3]!, 16), name });
+  }
+  return frames;
+}
+
+/** The message and backtrace lines of a trap. */
+export function symbolizeTrap(
+  err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver,
+): { message: string; backtrace: string[] } {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const backtrace = wasmFrames(err, info).map((f, i) => {
+    const pos = sourceMap?.resolve(f.offset);
+    const where = pos ? ` (${pos.source}:${pos.line}:${pos.column})` : "";
+    return `${i}: 0x${f.offset.toString(16)} - ${f.name}${where}`;
+  });
+  return { message, backtrace };
+}

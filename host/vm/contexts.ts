@@ -1,0 +1,150 @@
+// Host-side contexts: what host functions act on. A root context per plugin, an HttpStream per
+// HTTP stream (state/http_stream.ts), a TcpConnection per connection. The base class answers
+// what every context shares, such as reading the root's callout response; subclasses add their maps,
+// buffers and stream controls.
+import { BufferType, MapType, WasmResult } from "../abi/constants.js";
+import type { HeaderMap } from "../state/header_map.js";
+import type { PropertyScope } from "../state/properties.js";
+import type { PluginVm } from "./plugin_vm.js";
+
+/** The kinds of context. */
+export type ContextKind = "root" | "http" | "tcp";
+
+/** A local reply as proxy_send_local_response asked for it. */
+export interface LocalReply {
+  statusCode: number;
+  /** Response code details (whitespace replaced by `_`, as Envoy does). */
+  details: string;
+  /** Body bytes. */
+  body: Buffer;
+  /** Extra headers (byte strings, keys lower-cased). */
+  headers: Array<[string, string]>;
+  /** gRPC status 0–16, or undefined for none. */
+  grpcStatus: number | undefined;
+}
+
+/** The response to an HTTP callout, visible inside proxy_on_http_call_response. */
+export interface CalloutResponse {
+  headers: HeaderMap;
+  body: Buffer;
+  trailers: HeaderMap;
+}
+
+export abstract class HostContext {
+  abstract readonly kind: ContextKind;
+
+  constructor(readonly vm: PluginVm, readonly id: number) {}
+
+  /** The root context this context belongs to (itself for a root). */
+  abstract get root(): RootContextState;
+
+  /** A header map, or undefined when it is not available in this context now. */
+  headerMap(type: MapType): HeaderMap | undefined {
+    const r = this.root;
+    if (type === MapType.HttpCallResponseHeaders) return r.calloutResponse?.headers;
+    if (type === MapType.HttpCallResponseTrailers) return r.calloutResponse?.trailers;
+    if (type === MapType.GrpcReceiveInitialMetadata || type === MapType.GrpcReceiveTrailingMetadata) return r.grpcMetadata;
+    return undefined;
+  }
+
+  /** True when the map may be written now. Callout and gRPC metadata never are. */
+  headerMapWritable(type: MapType): boolean {
+    return false;
+  }
+
+  /** Notifies the context that a writable map changed (Envoy clears the route cache on request headers). */
+  headerMapChanged(type: MapType): void {}
+
+  /** The bytes of a buffer, or undefined when it is not available now (NOT_FOUND). */
+  buffer(type: BufferType): Buffer | undefined {
+    const r = this.root;
+    switch (type) {
+      case BufferType.VmConfiguration:
+        return r.vmConfiguration ?? this.vm.runtime.config.vmConfiguration;
+      case BufferType.PluginConfiguration:
+        return r.pluginConfiguration;
+      case BufferType.HttpCallResponseBody:
+        return r.calloutResponse?.body;
+      case BufferType.GrpcReceiveBuffer:
+        return r.grpcReceiveBuffer;
+      case BufferType.CallData:
+        return r.foreignCallArgs;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Edits a buffer (proxy_set_buffer_bytes, Envoy's rules: start 0 drops `size` leading bytes then
+   * prepends; start ≥ length appends; anything else BAD_ARGUMENT). Immutable buffers: BAD_ARGUMENT.
+   */
+  setBuffer(type: BufferType, start: number, size: number, data: Buffer): number {
+    return WasmResult.BadArgument;
+  }
+
+  /** proxy_continue_stream. */
+  continueStream(type: number): number {
+    return type > 3 ? WasmResult.BadArgument : WasmResult.NotFound;
+  }
+
+  /** proxy_close_stream. */
+  closeStream(type: number): number {
+    return type > 3 ? WasmResult.BadArgument : WasmResult.NotFound;
+  }
+
+  /** proxy_send_local_response (a no-op outside HTTP streams, as in Envoy). */
+  sendLocalResponse(reply: LocalReply): number {
+    return WasmResult.Ok;
+  }
+
+  /** Filter state written with proxy_set_property (key is the raw path). */
+  setFilterState(path: string, value: Buffer): number {
+    return WasmResult.NotFound;
+  }
+
+  /** Filter state by key. */
+  filterState(key: string): Buffer | undefined {
+    return undefined;
+  }
+
+  /** What property lookups may read in this context; undefined for roots (stream attributes are NOT_FOUND). */
+  propertyScope(): PropertyScope | undefined {
+    return undefined;
+  }
+}
+
+/** A pending HTTP callout owned by a root context. */
+export interface PendingCallout {
+  token: number;
+  /** Cancels the transport's request (root deleted, VM failed). */
+  cancel(): void;
+}
+
+/** The root (plugin) context of a VM. */
+export class RootContextState extends HostContext {
+  readonly kind = "root" as const;
+  /** Plugin configuration, set only while proxy_on_configure runs. */
+  pluginConfiguration: Buffer | undefined;
+  /** VM configuration, set while proxy_on_vm_start runs. */
+  vmConfiguration: Buffer | undefined;
+  /** The callout response being delivered, while proxy_on_http_call_response runs. */
+  calloutResponse: CalloutResponse | undefined;
+  /** gRPC metadata being delivered, while a gRPC metadata callback runs. */
+  grpcMetadata: HeaderMap | undefined;
+  /** The gRPC message being delivered, while proxy_on_grpc_receive runs. */
+  grpcReceiveBuffer: Buffer | undefined;
+  /** Foreign-function arguments, while proxy_on_foreign_function runs. */
+  foreignCallArgs: Buffer | undefined;
+  /** Last callout status for proxy_get_status: code and message. */
+  status: { code: number; message: string } = { code: 0, message: "" };
+  /** Tick period in ms (0 = off). */
+  tickPeriodMs = 0;
+  /** HTTP callouts in flight, by token. */
+  readonly callouts = new Map<number, PendingCallout>();
+  /** True after on_done returned false: the plugin will call proxy_done. */
+  pendingDone = false;
+
+  get root(): RootContextState {
+    return this;
+  }
+}

@@ -1,0 +1,275 @@
+// One instance of a plugin's module: its memory, its exports, its contexts, and the rules for
+// calling into it. Mirrors a thread-local VM clone in Envoy: it has its own context ids, metric
+// ids and callout tokens; a trap fails it for good.
+import { type AbiVersion, WasmResult } from "../abi/constants.js";
+import type { ModuleInfo } from "../wasm/binary.js";
+import { linkImports } from "../imports/registry.js";
+import type { PluginRuntime } from "./runtime.js";
+import { RootContextState, type HostContext } from "./contexts.js";
+import { GuestMemory } from "./memory.js";
+import { HostTrap, PluginLoadError, VmFailedError, type VmFailure } from "./errors.js";
+import { symbolizeTrap } from "./backtrace.js";
+
+/** What a VM is doing; host functions check it (Envoy restricts calls during init and in malloc). */
+export const enum VmPhase {
+  Running = 0,
+  /** `_initialize` / `main` / `_start` / the start section. */
+  Init = 1,
+  /** The host is running the guest allocator. */
+  Allocating = 2,
+}
+
+/** An exported callback: numbers in, a number (or nothing) out. i64 results would be bigint. */
+type Callback = (...args: number[]) => number | undefined;
+
+/** Envoy's default cap on guest memory. */
+export const DEFAULT_MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024;
+
+export class PluginVm {
+  /** Guest memory accessors (set once instantiated). */
+  mem!: GuestMemory;
+  phase: VmPhase = VmPhase.Init;
+  /** The failure that stopped this VM, if any. */
+  failure: VmFailure | undefined;
+  /** The root context of this VM's plugin (id 1, as in Envoy with one plugin per VM). */
+  root!: RootContextState;
+
+  /** Contexts by id: the root, streams, connections. */
+  readonly contexts = new Map<number, HostContext>();
+  /** The context whose callback is running. */
+  active: HostContext | undefined;
+  /** The context host functions act on: `active`, unless proxy_set_effective_context changed it. */
+  effective: HostContext | undefined;
+  /** Per-VM id counters, as in Envoy. */
+  private nextContext = 1;
+  private depth = 0;
+  private holds = 0;
+  private deferred: Array<() => void> = [];
+
+  private instance!: WebAssembly.Instance;
+  private exports!: Record<string, WebAssembly.ExportValue>;
+  private callbacks = new Map<string, Callback>();
+  private malloc!: (size: number) => number;
+
+  constructor(
+    readonly runtime: PluginRuntime,
+    readonly module: WebAssembly.Module,
+    readonly info: ModuleInfo,
+    readonly abiVersion: AbiVersion,
+  ) {}
+
+  /**
+   * Instantiates the module, runs its init export under the init restrictions, creates the root
+   * context and delivers proxy_on_vm_start and proxy_on_configure. Throws PluginLoadError when the
+   * plugin refuses to start or its configuration, and VmFailedError when it traps.
+   */
+  start(): void {
+    const imports = linkImports(this);
+    try {
+      this.instance = new WebAssembly.Instance(this.module, imports);
+    } catch (err) {
+      if (err instanceof HostTrap || err instanceof WebAssembly.RuntimeError) this.fail("start", err);
+      throw new PluginLoadError(`failed to instantiate the module: ${(err as Error).message}`);
+    }
+    this.exports = this.instance.exports;
+    const memory = this.exports.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new PluginLoadError("the module does not export its memory");
+    this.mem = new GuestMemory(memory);
+    for (const [name, value] of Object.entries(this.exports)) {
+      if (typeof value === "function") this.callbacks.set(name, value as Callback);
+    }
+    const malloc = this.callbacks.get("malloc") ?? this.callbacks.get("proxy_on_memory_allocate");
+    if (!malloc) throw new PluginLoadError("Wasm module is missing malloc function");
+    this.malloc = malloc as (size: number) => number;
+
+    // Envoy: _initialize then main(0, 0) or __main_void; else _start.
+    if (this.callbacks.has("_initialize")) {
+      this.callInit("_initialize");
+      if (this.callbacks.has("main")) this.callInit("main", 0, 0);
+      else if (this.callbacks.has("__main_void")) this.callInit("__main_void");
+    } else if (this.callbacks.has("_start")) {
+      this.callInit("_start");
+    }
+    this.phase = VmPhase.Running;
+
+    const rootId = this.newContextId();
+    this.root = new RootContextState(this, rootId);
+    this.contexts.set(rootId, this.root);
+    this.call("proxy_on_context_create", this.root, rootId, 0);
+    const vmConfig = this.runtime.config.vmConfiguration;
+    this.root.vmConfiguration = vmConfig;
+    const started = this.call("proxy_on_vm_start", this.root, rootId, vmConfig.length, undefined, undefined, undefined, 1);
+    this.root.vmConfiguration = undefined;
+    if (started === 0) throw new PluginLoadError("Wasm VM failed to start: proxy_on_vm_start returned false");
+    if (!this.configure(this.runtime.config.configuration)) {
+      throw new PluginLoadError("Wasm VM failed to configure: proxy_on_configure returned false (configuration rejected)");
+    }
+  }
+
+  /** Delivers a (new) plugin configuration; false when the plugin rejects it. */
+  configure(configuration: Buffer): boolean {
+    this.root.pluginConfiguration = configuration;
+    try {
+      return this.call("proxy_on_configure", this.root, this.root.id, configuration.length, undefined, undefined, undefined, 1) !== 0;
+    } finally {
+      this.root.pluginConfiguration = undefined;
+    }
+  }
+
+  /** Allocates the next context id of this VM (root first, then streams from 2). */
+  newContextId(): number {
+    return this.nextContext++;
+  }
+
+  /** Next callout token of a kind (0 HTTP, 1 gRPC call, 2 gRPC stream): 4/8/12…, 5/9/13…, 6/10/14…, as Envoy. */
+  newCalloutToken(kind: 0 | 1 | 2): number {
+    return (++this.calloutCounters[kind]! << 2) | kind;
+  }
+  private readonly calloutCounters = [0, 0, 0];
+
+  /** True when the module exports this callback. */
+  has(name: string): boolean {
+    return this.callbacks.has(name);
+  }
+
+  /**
+   * Calls an exported callback for `ctx`. Missing exports return `missing`. The effective context
+   * is reset to `ctx` for the call (Envoy resets it at every host→module call); actions deferred by
+   * host functions (continue, local reply) run once the outermost call returns. A trap fails the
+   * VM and throws VmFailedError.
+   */
+  call(
+    name: string, ctx: HostContext | undefined,
+    a?: number, b?: number, c?: number, d?: number, e?: number, missing = 0,
+  ): number {
+    if (this.failure) throw new VmFailedError(this.failure);
+    const fn = this.callbacks.get(name);
+    if (!fn) return missing;
+    const prevActive = this.active;
+    const prevEffective = this.effective;
+    this.active = ctx;
+    this.effective = ctx;
+    this.depth++;
+    let result: number | undefined;
+    try {
+      result = fn(a ?? 0, b ?? 0, c ?? 0, d ?? 0, e ?? 0);
+    } catch (err) {
+      this.fail(name, err);
+      throw new VmFailedError(this.failure!);
+    } finally {
+      this.active = prevActive;
+      this.effective = prevEffective;
+      this.depth--;
+    }
+    if (this.mem.size > this.runtime.memoryLimitBytes) {
+      this.fail(name, new HostTrap(`memory limit exceeded: ${this.mem.size} bytes > ${this.runtime.memoryLimitBytes}`));
+      throw new VmFailedError(this.failure!);
+    }
+    if (this.depth === 0 && this.holds === 0 && this.deferred.length > 0) this.runDeferred();
+    return (result ?? 0) >>> 0;
+  }
+
+  /**
+   * Runs `action` once the current VM call returns — or, inside a dispatch, once the dispatch ends
+   * (immediately when neither is in progress). Envoy posts continue and local replies the same way.
+   */
+  defer(action: () => void): void {
+    if (this.depth === 0 && this.holds === 0) action();
+    else this.deferred.push(action);
+  }
+
+  /**
+   * Starts a dispatch: a host operation that makes VM calls and then acts on their results (a
+   * stream event). Deferred actions wait until the outermost dispatch ends, so a continue issued
+   * inside a callback takes effect after the host has handled that callback's return value.
+   */
+  beginDispatch(): void {
+    this.holds++;
+  }
+
+  /** Ends a dispatch started with beginDispatch, running deferred actions at the outermost end. */
+  endDispatch(): void {
+    if (--this.holds === 0 && this.depth === 0 && this.deferred.length > 0) this.runDeferred();
+  }
+
+  private runDeferred(): void {
+    // Actions may call into the VM again and defer more; drain until quiet.
+    while (this.deferred.length > 0) {
+      const batch = this.deferred;
+      this.deferred = [];
+      for (const action of batch) action();
+    }
+  }
+
+  private callInit(name: string, ...args: number[]): void {
+    const fn = this.callbacks.get(name)!;
+    try {
+      fn(...args);
+    } catch (err) {
+      this.fail(name, err);
+      throw new VmFailedError(this.failure!);
+    }
+  }
+
+  /**
+   * Runs the guest allocator for `size` bytes (never called with 0). Returns the pointer, or 0 when
+   * the guest returned 0 or a range outside memory. Only proxy_log and a few WASI calls are allowed
+   * inside it.
+   */
+  allocate(size: number): number {
+    const prev = this.phase;
+    this.phase = VmPhase.Allocating;
+    let ptr: number;
+    try {
+      ptr = this.malloc(size) >>> 0;
+    } finally {
+      this.phase = prev;
+    }
+    if (ptr === 0 || ptr + size > this.mem.size) return 0;
+    return ptr;
+  }
+
+  /**
+   * Hands `data` to the guest: allocates it there, copies it, and writes the pointer and size to the
+   * out-pointers. Empty data is written as (0, 0) without calling the allocator, as Envoy does.
+   */
+  returnBytes(data: Uint8Array | string, ptrOut: number, sizeOut: number): number {
+    // Validate the out-pointers before running guest code.
+    this.mem.check(ptrOut, 4);
+    this.mem.check(sizeOut, 4);
+    const len = data.length;
+    if (len === 0) {
+      this.mem.setU32(ptrOut, 0);
+      this.mem.setU32(sizeOut, 0);
+      return WasmResult.Ok;
+    }
+    const ptr = this.allocate(len);
+    if (ptr === 0) return WasmResult.InvalidMemoryAccess;
+    this.mem.write(ptr, data);
+    this.mem.setU32(ptrOut, ptr);
+    this.mem.setU32(sizeOut, len);
+    return WasmResult.Ok;
+  }
+
+  /** Marks the VM failed (once), logging Envoy's messages at CRITICAL. */
+  fail(callback: string, err: unknown): void {
+    if (this.failure) return;
+    const { message, backtrace } = symbolizeTrap(err, this.info, this.runtime.sourceMap);
+    this.failure = { callback, message, backtrace };
+    this.runtime.log(5, `Function: ${callback} failed: ${message}`);
+    if (backtrace.length > 0) {
+      this.runtime.log(5, `Proxy-Wasm plugin in-VM backtrace:\n${backtrace.map((l) => `  ${l}`).join("\n")}`);
+    }
+    this.runtime.onVmFailed(this);
+  }
+
+  /** Throws the trap a host function raises for a call the current phase does not allow. */
+  restricted(name: string): never {
+    throw new HostTrap(`restricted_callback: ${name} is not allowed ${this.phase === VmPhase.Init ? "during VM initialization" : "inside the allocator"}`);
+  }
+
+  /** The context with this id, if it is alive. */
+  context(id: number): HostContext | undefined {
+    return this.contexts.get(id);
+  }
+}

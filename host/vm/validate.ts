@@ -1,0 +1,122 @@
+// Envoy's load-time rules for a Proxy-Wasm module: it is wasm, it declares a known ABI version,
+// it exports memory and an allocator, its callbacks have the right signatures, and the host
+// provides every import it needs. Each refusal names the problem.
+import { ABI_MARKERS, type AbiVersion } from "../abi/constants.js";
+import { checkImports } from "../imports/registry.js";
+import { sig } from "../imports/types.js";
+import { formatFuncType, looksLikeWasm, parseModule, sameFuncType, WasmFormatError, type FuncType, type ModuleInfo } from "../wasm/binary.js";
+import { PluginLoadError } from "./errors.js";
+
+/** Signatures of the exports a host calls, for ABI 0.2.x. */
+const CALLBACKS_0_2: Record<string, FuncType> = {
+  malloc: sig("i>i"),
+  proxy_on_memory_allocate: sig("i>i"),
+  _initialize: sig(">"),
+  _start: sig(">"),
+  main: sig("ii>i"),
+  __main_void: sig(">i"),
+  proxy_on_context_create: sig("ii>"),
+  proxy_on_vm_start: sig("ii>i"),
+  proxy_on_configure: sig("ii>i"),
+  proxy_validate_configuration: sig("ii>i"),
+  proxy_on_tick: sig("i>"),
+  proxy_on_queue_ready: sig("ii>"),
+  proxy_on_foreign_function: sig("iii>"),
+  proxy_on_new_connection: sig("i>i"),
+  proxy_on_downstream_data: sig("iii>i"),
+  proxy_on_upstream_data: sig("iii>i"),
+  proxy_on_downstream_connection_close: sig("ii>"),
+  proxy_on_upstream_connection_close: sig("ii>"),
+  proxy_on_request_headers: sig("iii>i"),
+  proxy_on_request_body: sig("iii>i"),
+  proxy_on_request_trailers: sig("ii>i"),
+  proxy_on_request_metadata: sig("ii>i"),
+  proxy_on_response_headers: sig("iii>i"),
+  proxy_on_response_body: sig("iii>i"),
+  proxy_on_response_trailers: sig("ii>i"),
+  proxy_on_response_metadata: sig("ii>i"),
+  proxy_on_http_call_response: sig("iiiii>"),
+  proxy_on_grpc_receive_initial_metadata: sig("iii>"),
+  proxy_on_grpc_receive: sig("iii>"),
+  proxy_on_grpc_receive_trailing_metadata: sig("iii>"),
+  proxy_on_grpc_close: sig("iii>"),
+  proxy_on_done: sig("i>i"),
+  proxy_on_log: sig("i>"),
+  proxy_on_delete: sig("i>"),
+};
+
+/** 0.1.0 differs only in the header callbacks, which had no end_of_stream. */
+const CALLBACKS_0_1: Record<string, FuncType> = {
+  ...CALLBACKS_0_2,
+  proxy_on_request_headers: sig("ii>i"),
+  proxy_on_response_headers: sig("ii>i"),
+};
+
+/** The expected signature of a callback export for an ABI version, if the host calls it. */
+export function callbackSignature(name: string, abi: AbiVersion): FuncType | undefined {
+  return (abi === "0.1.0" ? CALLBACKS_0_1 : CALLBACKS_0_2)[name];
+}
+
+/** A module that passed validation. */
+export interface ValidatedModule {
+  info: ModuleInfo;
+  abiVersion: AbiVersion;
+}
+
+/** Applies Envoy's load rules; throws PluginLoadError with a one-line reason. */
+export function validateModule(bytes: Uint8Array): ValidatedModule {
+  if (!looksLikeWasm(bytes)) {
+    throw new PluginLoadError("not a WebAssembly module: the file does not start with the wasm magic number and version 1");
+  }
+  let info: ModuleInfo;
+  try {
+    info = parseModule(bytes);
+  } catch (err) {
+    if (err instanceof WasmFormatError) throw new PluginLoadError(`malformed WebAssembly module: ${err.message}`);
+    throw err;
+  }
+  // Envoy takes the first ABI marker in export order.
+  let abiVersion: AbiVersion | undefined;
+  for (const e of info.exports) {
+    const v = ABI_MARKERS[e.name];
+    if (v) {
+      abiVersion = v;
+      break;
+    }
+  }
+  if (!abiVersion) {
+    const other = info.exports.find((e) => e.name.startsWith("proxy_abi_version_"));
+    throw new PluginLoadError(
+      other
+        ? `Missing or unknown Proxy-Wasm ABI version: ${other.name} is not one of ${Object.keys(ABI_MARKERS).join(", ")}`
+        : "Missing or unknown Proxy-Wasm ABI version: the module exports no proxy_abi_version_* function",
+    );
+  }
+  if (!info.exports.some((e) => e.name === "memory" && e.kind === "memory")) {
+    throw new PluginLoadError("Wasm module does not export its memory (export \"memory\")");
+  }
+  if (!info.exports.some((e) => (e.name === "malloc" || e.name === "proxy_on_memory_allocate") && e.kind === "function")) {
+    throw new PluginLoadError("Wasm module is missing malloc function (export malloc or proxy_on_memory_allocate)");
+  }
+  for (const e of info.exports) {
+    if (e.kind !== "function") continue;
+    const want = callbackSignature(e.name, abiVersion);
+    if (want && !sameFuncType(want, e.type)) {
+      throw new PluginLoadError(`Bad function signature for: ${e.name} is ${formatFuncType(e.type)}, ABI ${abiVersion} requires ${formatFuncType(want)}`);
+    }
+  }
+  checkImports(info, abiVersion);
+  return { info, abiVersion };
+}
+
+/** Validates and compiles a module. */
+export async function compileModule(bytes: Uint8Array): Promise<ValidatedModule & { module: WebAssembly.Module }> {
+  const v = validateModule(bytes);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    throw new PluginLoadError(`invalid WebAssembly module: ${(err as Error).message}`);
+  }
+  return { ...v, module };
+}

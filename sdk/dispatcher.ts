@@ -1,0 +1,154 @@
+// Routes the host's callbacks to context objects: roots by id (created from the factory registered
+// for the host's `plugin_root_id`), streams and connections by id. Also paces garbage collection
+// for the minimal runtime, which never collects on its own.
+import { tableGet, tablePut, tableRemove } from "./context_table";
+import { BaseContext, ContextKind, HttpContext, RootContext, TcpContext } from "./context";
+import { proxy_get_property } from "./imports";
+import { logWarn } from "./log";
+import { OUT_LEN, OUT_PTR, hostBytesSinceCollect, releaseStaged, resetHostBytes, stage0, stagedLen0, takeString } from "./memory";
+import { WasmResult } from "./types";
+
+/** Creates the root context of a plugin for the given context id. */
+export type RootContextFactory = (contextId: u32) => RootContext;
+
+// Registered factories as a linked list: plugins register one or two, and a list costs less code
+// than an Array instantiation.
+class FactoryEntry {
+  constructor(public rootId: string, public factory: RootContextFactory, public next: FactoryEntry | null) {}
+}
+let factoryList: FactoryEntry | null = null;
+let factoryCount: i32 = 0;
+
+/**
+ * Registers the root context class for `rootId` (the plugin's `root_id` in Envoy's config, the
+ * `WasmPlugin`'s `pluginName` in Istio). Call it at the top level of the plugin's entry file.
+ * Registering with an empty `rootId` makes that root serve every root id nobody else claims.
+ */
+export function registerRootContext(factory: RootContextFactory, rootId: string = ""): void {
+  factoryList = new FactoryEntry(rootId, factory, factoryList);
+  factoryCount++;
+}
+
+function pickFactory(rootId: string): RootContextFactory | null {
+  let fallback: RootContextFactory | null = null;
+  let e = factoryList;
+  while (e !== null) {
+    if (e.rootId == rootId) return e.factory;
+    if (e.rootId.length == 0) fallback = e.factory;
+    e = e.next;
+  }
+  // A single registered root also serves a host that sets no root id at all.
+  if (fallback === null && factoryCount == 1 && rootId.length == 0) fallback = factoryList!.factory;
+  return fallback;
+}
+
+// Every live context lives in one table keyed by id (context_table.ts); the kind field makes the
+// changetype casts below safe.
+
+function lookup(contextId: u32): BaseContext | null {
+  return tableGet(contextId);
+}
+
+function readRootId(): string {
+  const p = stage0("plugin_root_id");
+  const r = proxy_get_property(p, stagedLen0, OUT_PTR, OUT_LEN);
+  releaseStaged();
+  return r == WasmResult.Ok ? takeString() : "";
+}
+
+/** proxy_on_context_create: a root (parent 0) or a stream/connection of an existing root. */
+export function createContext(contextId: u32, parentContextId: u32): void {
+  if (parentContextId == 0) {
+    const rootId = readRootId();
+    const factory = pickFactory(rootId);
+    let root: RootContext;
+    if (factory !== null) {
+      root = factory(contextId);
+    } else {
+      logWarn("pwasm: unknown root id, passing traffic through:");
+      logWarn(rootId);
+      root = new RootContext(contextId);
+    }
+    root.rootId = rootId;
+    tablePut(contextId, root);
+    return;
+  }
+  const root = getRootContext(parentContextId);
+  if (root === null) return;
+  const http = root.createHttpContext(contextId);
+  if (http !== null) {
+    tablePut(contextId, http);
+    return;
+  }
+  const tcp = root.createTcpContext(contextId);
+  if (tcp !== null) tablePut(contextId, tcp);
+}
+
+/** The root context with this id, or null. */
+export function getRootContext(contextId: u32): RootContext | null {
+  const c = lookup(contextId);
+  return c !== null && c.kind == ContextKind.Root ? changetype<RootContext>(c) : null;
+}
+
+/** The HTTP context with this id, or null (streams whose root created none). */
+export function getHttpContext(contextId: u32): HttpContext | null {
+  const c = lookup(contextId);
+  return c !== null && c.kind == ContextKind.Http ? changetype<HttpContext>(c) : null;
+}
+
+/** The TCP context with this id, or null. */
+export function getTcpContext(contextId: u32): TcpContext | null {
+  const c = lookup(contextId);
+  return c !== null && c.kind == ContextKind.Tcp ? changetype<TcpContext>(c) : null;
+}
+
+/** proxy_on_done for any kind of context. */
+export function doneContext(contextId: u32): bool {
+  const c = lookup(contextId);
+  if (c === null) return true;
+  if (c.kind == ContextKind.Http) return changetype<HttpContext>(c).onDone();
+  if (c.kind == ContextKind.Tcp) return changetype<TcpContext>(c).onDone();
+  return changetype<RootContext>(c).onDone();
+}
+
+/** proxy_on_log for a stream or connection. */
+export function logContext(contextId: u32): void {
+  const c = lookup(contextId);
+  if (c === null) return;
+  if (c.kind == ContextKind.Http) changetype<HttpContext>(c).onLog();
+  else if (c.kind == ContextKind.Tcp) changetype<TcpContext>(c).onLog();
+}
+
+// ASC_RUNTIME values (std/assembly/shared/runtime.ts): Stub 0, Minimal 1, Incremental 2.
+const RUNTIME_MINIMAL = 1;
+// Minimal-runtime collection pacing: collect after this many finished contexts, or sooner when the
+// host handed over this many bytes. Both bound the garbage a busy VM can hold.
+const COLLECT_EVERY_CONTEXTS: u32 = 32;
+const COLLECT_EVERY_HOST_BYTES: usize = 1 << 20;
+let deletedSinceCollect: u32 = 0;
+
+/** proxy_on_delete: forgets the context. */
+export function deleteContext(contextId: u32): void {
+  const c = lookup(contextId);
+  if (c === null) return;
+  if (c.kind == ContextKind.Http) changetype<HttpContext>(c).onDelete();
+  else if (c.kind == ContextKind.Tcp) changetype<TcpContext>(c).onDelete();
+  else changetype<RootContext>(c).onDelete();
+  tableRemove(contextId);
+  deletedSinceCollect++;
+}
+
+/**
+ * Collects garbage when the minimal runtime is in use and enough work was done since the last
+ * collection. Must be the last thing an export does: the minimal runtime does not scan the stack,
+ * so no managed reference may be live in a local when it runs.
+ */
+export function maybeCollect(): void {
+  if (ASC_RUNTIME == RUNTIME_MINIMAL) {
+    if (deletedSinceCollect >= COLLECT_EVERY_CONTEXTS || hostBytesSinceCollect >= COLLECT_EVERY_HOST_BYTES) {
+      deletedSinceCollect = 0;
+      resetHostBytes();
+      __collect();
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// pwasm SDK: write Proxy-Wasm plugins in AssemblyScript.
+//
+//   import { RootContext, HttpContext, Action, registerRootContext } from "pwasm/sdk";
+//   export * from "pwasm/sdk/exports";
+//
+// Map of ABI functions to wrappers: sdk/README.md.
+export * from "./types";
+export * from "./context";
+export { registerRootContext, RootContextFactory } from "./dispatcher";
+export * from "./headers";
+export * from "./buffers";
+export * from "./properties";
+export * from "./metrics";
+export * from "./stream";
+export * from "./log";
+export * from "./time";

@@ -1,0 +1,109 @@
+// Memory that crosses the ABI: the allocator the host calls, the out-slots host calls write their
+// results to, and a staging area for the strings a plugin hands to the host.
+
+/**
+ * The allocator the host calls for every buffer it hands to the plugin (exported as both
+ * `proxy_on_memory_allocate` and `malloc`). The buffer is a pinned `ArrayBuffer`, so no collection
+ * can free it before the SDK adopts it with {@link takeBuffer} / {@link takeString}, which unpin it.
+ * Size 0 still returns a real object: some hosts ask for it.
+ */
+export function allocate(size: usize): usize {
+  return __pin(__new(size, idof<ArrayBuffer>()));
+}
+
+/** Bytes handed over by the host since the last collection (used to pace collections). */
+export let hostBytesSinceCollect: usize = 0;
+
+/** Resets the counter above; called by the dispatcher after a collection. */
+export function resetHostBytes(): void {
+  hostBytesSinceCollect = 0;
+}
+
+// Out-slots: fixed static memory the host writes (ptr, size) or scalar results into. Static data
+// instead of a heap object keeps host calls allocation-free.
+/** Out-slot for a returned pointer (or a u32/u64 scalar). */
+export const OUT_PTR: usize = memory.data(16);
+/** Out-slot for a returned size. */
+export const OUT_LEN: usize = memory.data(8);
+/** Third out-slot (CAS values, flags). */
+export const OUT_AUX: usize = memory.data(8);
+
+/**
+ * Adopts the buffer the last host call returned through OUT_PTR/OUT_LEN. Returns an empty buffer
+ * when the host returned nothing (ptr 0).
+ */
+export function takeBuffer(): ArrayBuffer {
+  const ptr = load<usize>(OUT_PTR);
+  const len = load<usize>(OUT_LEN);
+  if (ptr == 0) return new ArrayBuffer(0);
+  hostBytesSinceCollect += len;
+  const buf = changetype<ArrayBuffer>(ptr);
+  __unpin(ptr);
+  // A host may hand back a smaller length than it allocated; never expose the slack.
+  if (<usize>buf.byteLength == len) return buf;
+  return buf.slice(0, <i32>len);
+}
+
+/** Adopts the last returned buffer as UTF-8 text. */
+export function takeString(): string {
+  const ptr = load<usize>(OUT_PTR);
+  const len = load<usize>(OUT_LEN);
+  if (ptr == 0) return "";
+  hostBytesSinceCollect += len;
+  const s = String.UTF8.decodeUnsafe(ptr, len);
+  __unpin(ptr);
+  return s;
+}
+
+/** Releases the last returned buffer without reading it. */
+export function dropBuffer(): void {
+  const ptr = load<usize>(OUT_PTR);
+  if (ptr != 0) {
+    hostBytesSinceCollect += load<usize>(OUT_LEN);
+    __unpin(ptr);
+  }
+}
+
+// Staging: two slots of UTF-8 bytes for the strings of one host call (a key and a value). Strings
+// that fit are encoded into static memory, so add/replace/get of a header allocates nothing.
+const STAGE_SLOT_SIZE: usize = 2048;
+const STAGE: usize = memory.data(<i32>(STAGE_SLOT_SIZE * 2));
+// Keeps a large encoding alive until the next call reuses its slot.
+let stageSpill0: ArrayBuffer | null = null;
+let stageSpill1: ArrayBuffer | null = null;
+
+/** Length in bytes of the string last staged in slot 0. */
+export let stagedLen0: usize = 0;
+/** Length in bytes of the string last staged in slot 1. */
+export let stagedLen1: usize = 0;
+
+/** Encodes `s` as UTF-8 into staging slot 0; returns its address (length in `stagedLen0`). */
+export function stage0(s: string): usize {
+  const dest = stageDest(s, STAGE, 0);
+  stagedLen0 = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, dest);
+  return dest;
+}
+
+/** Encodes `s` as UTF-8 into staging slot 1; returns its address (length in `stagedLen1`). */
+export function stage1(s: string): usize {
+  const dest = stageDest(s, STAGE + STAGE_SLOT_SIZE, 1);
+  stagedLen1 = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, dest);
+  return dest;
+}
+
+// Where to encode `s`: the static slot when the worst case (3 bytes per UTF-16 unit) fits, else a
+// fresh buffer kept alive in a global until the host call is over.
+function stageDest(s: string, slot: usize, spill: i32): usize {
+  const worst = <usize>s.length * 3;
+  if (worst <= STAGE_SLOT_SIZE) return slot;
+  const buf = new ArrayBuffer(<i32>worst);
+  if (spill == 0) stageSpill0 = buf;
+  else stageSpill1 = buf;
+  return changetype<usize>(buf);
+}
+
+/** Drops large staged encodings once the host call that needed them returned. */
+export function releaseStaged(): void {
+  stageSpill0 = null;
+  stageSpill1 = null;
+}
