@@ -143,11 +143,13 @@ export class Plugin implements PluginRuntime {
    * Opens an HTTP stream through this plugin. Events go in through the stream's decode and encode
    * methods; what the plugin lets through comes out of `sink`. Call `complete()` when it ends.
    */
-  newHttpStream(sink: HttpStreamSink, info?: Partial<StreamInfo>, options?: HttpStreamOptions & { worker?: number }): HttpStream {
-    const worker = options?.worker ?? this.nextWorker++ % this.vms.length;
+  newHttpStream(sink: HttpStreamSink, info?: Partial<StreamInfo> | StreamInfo, options?: HttpStreamOptions & { worker?: number }): HttpStream {
+    const worker = (options?.worker ?? this.nextWorker++) % this.vms.length;
     const vm = this.vmFor(worker);
     const id = vm && !vm.failure ? vm.newContextId() : 0;
-    return new HttpStream(vm, id, newStreamInfo(info), sink, this.config.failurePolicy, options);
+    // A complete StreamInfo is shared as is (plugins of one filter chain see the same stream).
+    const streamInfo = info && info.extra instanceof Map ? (info as StreamInfo) : newStreamInfo(info);
+    return new HttpStream(vm, id, streamInfo, sink, this.config.failurePolicy, options);
   }
 
   /** Writes a log line with this plugin's prefix. */

@@ -1,21 +1,28 @@
-// Builds every example and plugin (release and debug) once before the suites run, and the CLI, so
-// tests exercise what a user would build and run.
+// Builds every example and plugin (release and debug) whose sources changed, and the CLI, once
+// before the suites run, so tests exercise what a user would build and run.
 import { execFileSync } from "node:child_process";
-import { readdirSync, existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { compileProject } from "../../cli/build/compile.js";
+import { isStale } from "../../cli/build/stale.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-export default async function setup(): Promise<void> {
-  const dirs = ["examples", "plugins"].flatMap((top) =>
+/** Every project directory (examples/*, plugins/*) with an asconfig.json. */
+export function projectDirs(): string[] {
+  return ["examples", "plugins"].flatMap((top) =>
     existsSync(join(ROOT, top))
       ? readdirSync(join(ROOT, top)).map((d) => join(ROOT, top, d)).filter((d) => existsSync(join(d, "asconfig.json")))
       : [],
   );
-  for (const dir of dirs) {
-    for (const target of ["release", "debug"]) await compileProject({ dir, target });
+}
+
+export default async function setup(): Promise<void> {
+  for (const dir of projectDirs()) {
+    for (const target of ["release", "debug"]) {
+      if (isStale(dir, join(dir, "build", `${target}.wasm`))) await compileProject({ dir, target });
+    }
   }
-  // The CLI tests run the compiled CLI, as a user would.
+  // CLI tests run the compiled CLI, as a user would.
   execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
 }

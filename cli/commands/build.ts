@@ -1,0 +1,37 @@
+// `pwasm build [dirs...]`: compile AssemblyScript plugin projects with their asconfig.json targets.
+import { relative } from "node:path";
+import type { Command } from "commander";
+import { compileProject, type CompileResult } from "../build/compile.js";
+
+/** Formats a byte count as "8,131 bytes". */
+export function formatBytes(n: number): string {
+  return `${n.toLocaleString("en-US")} bytes`;
+}
+
+/** Prints one build line: path, size, time. */
+export function printBuild(r: CompileResult): void {
+  process.stdout.write(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms  (${r.target}, AssemblyScript ${r.compilerVersion})\n`);
+  if (r.warnings) process.stderr.write(`${r.warnings}\n`);
+}
+
+export function registerBuild(program: Command): void {
+  program
+    .command("build")
+    .description("compile AssemblyScript plugin projects (each a directory with asconfig.json) to .wasm")
+    .argument("[dirs...]", "project directories", ["."])
+    .option("--debug", "build the debug target (names and source map, for readable backtraces)")
+    .option("-t, --target <name>", "asconfig.json target to build (default: release)")
+    .option("--compiler <dir>", "AssemblyScript installation to compile with (default: the one pwasm ships)")
+    .option("--json", "print results as JSON")
+    .addHelpText("after", "\nExample:\n  $ pwasm build examples/add-header\n  built examples/add-header/build/release.wasm  8,131 bytes  912 ms  (release, AssemblyScript 0.28.20)\n")
+    .action(async (dirs: string[], opts: { debug?: boolean; target?: string; compiler?: string; json?: boolean }) => {
+      const target = opts.target ?? (opts.debug ? "debug" : "release");
+      const results: CompileResult[] = [];
+      for (const dir of dirs) {
+        const r = await compileProject({ dir, target, compilerDir: opts.compiler });
+        results.push(r);
+        if (!opts.json) printBuild(r);
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    });
+}

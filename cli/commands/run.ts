@@ -1,0 +1,184 @@
+// `pwasm run <plugin...>`: the embedded dev proxy, with Envoy's plugin settings as flags.
+import { existsSync, statSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
+import type { PropertyLiteral } from "../../host/state/stream_info.js";
+import { startDevProxy, type DevProxy, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
+import type { FailurePolicy } from "../../host/vm/runtime.js";
+import { compileProject } from "../build/compile.js";
+import { UserError } from "../errors.js";
+import { hostPort, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
+import { printBuild } from "./build.js";
+
+/** Options of `pwasm run`, as parsed. */
+export interface RunOptions {
+  listen: { host: string; port: number };
+  admin: { host: string; port: number } | false;
+  upstream?: string;
+  directResponse: string;
+  config?: string[];
+  rootId?: string[];
+  name?: string[];
+  vmId?: string[];
+  vmConfig?: string[];
+  failurePolicy?: FailurePolicy;
+  failOpen?: boolean;
+  env?: string[];
+  cluster?: string[];
+  property?: string[];
+  nodeMetadata?: string;
+  concurrency: number;
+  logLevel: string;
+  debug?: boolean;
+}
+
+/** A plugin argument: a .wasm file, or a project directory to build first. */
+export async function resolvePluginArg(arg: string, debug = false): Promise<string> {
+  const path = resolve(arg);
+  if (!existsSync(path)) throw new UserError(`no such plugin: ${arg} (expected a .wasm file or a project directory)`);
+  if (statSync(path).isDirectory()) {
+    const r = await compileProject({ dir: path, target: debug ? "debug" : "release" });
+    printBuild(r);
+    return r.outFile;
+  }
+  return path;
+}
+
+// The k-th value of a repeatable option belongs to the k-th plugin.
+function nth(values: string[] = [], i: number, count: number, flag: string): string | undefined {
+  if (values.length > count) throw new UserError(`${flag} was given ${values.length} times for ${count} plugin(s)`);
+  return values[i];
+}
+
+/** Parses `--property path=value`: numbers become int64, true/false booleans, else strings. */
+export function parseProperty(spec: string): [string, PropertyLiteral] {
+  const [k, v] = keyValue(spec, "path=value");
+  if (/^-?\d+$/.test(v)) return [k, BigInt(v)];
+  if (v === "true" || v === "false") return [k, v === "true"];
+  return [k, v];
+}
+
+/** Turns `--node-metadata` JSON into `node.metadata.<key>` properties. */
+export function nodeMetadataProperties(json: string): Array<[string, PropertyLiteral]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (err) {
+    throw new UserError(`--node-metadata is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UserError("--node-metadata must be a JSON object");
+  return Object.entries(parsed as Record<string, unknown>).map(([k, v]) => [`node.metadata.${k}`, typeof v === "string" ? v : JSON.stringify(v)]);
+}
+
+/** Builds the dev proxy's plugin list from the arguments and options. */
+export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<DevProxyPlugin[]> {
+  const failurePolicy: FailurePolicy | undefined = o.failOpen ? "FAIL_OPEN" : o.failurePolicy;
+  const environment = Object.fromEntries((o.env ?? []).map((e) => keyValue(e, "KEY=VALUE")));
+  const out: DevProxyPlugin[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const n = args.length;
+    out.push({
+      wasm: await resolvePluginArg(args[i]!, o.debug),
+      configuration: nth(o.config, i, n, "--config"),
+      rootId: nth(o.rootId, i, n, "--root-id"),
+      name: nth(o.name, i, n, "--name"),
+      vmId: nth(o.vmId, i, n, "--vm-id"),
+      vmConfiguration: nth(o.vmConfig, i, n, "--vm-config"),
+      failurePolicy,
+      environment,
+      concurrency: o.concurrency,
+    });
+  }
+  return out;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run plugins in the embedded dev proxy: an HTTP/1.1 listener, the plugins as a filter chain, then an upstream or a direct response")
+    .argument("<plugins...>", ".wasm files or project directories (built first), in filter order")
+    .addOption(new Option("-l, --listen <host:port>", "listener address").argParser(hostPort).default({ host: "127.0.0.1", port: 10000 }, "127.0.0.1:10000"))
+    .addOption(new Option("--admin <host:port|off>", "admin listener (/ready, /stats/prometheus)").argParser((v: string) => (v === "off" ? false : hostPort(v))).default({ host: "127.0.0.1", port: 9901 }, "127.0.0.1:9901"))
+    .option("-u, --upstream <url>", "forward requests to this http(s) URL")
+    .option("--direct-response <status[:body]>", "reply when there is no --upstream", "200")
+    .addOption(repeatable("-c, --config <text|@file>", "plugin configuration (per plugin)", textOrFile))
+    .addOption(repeatable("--root-id <id>", "root id (Envoy root_id; per plugin)"))
+    .addOption(repeatable("--name <name>", "plugin name (Envoy name; per plugin)"))
+    .addOption(repeatable("--vm-id <id>", "VM id (Envoy vm_config.vm_id; per plugin)"))
+    .addOption(repeatable("--vm-config <text|@file>", "VM configuration (per plugin)", textOrFile))
+    .addOption(new Option("--failure-policy <policy>", "what a trap does to streams (default: FAIL_RELOAD)").choices(["FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN"]))
+    .option("--fail-open", "same as --failure-policy FAIL_OPEN")
+    .addOption(repeatable("--env <KEY=VALUE>", "environment variable for the plugins"))
+    .addOption(repeatable("--cluster <name=url>", "HTTP callout cluster"))
+    .addOption(repeatable("--property <path=value>", "property value, e.g. listener_direction=1"))
+    .option("--node-metadata <json|@file>", "node metadata as a JSON object (node.metadata.*)", textOrFile)
+    .option("--concurrency <n>", "VMs per plugin (Envoy: one per worker)", positiveInt, 1)
+    .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
+    .option("--debug", "build project directories with the debug target")
+    .addHelpText("after", `
+Examples:
+  $ pwasm run examples/add-header --root-id add_header --config 'x-hello: world' --upstream http://127.0.0.1:8080
+  $ curl -si http://127.0.0.1:10000/
+  $ curl -s http://127.0.0.1:9901/stats/prometheus
+
+Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
+Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
+    .action(async (args: string[], o: RunOptions) => {
+      const proxy = await startFromOptions(args, o);
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.stderr.write("pwasm: shutting down\n");
+          void proxy.close().then(done);
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+    });
+}
+
+/** Starts the dev proxy for `pwasm run` and prints where it listens. */
+export async function startFromOptions(args: string[], o: RunOptions): Promise<DevProxy> {
+  let logLevel;
+  try {
+    logLevel = parseLogLevel(o.logLevel);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  const plugins = await pluginsFromArgs(args, o);
+  const m = /^(\d{3})(?::([\s\S]*))?$/.exec(o.directResponse);
+  if (!m) throw new UserError(`--direct-response must be <status>[:<body>], got '${o.directResponse}'`);
+  const properties: Record<string, PropertyLiteral> = Object.fromEntries((o.property ?? []).map(parseProperty));
+  if (o.nodeMetadata) Object.assign(properties, Object.fromEntries(nodeMetadataProperties(o.nodeMetadata)));
+  if (o.upstream) {
+    try {
+      new URL(o.upstream);
+    } catch {
+      throw new UserError(`--upstream is not a URL: ${o.upstream}`);
+    }
+  }
+  let proxy: DevProxy;
+  try {
+    proxy = await startDevProxy({
+      plugins,
+      host: o.listen.host, port: o.listen.port,
+      admin: o.admin === false ? false : { host: o.admin.host, port: o.admin.port },
+      upstream: o.upstream,
+      directResponse: { status: Number(m[1]), body: m[2] ?? "" },
+      clusters: Object.fromEntries((o.cluster ?? []).map((c) => keyValue(c, "name=url"))),
+      properties,
+      logLevel,
+      onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`),
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new UserError(`address in use: ${(err as Error).message.replace(/^listen EADDRINUSE: address already in use /, "")} (choose another with --listen / --admin)`);
+    throw err;
+  }
+  for (const [i, p] of proxy.plugins.entries()) {
+    process.stderr.write(`pwasm: plugin ${i + 1}: ${relative(process.cwd(), String(plugins[i]!.wasm))} (ABI ${p.abiVersion}, root_id "${p.config.rootId}", ${p.concurrency} VM${p.concurrency > 1 ? "s" : ""})\n`);
+  }
+  process.stderr.write(`pwasm: listening on ${proxy.url} → ${o.upstream ?? `direct response ${m[1]}`}\n`);
+  if (proxy.adminUrl) process.stderr.write(`pwasm: admin on ${proxy.adminUrl} (/ready, /stats/prometheus)\n`);
+  return proxy;
+}

@@ -1,0 +1,43 @@
+// The pwasm command line: a thin layer over library functions. Each command lives in
+// cli/commands/<name>.ts and registers itself on the program.
+import { Command, CommanderError } from "commander";
+import { PluginLoadError } from "../host/vm/errors.js";
+import { registerBuild } from "./commands/build.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerRun } from "./commands/run.js";
+import { UserError } from "./errors.js";
+import { PACKAGE_VERSION } from "./package_root.js";
+
+/** Builds the command tree. */
+export function createProgram(): Command {
+  const program = new Command("pwasm")
+    .description("Proxy-Wasm toolkit: build, test, run and ship Envoy/Istio Wasm plugins written in AssemblyScript")
+    .version(PACKAGE_VERSION, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false });
+  registerBuild(program);
+  registerRun(program);
+  registerDemo(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Errors meant for users print as one line. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = createProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof UserError) {
+      process.stderr.write(`pwasm: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof PluginLoadError) {
+      process.stderr.write(`pwasm: plugin refused: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`pwasm: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    return 70;
+  }
+}

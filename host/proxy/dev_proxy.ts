@@ -1,0 +1,311 @@
+// The embedded dev proxy: an HTTP/1.1 listener whose requests run through a chain of plugins and
+// then go to an upstream URL (or get a direct response), plus an admin listener with /ready and
+// /stats/prometheus. It behaves like an Envoy listener with http_connection_manager, Wasm filters
+// and a router, as far as a plugin can tell.
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { LogLevel } from "../abi/constants.js";
+import { ProxyWasmHost, type HostOptions } from "../host.js";
+import type { Plugin, PluginOptions } from "../plugin.js";
+import { HeaderMap } from "../state/header_map.js";
+import type { PropertyLiteral } from "../state/stream_info.js";
+import { FilterChain } from "./filter_chain.js";
+import { HttpCalloutTransport } from "./http_callouts.js";
+
+/** One plugin of the chain: its module and its settings. */
+export interface DevProxyPlugin extends PluginOptions {
+  wasm: Uint8Array | string;
+}
+
+/** Options of the dev proxy. */
+export interface DevProxyOptions {
+  /** Plugins, in filter order. */
+  plugins: DevProxyPlugin[];
+  /** Listener address; default 127.0.0.1:10000 (port 0 = any free port). */
+  host?: string;
+  port?: number;
+  /** Admin listener; default 127.0.0.1:9901; false = none. */
+  admin?: { host?: string; port?: number } | false;
+  /** Where requests go (http:// or https:// base URL). Without it: the direct response. */
+  upstream?: string;
+  /** Reply when there is no upstream; default 200 with an empty body. */
+  directResponse?: { status: number; body?: string };
+  /** HTTP callout clusters: name → base URL. */
+  clusters?: Record<string, string>;
+  /** Host-wide properties (node metadata, listener_direction, …) by dotted path. */
+  properties?: Record<string, PropertyLiteral>;
+  /** Route timeout in ms (Envoy's default 15 s); 0 = none. */
+  routeTimeoutMs?: number;
+  /** Log level and sink of plugin logs. */
+  logLevel?: HostOptions["logLevel"];
+  onLog?: HostOptions["onLog"];
+  /** Tag extraction for /stats/prometheus. */
+  tagExtractor?: HostOptions["tagExtractor"];
+}
+
+/** A running dev proxy. */
+export interface DevProxy {
+  /** http://host:port of the listener. */
+  readonly url: string;
+  /** http://host:port of the admin listener, if any. */
+  readonly adminUrl: string | undefined;
+  readonly host: ProxyWasmHost;
+  /** The plugins in filter order. */
+  plugins: Plugin[];
+  /** Requests in flight. */
+  readonly inFlight: number;
+  /** Swaps the plugin chain: new requests use `plugins`; requests in flight finish on the old ones. */
+  replacePlugins(plugins: Plugin[]): void;
+  /** Stops listening, lets requests in flight finish, shuts plugins down. */
+  close(): Promise<void>;
+}
+
+// Hop-by-hop headers a proxy does not forward.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+
+function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Starts the dev proxy; resolves once both listeners accept connections. */
+export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy> {
+  const clusters = new Map(Object.entries(options.clusters ?? {}).map(([k, v]) => [k, new URL(v)]));
+  const host = new ProxyWasmHost({
+    mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
+    callouts: new HttpCalloutTransport(clusters), properties: options.properties, tagExtractor: options.tagExtractor,
+  });
+  let plugins: Plugin[] = [];
+  for (const p of options.plugins) plugins.push(await host.loadPlugin(p.wasm, p));
+  const upstream = options.upstream ? new URL(options.upstream) : undefined;
+  const direct = options.directResponse ?? { status: 200, body: "" };
+  const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
+  let inFlight = 0;
+  let nextWorker = 0;
+
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    const chain = handle(req, res, plugins);
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      inFlight--;
+      chain.complete();
+    };
+    res.on("close", finish);
+  });
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, chainPlugins: Plugin[]): FilterChain {
+    let outgoing: http.ClientRequest | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let upstreamStarted = false;
+    const fail = (status: number, body: string, details: string, flags: string) => {
+      if (res.headersSent) return res.destroy();
+      chain.info.responseFlags = flags;
+      chain.info.responseCodeDetails = details;
+      chain.encodeHeaders(new HeaderMap([":status", String(status), "content-type", "text/plain", "content-length", String(body.length)]), false);
+      chain.encodeData(Buffer.from(body), true);
+    };
+    const sendUpstream = (headers: HeaderMap, end: boolean) => {
+      upstreamStarted = true;
+      if (!upstream) {
+        const body = Buffer.from(direct.body ?? "");
+        const h = new HeaderMap([":status", String(direct.status)]);
+        if (body.length) h.add("content-type", "text/plain");
+        h.add("content-length", String(body.length));
+        chain.info.responseCodeDetails = "direct_response";
+        chain.encodeHeaders(h, body.length === 0);
+        if (body.length) chain.encodeData(body, true);
+        return;
+      }
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of headers.entries()) {
+        if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
+        const cur = out[k];
+        out[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
+      }
+      out.host = headers.get(":authority") ?? upstream.host;
+      const lib = upstream.protocol === "https:" ? https : http;
+      chain.info.upstream = { ip: upstream.hostname, port: Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80)) };
+      outgoing = lib.request({
+        protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port,
+        method: headers.get(":method"), path: headers.get(":path"), headers: out,
+      }, (up) => {
+        if (timer) clearTimeout(timer);
+        const h = new HeaderMap([":status", String(up.statusCode ?? 502)]);
+        for (let i = 0; i < up.rawHeaders.length; i += 2) {
+          const k = up.rawHeaders[i]!.toLowerCase();
+          if (!HOP_BY_HOP.has(k)) h.add(k, up.rawHeaders[i + 1]!);
+        }
+        const noBody = up.statusCode === 204 || up.statusCode === 304 || req.method === "HEAD" || up.headers["content-length"] === "0";
+        chain.encodeHeaders(h, noBody);
+        up.on("data", (c: Buffer) => chain.encodeData(c, false));
+        up.on("end", () => {
+          if (up.rawTrailers.length > 0) {
+            const t = new HeaderMap();
+            for (let i = 0; i < up.rawTrailers.length; i += 2) t.add(up.rawTrailers[i]!, up.rawTrailers[i + 1]!);
+            chain.encodeTrailers(t);
+          } else if (!noBody) {
+            chain.encodeData(Buffer.alloc(0), true);
+          }
+        });
+        up.on("error", () => res.destroy());
+      });
+      outgoing.on("error", () => fail(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", "upstream_reset_before_response_started{connection_failure}", "UF"));
+      if (routeTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          outgoing?.destroy();
+          fail(504, "upstream request timeout", "upstream_response_timeout", "UT");
+        }, routeTimeoutMs);
+      }
+      if (end) outgoing.end();
+    };
+    const chain = new FilterChain(chainPlugins, {
+      upstream: {
+        requestHeaders: (h, end) => sendUpstream(h, end),
+        requestData: (d, end) => {
+          if (!outgoing) return;
+          if (d.length) outgoing.write(d);
+          if (end) outgoing.end();
+        },
+        requestTrailers: (t) => {
+          if (!outgoing) return;
+          outgoing.addTrailers(Object.fromEntries(t.entries()));
+          outgoing.end();
+        },
+      },
+      downstream: {
+        responseHeaders: (h, end) => {
+          if (res.headersSent || res.destroyed) return;
+          res.statusCode = Number(h.get(":status") ?? 200);
+          for (const [k, v] of h.entries()) {
+            if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
+            const cur = res.getHeader(k);
+            res.setHeader(k, cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v]);
+          }
+          try {
+            if (end) res.end();
+            else res.flushHeaders();
+          } catch (err) {
+            host.logs.write({ level: LogLevel.Error, message: `response rejected: ${(err as Error).message}`, plugin: "", rootId: "", vmId: "", time: Date.now() });
+            res.destroy();
+          }
+        },
+        responseData: (d, end) => {
+          if (res.destroyed) return;
+          try {
+            if (d.length) res.write(d);
+            if (end) res.end();
+          } catch (err) {
+            host.logs.write({ level: LogLevel.Error, message: `response body rejected (did a plugin change the body but keep content-length?): ${(err as Error).message}`, plugin: "", rootId: "", vmId: "", time: Date.now() });
+            res.destroy();
+          }
+        },
+        responseTrailers: (t) => {
+          if (res.destroyed) return;
+          res.addTrailers(Object.fromEntries(t.entries()));
+          res.end();
+        },
+      },
+      reset: () => {
+        outgoing?.destroy();
+        res.destroy();
+      },
+    }, {
+      protocol: `HTTP/${req.httpVersion}`,
+      source: { ip: req.socket.remoteAddress ?? "127.0.0.1", port: req.socket.remotePort ?? 0 },
+      destination: { ip: req.socket.localAddress ?? "127.0.0.1", port: req.socket.localPort ?? 0 },
+      routeName: upstream ? "upstream" : "direct_response",
+      clusterName: upstream ? "upstream" : "",
+    }, { worker: nextWorker++ });
+
+    const headers = new HeaderMap([
+      ":authority", req.headers.host ?? "", ":path", req.url ?? "/", ":method", req.method ?? "GET", ":scheme", "http",
+    ]);
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const k = req.rawHeaders[i]!.toLowerCase();
+      if (k !== "host") headers.add(k, req.rawHeaders[i + 1]!);
+    }
+    if (!headers.has("x-request-id")) headers.add("x-request-id", randomUUID());
+    if (!headers.has("x-forwarded-proto")) headers.add("x-forwarded-proto", "http");
+    const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+    chain.decodeHeaders(headers, !hasBody);
+    if (hasBody) {
+      req.on("data", (c: Buffer) => chain.decodeData(c, false));
+      req.on("end", () => {
+        if (req.rawTrailers.length > 0) {
+          const t = new HeaderMap();
+          for (let i = 0; i < req.rawTrailers.length; i += 2) t.add(req.rawTrailers[i]!, req.rawTrailers[i + 1]!);
+          chain.decodeTrailers(t);
+        } else {
+          chain.decodeData(Buffer.alloc(0), true);
+        }
+      });
+    } else {
+      req.resume();
+    }
+    res.on("close", () => {
+      if (timer) clearTimeout(timer);
+      if (!res.writableFinished && upstreamStarted) outgoing?.destroy();
+    });
+    return chain;
+  }
+
+  const address = await listen(server, options.host ?? "127.0.0.1", options.port ?? 10000);
+  let adminServer: http.Server | undefined;
+  let adminUrl: string | undefined;
+  if (options.admin !== false) {
+    adminServer = http.createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path === "/ready") {
+        res.writeHead(200, { "content-type": "text/plain" }).end("LIVE\n");
+      } else if (path === "/stats/prometheus" || (path === "/stats" && req.url?.includes("format=prometheus"))) {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(host.prometheus());
+      } else if (path === "/stats") {
+        const lines = host.metrics.all().map((m) => `${m.name}: ${m.type === 2 ? `P0(nan) count=${m.count} sum=${m.sum}` : m.value}`);
+        res.writeHead(200, { "content-type": "text/plain" }).end(lines.sort().join("\n") + "\n");
+      } else {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      }
+    });
+    const a = options.admin || {};
+    const addr = await listen(adminServer, a.host ?? "127.0.0.1", a.port ?? 9901);
+    adminUrl = `http://${addr.address}:${addr.port}`;
+  }
+
+  return {
+    url: `http://${address.address}:${address.port}`,
+    adminUrl,
+    host,
+    get plugins() {
+      return plugins;
+    },
+    set plugins(p: Plugin[]) {
+      plugins = p;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    replacePlugins(next: Plugin[]) {
+      plugins = next;
+    },
+    async close() {
+      await Promise.all([
+        new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeIdleConnections();
+        }),
+        adminServer ? new Promise<void>((r) => adminServer!.close(() => r())) : Promise.resolve(),
+      ]);
+      host.shutdown();
+    },
+  };
+}
