@@ -4,7 +4,9 @@ import { Command, CommanderError } from "commander";
 import { PluginLoadError } from "../host/vm/errors.js";
 import { registerBuild } from "./commands/build.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerInit } from "./commands/init.js";
 import { registerRun } from "./commands/run.js";
+import { registerTest } from "./commands/test.js";
 import { UserError } from "./errors.js";
 import { PACKAGE_VERSION } from "./package_root.js";
 
@@ -15,7 +17,9 @@ export function createProgram(): Command {
     .version(PACKAGE_VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false });
+  registerInit(program);
   registerBuild(program);
+  registerTest(program);
   registerRun(program);
   registerDemo(program);
   return program;

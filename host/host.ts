@@ -71,6 +71,13 @@ export class ProxyWasmHost implements HostServices {
     return plugin;
   }
 
+  /** Shuts a plugin down and forgets it (a replaced plugin in watch mode). */
+  unloadPlugin(plugin: Plugin): void {
+    plugin.shutdown();
+    const i = this.plugins.indexOf(plugin);
+    if (i >= 0) this.plugins.splice(i, 1);
+  }
+
   post(task: () => void): void {
     if (this.mode === "real") setImmediate(task);
     else this.pending.push(task);

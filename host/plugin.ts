@@ -54,6 +54,7 @@ export class Plugin implements PluginRuntime {
   /** Every VM failure, oldest first. */
   readonly failures: VmFailure[] = [];
   private readonly vms: Array<PluginVm | undefined>;
+  private isShutDown = false;
   private nextWorker = 0;
 
   private constructor(
@@ -197,6 +198,8 @@ export class Plugin implements PluginRuntime {
    * true are deleted at once, the others when they call proxy_done.
    */
   shutdown(): void {
+    if (this.isShutDown) return;
+    this.isShutDown = true;
     for (const vm of this.currentVms()) {
       this.services.timers.clear(vm);
       if (vm.failure) continue;

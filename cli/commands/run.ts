@@ -7,6 +7,7 @@ import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import { startDevProxy, type DevProxy, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { compileProject } from "../build/compile.js";
+import { watchPlugins } from "../watch/watch.js";
 import { UserError } from "../errors.js";
 import { hostPort, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
 import { printBuild } from "./build.js";
@@ -31,6 +32,7 @@ export interface RunOptions {
   concurrency: number;
   logLevel: string;
   debug?: boolean;
+  watch?: boolean;
 }
 
 /** A plugin argument: a .wasm file, or a project directory to build first. */
@@ -116,6 +118,7 @@ export function registerRun(program: Command): void {
     .option("--concurrency <n>", "VMs per plugin (Envoy: one per worker)", positiveInt, 1)
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
+    .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
     .addHelpText("after", `
 Examples:
   $ pwasm run examples/add-header --root-id add_header --config 'x-hello: world' --upstream http://127.0.0.1:8080
@@ -125,10 +128,12 @@ Examples:
 Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
 Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
     .action(async (args: string[], o: RunOptions) => {
-      const proxy = await startFromOptions(args, o);
+      const { proxy, plugins } = await startFromOptions(args, o);
+      const stopWatching = o.watch ? startWatching(proxy, args, plugins, o.debug) : undefined;
       await new Promise<void>((done) => {
         const stop = () => {
           process.stderr.write("pwasm: shutting down\n");
+          stopWatching?.();
           void proxy.close().then(done);
         };
         process.once("SIGINT", stop);
@@ -137,8 +142,25 @@ Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`
     });
 }
 
+// Watches project directories (rebuild) and .wasm files (reload); reports on stderr.
+function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[], debug?: boolean): () => void {
+  const watched = plugins.map((options, i) => {
+    const path = resolve(args[i]!);
+    return { options, projectDir: statSync(path).isDirectory() ? path : undefined };
+  });
+  const name = (i: number) => relative(process.cwd(), watched[i]!.projectDir ?? String(watched[i]!.options.wasm)) || ".";
+  process.stderr.write(`pwasm: watching ${watched.map((_, i) => name(i)).join(", ")} for changes\n`);
+  return watchPlugins(proxy, watched, {
+    onRebuildStart: (i) => process.stderr.write(`pwasm: ${name(i)} changed, rebuilding…\n`),
+    onSwapped: (i, d) => process.stderr.write(
+      `pwasm: reloaded ${name(i)}${d.bytes !== undefined ? ` (${d.bytes.toLocaleString("en-US")} bytes)` : ""} in ${d.ms} ms; new requests use the new VM${d.inFlight ? `, ${d.inFlight} in flight finish on the old one` : ""}\n`,
+    ),
+    onError: (i, message) => process.stderr.write(`pwasm: ${name(i)} not reloaded, the previous version keeps serving:\n${message}\n`),
+  }, debug);
+}
+
 /** Starts the dev proxy for `pwasm run` and prints where it listens. */
-export async function startFromOptions(args: string[], o: RunOptions): Promise<DevProxy> {
+export async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy: DevProxy; plugins: DevProxyPlugin[] }> {
   let logLevel;
   try {
     logLevel = parseLogLevel(o.logLevel);
@@ -180,5 +202,5 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<D
   }
   process.stderr.write(`pwasm: listening on ${proxy.url} → ${o.upstream ?? `direct response ${m[1]}`}\n`);
   if (proxy.adminUrl) process.stderr.write(`pwasm: admin on ${proxy.adminUrl} (/ready, /stats/prometheus)\n`);
-  return proxy;
+  return { proxy, plugins };
 }

@@ -52,11 +52,14 @@ export interface DevProxy {
   /** http://host:port of the admin listener, if any. */
   readonly adminUrl: string | undefined;
   readonly host: ProxyWasmHost;
-  /** The plugins in filter order. */
-  plugins: Plugin[];
+  /** The plugins in filter order (new requests use these). */
+  readonly plugins: Plugin[];
   /** Requests in flight. */
   readonly inFlight: number;
-  /** Swaps the plugin chain: new requests use `plugins`; requests in flight finish on the old ones. */
+  /**
+   * Swaps the plugin chain: new requests use `plugins`; requests in flight finish on the old ones,
+   * which shut down (proxy_on_done) once their last stream completes.
+   */
   replacePlugins(plugins: Plugin[]): void;
   /** Stops listening, lets requests in flight finish, shuts plugins down. */
   close(): Promise<void>;
@@ -90,15 +93,33 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   let inFlight = 0;
   let nextWorker = 0;
 
+  // Streams in flight per plugin, so a replaced plugin shuts down only once its streams are done.
+  const active = new Map<Plugin, number>();
+  const retiring = new Set<Plugin>();
+  const retireIfIdle = (p: Plugin) => {
+    if (retiring.has(p) && !active.get(p)) {
+      retiring.delete(p);
+      active.delete(p);
+      host.unloadPlugin(p);
+    }
+  };
+
   const server = http.createServer((req, res) => {
     inFlight++;
-    const chain = handle(req, res, plugins);
+    // The chain is fixed for the whole stream: a swap affects only later requests.
+    const chainPlugins = plugins;
+    for (const p of chainPlugins) active.set(p, (active.get(p) ?? 0) + 1);
+    const chain = handle(req, res, chainPlugins);
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       inFlight--;
       chain.complete();
+      for (const p of chainPlugins) {
+        active.set(p, active.get(p)! - 1);
+        retireIfIdle(p);
+      }
     };
     res.on("close", finish);
   });
@@ -288,14 +309,17 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     get plugins() {
       return plugins;
     },
-    set plugins(p: Plugin[]) {
-      plugins = p;
-    },
     get inFlight() {
       return inFlight;
     },
     replacePlugins(next: Plugin[]) {
+      const old = plugins;
       plugins = next;
+      for (const p of old) {
+        if (next.includes(p)) continue;
+        retiring.add(p);
+        retireIfIdle(p);
+      }
     },
     async close() {
       await Promise.all([

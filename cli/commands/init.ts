@@ -1,0 +1,23 @@
+// `pwasm init <dir>`: scaffold a plugin project.
+import { relative } from "node:path";
+import { Option, type Command } from "commander";
+import { initProject, TEMPLATES, type TemplateName } from "../scaffold/init.js";
+
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .description("create a plugin project (AssemblyScript source, a test on the embedded host, build targets)")
+    .argument("<dir>", "project directory (created if missing; must be empty unless --force)")
+    .addOption(new Option("-t, --template <name>", "what the plugin starts as").choices(Object.keys(TEMPLATES)).default("http-headers"))
+    .option("--name <name>", "package name (default: the directory name); the root id is derived from it")
+    .option("-f, --force", "write into a non-empty directory, replacing files the template has")
+    .addHelpText("after", `\nTemplates:\n${Object.entries(TEMPLATES).map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join("\n")}\n`)
+    .action(async (dir: string, o: { template: TemplateName; name?: string; force?: boolean }) => {
+      const r = await initProject({ dir, template: o.template, name: o.name, force: o.force });
+      const shown = relative(process.cwd(), r.dir) || ".";
+      const rel = shown.startsWith("..") ? r.dir : shown;
+      process.stdout.write(`created ${rel} (template ${o.template}, root id ${r.rootId}):\n`);
+      for (const f of r.files) process.stdout.write(`  ${f}\n`);
+      process.stdout.write(`\nnext:\n  cd ${rel}\n  npm install\n  npm test\n  npx pwasm run . --watch --root-id ${r.rootId} --upstream http://127.0.0.1:8080\n`);
+    });
+}
