@@ -4,7 +4,7 @@ import { relative, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
 import type { PropertyLiteral } from "../../host/state/stream_info.js";
-import { startDevProxy, type DevProxy, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
+import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { compileProject } from "../build/compile.js";
 import { watchPlugins } from "../watch/watch.js";
@@ -159,8 +159,8 @@ function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[
   }, debug);
 }
 
-/** Starts the dev proxy for `pwasm run` and prints where it listens. */
-export async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy: DevProxy; plugins: DevProxyPlugin[] }> {
+/** The dev proxy's options from `pwasm run`'s arguments (plugins built first); `--envoy` uses the same. */
+export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Promise<DevProxyOptions> {
   let logLevel;
   try {
     logLevel = parseLogLevel(o.logLevel);
@@ -179,19 +179,25 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<{
       throw new UserError(`--upstream is not a URL: ${o.upstream}`);
     }
   }
+  return {
+    plugins,
+    host: o.listen.host, port: o.listen.port,
+    admin: o.admin === false ? false : { host: o.admin.host, port: o.admin.port },
+    upstream: o.upstream,
+    directResponse: { status: Number(m[1]), body: m[2] ?? "" },
+    clusters: Object.fromEntries((o.cluster ?? []).map((c) => keyValue(c, "name=url"))),
+    properties,
+    logLevel,
+  };
+}
+
+/** Starts the dev proxy for `pwasm run` and prints where it listens. */
+export async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy: DevProxy; plugins: DevProxyPlugin[] }> {
+  const options = await devProxyOptionsFromArgs(args, o);
+  const plugins = options.plugins;
   let proxy: DevProxy;
   try {
-    proxy = await startDevProxy({
-      plugins,
-      host: o.listen.host, port: o.listen.port,
-      admin: o.admin === false ? false : { host: o.admin.host, port: o.admin.port },
-      upstream: o.upstream,
-      directResponse: { status: Number(m[1]), body: m[2] ?? "" },
-      clusters: Object.fromEntries((o.cluster ?? []).map((c) => keyValue(c, "name=url"))),
-      properties,
-      logLevel,
-      onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`),
-    });
+    proxy = await startDevProxy({ ...options, onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new UserError(`address in use: ${(err as Error).message.replace(/^listen EADDRINUSE: address already in use /, "")} (choose another with --listen / --admin)`);
@@ -200,7 +206,7 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<{
   for (const [i, p] of proxy.plugins.entries()) {
     process.stderr.write(`pwasm: plugin ${i + 1}: ${relative(process.cwd(), String(plugins[i]!.wasm))} (ABI ${p.abiVersion}, root_id "${p.config.rootId}", ${p.concurrency} VM${p.concurrency > 1 ? "s" : ""})\n`);
   }
-  process.stderr.write(`pwasm: listening on ${proxy.url} → ${o.upstream ?? `direct response ${m[1]}`}\n`);
+  process.stderr.write(`pwasm: listening on ${proxy.url} → ${o.upstream ?? `direct response ${options.directResponse!.status}`}\n`);
   if (proxy.adminUrl) process.stderr.write(`pwasm: admin on ${proxy.adminUrl} (/ready, /stats/prometheus)\n`);
   return { proxy, plugins };
 }
