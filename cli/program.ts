@@ -2,10 +2,15 @@
 // cli/commands/<name>.ts and registers itself on the program.
 import { Command, CommanderError } from "commander";
 import { PluginLoadError } from "../host/vm/errors.js";
+import { registerBench } from "./commands/bench.js";
 import { registerBuild } from "./commands/build.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerEnvoyConfig } from "./commands/envoy_config.js";
 import { registerInit } from "./commands/init.js";
+import { registerInspect } from "./commands/inspect.js";
+import { registerManifest } from "./commands/manifest.js";
+import { registerPull } from "./commands/pull.js";
+import { registerPush } from "./commands/push.js";
 import { registerRun } from "./commands/run.js";
 import { registerTest } from "./commands/test.js";
 import { UserError } from "./errors.js";
@@ -23,6 +28,11 @@ export function createProgram(): Command {
   registerTest(program);
   registerRun(program);
   registerEnvoyConfig(program); // after run: it shares run's options
+  registerPush(program);
+  registerPull(program);
+  registerInspect(program);
+  registerManifest(program);
+  registerBench(program);
   registerDemo(program);
   return program;
 }
