@@ -1,0 +1,88 @@
+// `pwasm manifest <url>`: writes the WasmPlugin (and/or Envoy Gateway EnvoyExtensionPolicy) that
+// deploys a plugin. For oci:// URLs the sha256 is the manifest digest, looked up in the registry
+// unless given; for http(s):// URLs it is the module's sha256 (--wasm computes it).
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
+import { writeFileAtomic } from "../manifest/render.js";
+import { kubeName } from "../manifest/wasmplugin.js";
+import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
+import { digestHex, sha256Hex } from "../oci/digest.js";
+import { resolveImage } from "../oci/image.js";
+import { formatReference, parseReference } from "../oci/reference.js";
+
+/** Options of `pwasm manifest`. */
+export interface ManifestCommandOptions extends ManifestCliOptions, RegistryCliOptions {
+  sha256?: string;
+  wasm?: string;
+  resolve: boolean;
+  pin?: boolean;
+  output?: string;
+}
+
+export function registerManifest(program: Command): void {
+  const cmd = program
+    .command("manifest")
+    .description("write the Istio WasmPlugin (and/or Envoy Gateway EnvoyExtensionPolicy) that deploys a plugin")
+    .argument("<url>", "oci://host/repo:tag (the registry is asked for the digest), https://…/plugin.wasm or file:///…")
+    .option("--sha256 <digest>", "manifest digest (oci://) or module sha256 (http/https); hex or sha256:hex")
+    .option("--wasm <file>", "for http(s)/file URLs: compute sha256 from this module")
+    .option("--no-resolve", "for oci:// without --sha256: do not ask the registry (no sha256 is written)")
+    .option("--pin", "for oci://: put the digest in the URL (…@sha256:…) as well as in sha256")
+    .option("-o, --output <file>", "write to this file (atomically) instead of stdout");
+  addManifestOptions(cmd);
+  addRegistryOptions(cmd);
+  cmd.addHelpText("after", `
+Examples:
+  $ pwasm manifest oci://127.0.0.1:5000/plugins/add-header:v1 --root-id add_header --selector app=web
+  $ pwasm manifest oci://ghcr.io/acme/add-header:1.0 --for both --target-ref Gateway/eg --plugin-config config.yaml
+  $ pwasm manifest https://example.com/add-header.wasm --wasm build/release.wasm -o wasmplugin.yaml`);
+  cmd.action(async (url: string, o: ManifestCommandOptions) => {
+    await manifestCommand(url, o);
+  });
+}
+
+/** The manifest command's work. */
+export async function manifestCommand(urlArg: string, o: ManifestCommandOptions): Promise<void> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(urlArg)?.[1]?.toLowerCase() ?? "";
+  let url = urlArg;
+  let sha256 = o.sha256;
+  let defaultName: string;
+  if (scheme === "oci" || scheme === "") {
+    const ref = parseReference(urlArg);
+    defaultName = kubeName(ref.repository.split("/").pop()!);
+    if (!sha256 && ref.digest) sha256 = ref.digest;
+    if (!sha256 && o.resolve) {
+      const client = connect(ref, o, await resolveCredentials(ref, o));
+      const image = await resolveImage(client, ref);
+      sha256 = image.digest;
+      if (image.index) process.stderr.write(`pwasm: ${formatReference(ref)} is an index; using its linux/amd64 manifest ${image.digest} (the digest Istio compares)\n`);
+    }
+    if (o.pin) {
+      if (!sha256) throw new UserError("--pin needs the digest: give --sha256 or let pwasm resolve it");
+      url = `oci://${formatReference(ref, { digest: `sha256:${digestHex(sha256)}`, tag: false })}`;
+    } else {
+      url = `oci://${formatReference(ref)}`;
+    }
+  } else if (scheme === "http" || scheme === "https" || scheme === "file") {
+    defaultName = kubeName((new URL(urlArg).pathname.split("/").pop() ?? "").replace(/\.wasm$/, ""));
+    if (o.wasm) {
+      const computed = sha256Hex(new Uint8Array(await readFile(o.wasm)));
+      if (sha256 && digestHex(sha256).toLowerCase() !== computed) throw new UserError(`--sha256 ${sha256} does not match ${o.wasm} (sha256:${computed})`);
+      sha256 = computed;
+    }
+    if (!sha256 && scheme !== "file") process.stderr.write("pwasm: warning: no sha256 (give --sha256 or --wasm): the proxy will not verify the module it downloads\n");
+  } else {
+    throw new UserError(`url must be oci://, http://, https:// or file://, got ${scheme}://`);
+  }
+  const deployment = await deploymentFromOptions(o, { url, sha256, defaultName });
+  const { yaml, warnings } = renderDeployment(deployment, parseTargets(o.for));
+  for (const w of warnings) process.stderr.write(`pwasm: warning: ${w}\n`);
+  if (o.output) {
+    await writeFileAtomic(o.output, yaml);
+    process.stderr.write(`pwasm: wrote ${o.output}\n`);
+  } else {
+    process.stdout.write(yaml);
+  }
+}

@@ -1,0 +1,217 @@
+// Test fixtures for the OCI suite: Debian's docker-registry (CNCF distribution) on a free
+// loopback port in a temp dir, optionally behind htpasswd auth; a fault-injecting TCP proxy; the
+// Go checker (Istio's fetcher, go-containerregistry, kube-apiserver's CRD validation), built once
+// with its caches under .cache/.
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { ROOT } from "../helpers/paths.js";
+
+const execFileP = promisify(execFile);
+
+/** A running registry. */
+export interface TestRegistry {
+  /** `127.0.0.1:<port>`. */
+  host: string;
+  port: number;
+  dir: string;
+  auth?: { username: string; password: string };
+  process: ChildProcess;
+  /** Stops it (SIGKILL when `kill`), keeping its storage. */
+  stop(kill?: boolean): Promise<void>;
+  /** Starts it again on the same port and storage. */
+  restart(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+/** A free loopback port (bound, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(host: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}):\n${log()}`);
+    try {
+      const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`docker-registry did not become ready on ${host}:\n${log()}`);
+}
+
+/** Starts docker-registry on 127.0.0.1 with storage in a temp dir; with `auth`, behind htpasswd (bcrypt). */
+export async function startRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), "pwasm-registry-"));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  let authConfig = "";
+  if (options.auth) {
+    const htpasswd = execFileSync("htpasswd", ["-Bbn", options.auth.username, options.auth.password]).toString();
+    writeFileSync(join(dir, "htpasswd"), htpasswd);
+    authConfig = `auth:\n  htpasswd:\n    realm: pwasm-test\n    path: ${join(dir, "htpasswd")}\n`;
+  }
+  writeFileSync(join(dir, "config.yml"), `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${join(dir, "data")}
+  delete:
+    enabled: true
+http:
+  addr: ${host}
+${authConfig}`);
+  let out = "";
+  const launch = async () => {
+    const child = spawn("/usr/bin/docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    await waitReady(host, child, () => out);
+    return child;
+  };
+  const reg: TestRegistry = {
+    host,
+    port,
+    dir,
+    auth: options.auth,
+    process: await launch(),
+    async stop(kill = false) {
+      const child = reg.process;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill(kill ? "SIGKILL" : "SIGTERM");
+      await exited;
+    },
+    async restart() {
+      await reg.stop();
+      reg.process = await launch();
+    },
+    async close() {
+      await reg.stop(true);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return reg;
+}
+
+/** What the fault proxy does with one request. */
+export type FaultAction = "pass" | "reset" | "503" | "stall";
+
+/** Decides per request (index counts every request the proxy saw, from 0). */
+export type FaultPlan = (request: { method: string; url: string; index: number }) => FaultAction | Promise<FaultAction>;
+
+/** An HTTP proxy in front of a registry that can reset, stall or answer 503 per request. */
+export interface FaultProxy {
+  host: string;
+  /** "METHOD path" of every request, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Starts a fault-injecting HTTP proxy to `target` (host:port). */
+export async function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultProxy> {
+  const [th, tp] = target.split(":");
+  const sockets = new Set<net.Socket>();
+  const proxy: FaultProxy = { host: "", requests: [], close: async () => undefined };
+  const server = http.createServer(async (req, res) => {
+    const index = proxy.requests.push(`${req.method} ${req.url}`) - 1;
+    const action = await plan({ method: req.method ?? "", url: req.url ?? "", index });
+    if (action === "reset") {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (action === "503") {
+      req.resume();
+      res.writeHead(503, { "content-length": "0" }).end();
+      return;
+    }
+    if (action === "stall") {
+      req.resume(); // swallow the body, never answer
+      return;
+    }
+    // The Host header stays the proxy's, so the registry's Location URLs point back here.
+    const up = http.request({ host: th, port: Number(tp), method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on("error", () => req.socket.resetAndDestroy());
+    req.pipe(up);
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  proxy.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  proxy.close = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return proxy;
+}
+
+const GO_ENV = {
+  GOCACHE: join(ROOT, ".cache", "go-build"),
+  GOMODCACHE: join(ROOT, ".cache", "go-mod"),
+  GOFLAGS: "-mod=mod",
+};
+
+/** Path of the Go checker, built (or found up to date, via Go's build cache) under .cache/. */
+export async function buildGoCheck(): Promise<string> {
+  const out = join(ROOT, ".cache", "gocheck", "gocheck");
+  mkdirSync(join(ROOT, ".cache", "gocheck"), { recursive: true });
+  // flock: test files build in parallel; one builds, the others then find it cached.
+  await execFileP("flock", [join(ROOT, ".cache", "gocheck.lock"), "go", "build", "-o", out, "."], {
+    cwd: join(ROOT, "test", "oci", "gocheck"),
+    env: { ...process.env, ...GO_ENV },
+    timeout: 600_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (!existsSync(out)) throw new Error("go build produced no gocheck binary");
+  return out;
+}
+
+/** Runs a tool; resolves with its exit code and output (never rejects on a non-zero exit). */
+export async function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** The last JSON line a tool printed (gocheck logs through Istio's logger before its result). */
+export function lastJson<T>(stdout: string): T {
+  const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`no JSON in output:\n${stdout}`);
+  return JSON.parse(line) as T;
+}
