@@ -8,6 +8,8 @@ import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { compileProject } from "../build/compile.js";
 import { watchPlugins } from "../watch/watch.js";
+import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
+import { runInEnvoy } from "../envoy/run_envoy.js";
 import { UserError } from "../errors.js";
 import { hostPort, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
 import { printBuild } from "./build.js";
@@ -33,6 +35,8 @@ export interface RunOptions {
   logLevel: string;
   debug?: boolean;
   watch?: boolean;
+  envoy?: boolean;
+  envoyImage?: string;
 }
 
 /** A plugin argument: a .wasm file, or a project directory to build first. */
@@ -119,6 +123,8 @@ export function registerRun(program: Command): void {
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
     .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
+    .option("--envoy", "run the plugins in Envoy in a container (docker or podman) instead of the dev proxy")
+    .option("--envoy-image <image>", `Envoy image for --envoy (default ${DEFAULT_ENVOY_IMAGE})`)
     .addHelpText("after", `
 Examples:
   $ pwasm run examples/add-header --root-id add_header --config 'x-hello: world' --upstream http://127.0.0.1:8080
@@ -128,6 +134,7 @@ Examples:
 Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
 Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
     .action(async (args: string[], o: RunOptions) => {
+      if (o.envoy || o.envoyImage) return runInEnvoy(args, o);
       const { proxy, plugins } = await startFromOptions(args, o);
       const stopWatching = o.watch ? startWatching(proxy, args, plugins, o.debug) : undefined;
       await new Promise<void>((done) => {

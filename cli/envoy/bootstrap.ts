@@ -22,6 +22,8 @@ export type EnvoyFilterKind = "http" | "network";
 /** One plugin of the chain, with what only Envoy needs. */
 export interface EnvoyPlugin extends DevProxyPlugin {
   type?: EnvoyFilterKind;
+  /** FAIL_RELOAD backoff base interval in ms (Envoy `reload_config.backoff.base_interval`; default 1 s). */
+  reloadBackoffMs?: number;
 }
 
 /** envoy.config.core.v3.Node: what `node` / `xds.node` answer (Istio reads metadata). */
@@ -121,6 +123,9 @@ export function pluginConfig(p: EnvoyPlugin, index: number, o: Pick<EnvoyBootstr
   config.vm_config = vm;
   if (!isEmpty(p.configuration)) config.configuration = anyValue(p.configuration!);
   config.failure_policy = p.failurePolicy ?? DEFAULT_FAILURE_POLICY;
+  if (config.failure_policy === "FAIL_RELOAD" && p.reloadBackoffMs !== undefined) {
+    config.reload_config = { backoff: { base_interval: duration(Math.max(1, p.reloadBackoffMs)) } };
+  }
   if (p.allowOnHeadersStopIteration) config.allow_on_headers_stop_iteration = true;
   return config;
 }

@@ -2,6 +2,9 @@
 // go-control-plane, see api/gen/main.go): every shape `pwasm envoy-config` can write parses as
 // Envoy would parse it (strict proto3 JSON, Any resolved by @type) and passes Envoy's validation
 // rules. The validator itself is shown to reject what Envoy rejects.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { bootstrapYaml, envoyBootstrap, type EnvoyBootstrapOptions, type JsonMap } from "../../cli/envoy/bootstrap.js";
@@ -41,6 +44,26 @@ describe("the Envoy API descriptors", () => {
     // Envoy >= 1.33 fields the generator relies on.
     expect(api.fieldNames("envoy.extensions.wasm.v3.PluginConfig")).toEqual(expect.arrayContaining(["failure_policy", "allow_on_headers_stop_iteration", "vm_config"]));
   });
+});
+
+// The descriptors can be regenerated offline when Go and the module are at hand.
+const GEN_DIR = join(import.meta.dirname, "api", "gen");
+const goModule = (() => {
+  try {
+    const cache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+    const version = /go-control-plane\/envoy (v[\d.]+)/.exec(readFileSync(join(GEN_DIR, "go.mod"), "utf8"))![1];
+    const dir = join(cache, "github.com", "envoyproxy", "go-control-plane", `envoy@${version}`);
+    return existsSync(dir) ? { ok: true as const } : { ok: false as const, reason: `go-control-plane/envoy@${version} is not in the Go module cache` };
+  } catch {
+    return { ok: false as const, reason: "go is not installed" };
+  }
+})();
+
+describe("envoy-api.json", () => {
+  it.skipIf(!goModule.ok)(`is what api/gen produces from go-control-plane${goModule.ok ? "" : ` — skipped: ${goModule.reason}`}`, () => {
+    const fresh = execFileSync("go", ["run", "."], { cwd: GEN_DIR, encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, GOFLAGS: "-mod=mod", GOPROXY: "off" }, stdio: ["ignore", "pipe", "ignore"] });
+    expect(fresh === readFileSync(join(import.meta.dirname, "api", "envoy-api.json"), "utf8")).toBe(true);
+  }, 180_000);
 });
 
 describe("the validator rejects what Envoy rejects", () => {
@@ -176,6 +199,14 @@ describe("pwasm envoy-config bootstraps validate against Envoy's API", () => {
     const policies = (["FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN", undefined] as const).map((failurePolicy) =>
       at(httpFilters(generate({ plugins: [{ wasm, failurePolicy }] }).parsed)[0], "typed_config", "config", "failure_policy"));
     expect(policies).toEqual(["FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN", "FAIL_RELOAD"]);
+  });
+
+  it("writes the FAIL_RELOAD backoff the dev proxy uses, and only with FAIL_RELOAD", () => {
+    const reload = generate({ plugins: [{ wasm, reloadBackoffMs: 250 }] });
+    expect(reload.issues).toEqual([]);
+    expect(at(httpFilters(reload.parsed)[0], "typed_config", "config", "reload_config")).toEqual({ backoff: { base_interval: "0.25s" } });
+    const open = generate({ plugins: [{ wasm, reloadBackoffMs: 250, failurePolicy: "FAIL_OPEN" }] });
+    expect(at(httpFilters(open.parsed)[0], "typed_config", "config", "reload_config")).toBeUndefined();
   });
 
   it("keeps plugin configuration byte for byte, including text YAML would retype", () => {
