@@ -1,0 +1,194 @@
+// metadata-exchange: Istio's HTTP peer metadata exchange, wire-compatible with Istio sidecars.
+//
+// Each side of a call tells the other who it is with two headers: x-envoy-peer-metadata (base64 of
+// the deterministic protobuf google.protobuf.Struct of this node's metadata) and
+// x-envoy-peer-metadata-id (this node's id). Received headers are removed before the application
+// sees them and the peer is stored in filter state as an Istio FlatNode, for the stats plugin.
+// Direction comes from Envoy's `listener_direction`: outbound sends on requests, inbound answers on
+// responses (only to callers that sent theirs). Configuration (optional): {"max_peer_cache_size": N}.
+import { Action, HeaderMap, HttpContext, RootContext, getProperty, logDebug, logWarn, registerRootContext } from "pwasm/sdk";
+import { base64Decode, base64EncodeBuffer } from "../../common/assembly/base64";
+import { buildFlatNode, flatNodeInputFromStruct } from "../../common/assembly/flat_node";
+import { JsonKind, jsonError, parseJson } from "../../common/assembly/json";
+import { readLocalNodeMetadata } from "../../common/assembly/local_node";
+import { decodeStruct, encodeStruct } from "../../common/assembly/pb_struct";
+import {
+  DOWNSTREAM_PEER, DOWNSTREAM_PEER_ID, HEADER_PEER_METADATA, HEADER_PEER_METADATA_ID, TrafficDirection,
+  UPSTREAM_PEER, UPSTREAM_PEER_ID,
+} from "../../common/assembly/peer";
+import { PropertyPath } from "../../common/assembly/property";
+export * from "pwasm/sdk/exports";
+
+/** Istio's default peer cache size. */
+const DEFAULT_MAX_PEER_CACHE_SIZE: i32 = 500;
+/**
+ * Longest x-envoy-peer-metadata we decode, in characters. A sidecar's value is 0.5–2 KiB; anything
+ * far larger is refused (peer unknown) rather than parsed.
+ */
+const MAX_PEER_HEADER_CHARS: i32 = 16384;
+
+/** A decoded peer, kept by node id: the header it came from and the FlatNode stored for it. */
+class CachedPeer {
+  constructor(public header: string, public node: ArrayBuffer) {}
+}
+
+class MetadataExchangeRoot extends RootContext {
+  /** This node's x-envoy-peer-metadata value ("" when the node has no metadata). */
+  metadataValue: string = "";
+  /** This node's id ("" when unknown). */
+  nodeId: string = "";
+  /** listener_direction, or -1 when the root could not read it (read per stream then). */
+  direction: i64 = -1;
+  maxPeerCacheSize: i32 = DEFAULT_MAX_PEER_CACHE_SIZE;
+  cache: Map<string, CachedPeer> = new Map<string, CachedPeer>();
+  /** Cache keys in insertion order, for eviction. */
+  cacheOrder: Array<string> = new Array<string>();
+  readonly downstreamPeer: PropertyPath = new PropertyPath([DOWNSTREAM_PEER]);
+  readonly downstreamPeerId: PropertyPath = new PropertyPath([DOWNSTREAM_PEER_ID]);
+  readonly upstreamPeer: PropertyPath = new PropertyPath([UPSTREAM_PEER]);
+  readonly upstreamPeerId: PropertyPath = new PropertyPath([UPSTREAM_PEER_ID]);
+  readonly listenerDirection: PropertyPath = new PropertyPath(["listener_direction"]);
+
+  onConfigure(size: u32): bool {
+    // Metadata exchange has safe defaults: a bad configuration is logged, never fatal.
+    if (size > 0) this.configure(this.getPluginConfigurationString());
+    const metadata = readLocalNodeMetadata();
+    this.metadataValue = metadata.size > 0 ? base64EncodeBuffer(encodeStruct(metadata)) : "";
+    const id = getProperty(["node", "id"]);
+    this.nodeId = id !== null ? String.UTF8.decode(id) : "";
+    this.direction = this.listenerDirection.getI64(-1);
+    if (this.nodeId.length == 0) logDebug("metadata-exchange: node id unknown; x-envoy-peer-metadata-id will not be sent");
+    if (this.metadataValue.length == 0) logDebug("metadata-exchange: node metadata empty; x-envoy-peer-metadata will not be sent");
+    return true;
+  }
+
+  configure(text: string): void {
+    const json = parseJson(text);
+    if (json === null || !json.isObject) {
+      logWarn("metadata-exchange: configuration is not a JSON object (" + (json === null ? jsonError : json.kindName()) + "); using defaults");
+      return;
+    }
+    const size = json.get("max_peer_cache_size");
+    if (size !== null) {
+      if (size.kind == JsonKind.Number && size.num >= 0 && size.num <= 1e7 && Math.floor(size.num) == size.num) {
+        this.maxPeerCacheSize = <i32>size.num;
+      } else {
+        logWarn("metadata-exchange: max_peer_cache_size must be a whole number from 0 to 10000000; using " + this.maxPeerCacheSize.toString());
+      }
+    }
+  }
+
+  /** The listener direction for a stream: the root's, or read now when the root had none. */
+  streamDirection(): i64 {
+    return this.direction >= 0 ? this.direction : this.listenerDirection.getI64(TrafficDirection.UNSPECIFIED);
+  }
+
+  /**
+   * Decodes a received x-envoy-peer-metadata and stores the peer under `target`. Peers are cached
+   * by id (and reused only for the very same header value). Returns false — peer unknown — for
+   * anything that is not valid base64 of a Struct within the size limit.
+   */
+  storePeer(target: PropertyPath, id: string | null, header: string): bool {
+    const useCache = this.maxPeerCacheSize > 0 && id !== null;
+    if (useCache && this.cache.has(id!)) {
+      const hit = this.cache.get(id!);
+      if (hit.header == header) {
+        target.set(hit.node);
+        return true;
+      }
+    }
+    const bytes = base64Decode(header, MAX_PEER_HEADER_CHARS);
+    if (bytes === null) return false;
+    const metadata = decodeStruct(changetype<usize>(bytes), <usize>bytes.byteLength);
+    if (metadata === null) return false;
+    const node = buildFlatNode(flatNodeInputFromStruct(metadata));
+    target.set(node);
+    if (useCache) this.remember(id!, header, node);
+    return true;
+  }
+
+  private remember(id: string, header: string, node: ArrayBuffer): void {
+    if (this.cache.has(id)) {
+      this.cache.set(id, new CachedPeer(header, node));
+      return;
+    }
+    if (this.cache.size >= this.maxPeerCacheSize) {
+      // Over the limit: forget the oldest quarter (at least one), as Istio does.
+      let drop = this.maxPeerCacheSize >> 2;
+      if (drop < 1) drop = 1;
+      if (drop > this.cacheOrder.length) drop = this.cacheOrder.length;
+      for (let i = 0; i < drop; i++) this.cache.delete(unchecked(this.cacheOrder[i]));
+      this.cacheOrder = this.cacheOrder.slice(drop);
+    }
+    this.cache.set(id, new CachedPeer(header, node));
+    this.cacheOrder.push(id);
+  }
+
+  createHttpContext(contextId: u32): HttpContext {
+    return new MetadataExchange(contextId, this);
+  }
+}
+
+class MetadataExchange extends HttpContext {
+  direction: i64 = TrafficDirection.UNSPECIFIED;
+  /** The request carried the headers: answer them on the response. */
+  metadataReceived: bool = false;
+  idReceived: bool = false;
+
+  constructor(contextId: u32, readonly mx: MetadataExchangeRoot) {
+    super(contextId, mx);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
+    const root = this.mx;
+    this.direction = root.streamDirection();
+    const headers = this.requestHeaders;
+    const id = take(headers, HEADER_PEER_METADATA_ID);
+    if (id !== null) {
+      root.downstreamPeerId.set(String.UTF8.encode(id));
+      this.idReceived = true;
+    }
+    const metadata = take(headers, HEADER_PEER_METADATA);
+    if (metadata !== null) {
+      this.metadataReceived = true;
+      if (!root.storePeer(root.downstreamPeer, id, metadata)) logDebug("metadata-exchange: invalid x-envoy-peer-metadata from downstream; peer unknown");
+    }
+    // Inbound listeners never forward the exchange headers to the application.
+    if (this.direction != TrafficDirection.INBOUND) {
+      if (root.metadataValue.length > 0) headers.set(HEADER_PEER_METADATA, root.metadataValue);
+      if (root.nodeId.length > 0) headers.set(HEADER_PEER_METADATA_ID, root.nodeId);
+    }
+    return Action.Continue;
+  }
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
+    const root = this.mx;
+    const headers = this.responseHeaders;
+    const id = take(headers, HEADER_PEER_METADATA_ID);
+    if (id !== null) root.upstreamPeerId.set(String.UTF8.encode(id));
+    const metadata = take(headers, HEADER_PEER_METADATA);
+    if (metadata !== null) {
+      if (!root.storePeer(root.upstreamPeer, id, metadata)) logDebug("metadata-exchange: invalid x-envoy-peer-metadata from upstream; peer unknown");
+    }
+    // Outbound listeners never send them back to the application; inbound ones answer only
+    // callers that sent theirs, so clients outside the mesh don't learn about the node.
+    if (this.direction != TrafficDirection.OUTBOUND) {
+      if (this.metadataReceived && root.metadataValue.length > 0) headers.set(HEADER_PEER_METADATA, root.metadataValue);
+      if (this.idReceived && root.nodeId.length > 0) headers.set(HEADER_PEER_METADATA_ID, root.nodeId);
+    }
+    return Action.Continue;
+  }
+}
+
+/**
+ * Removes header `name` (even when empty, so the application never sees an exchange header) and
+ * returns its value; null when it was absent or empty (empty counts as not sent, as in Istio).
+ */
+function take(headers: HeaderMap, name: string): string | null {
+  const v = headers.get(name);
+  if (v === null) return null;
+  headers.remove(name);
+  return v.length > 0 ? v : null;
+}
+
+registerRootContext((id: u32): RootContext => new MetadataExchangeRoot(id));
