@@ -98,7 +98,7 @@ export const GrpcStatus = { Ok: 0, Unavailable: 14, Internal: 13, Unauthenticate
 export const WasiErrno = {
   Success: 0,
   Badf: 8,
-  Notdir: 20,
+  Notdir: 54,
   Fault: 21,
   Inval: 28,
   Noent: 44,

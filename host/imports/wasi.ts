@@ -19,7 +19,8 @@ function gather(vm: PluginVm, iovs: number, count: number): Buffer {
   for (let i = 0; i < count; i++) {
     const ptr = vm.mem.u32(iovs + i * 8);
     const len = vm.mem.u32(iovs + i * 8 + 4);
-    parts.push(vm.mem.copy(ptr, len));
+    // Envoy reads nothing for an empty iovec, so its pointer is not checked.
+    if (len !== 0) parts.push(vm.mem.copy(ptr, len));
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
@@ -28,9 +29,12 @@ function fdWrite(vm: PluginVm, fd: number, iovs: number, count: number, nwritten
   if (fd !== 1 && fd !== 2) return WasiErrno.Badf;
   vm.mem.check(nwrittenOut, 4);
   const data = gather(vm, iovs, count);
-  let text = data.toString("utf8");
-  if (text.endsWith("\n")) text = text.slice(0, -1);
-  vm.runtime.log(fd === 1 ? LogLevel.Info : LogLevel.Error, text);
+  // Envoy logs nothing for an empty write.
+  if (data.length > 0) {
+    let text = data.toString("utf8");
+    if (text.endsWith("\n")) text = text.slice(0, -1);
+    vm.runtime.log(fd === 1 ? LogLevel.Info : LogLevel.Error, text);
+  }
   vm.mem.setU32(nwrittenOut, data.length);
   return WasiErrno.Success;
 }
@@ -76,10 +80,13 @@ export const wasiFunctions: HostFunctionDef[] = [
     module: W, name: "fd_fdstat_get", type: sig("ii>i"), allowed: "init",
     create: (vm) => (fd: number, statOut: number) => {
       if (fd !== 1 && fd !== 2) return WasiErrno.Badf;
-      // 24-byte fdstat: filetype u8, flags u16, rights_base u64, rights_inheriting u64.
-      const b = vm.mem.check(statOut, 24);
-      b.fill(0, statOut >>> 0, (statOut >>> 0) + 24);
-      b.writeBigUInt64LE(FD_WRITE_RIGHT, (statOut >>> 0) + 8);
+      // 24-byte fdstat: filetype u8, flags u16, rights_base u64, rights_inheriting u64. Envoy
+      // ignores a failed write here and still answers SUCCESS.
+      const p = statOut >>> 0;
+      const b = vm.mem.bytes;
+      if (p + 24 > b.length) return WasiErrno.Success;
+      b.fill(0, p, p + 24);
+      b.writeBigUInt64LE(FD_WRITE_RIGHT, p + 8);
       return WasiErrno.Success;
     },
   },
