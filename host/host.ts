@@ -3,13 +3,16 @@
 import { performance } from "node:perf_hooks";
 import type { LogLevel, LogLevelName } from "./abi/constants.js";
 import type { CalloutTransport } from "./imports/http_call.js";
+import { NO_GRPC, type GrpcTransport } from "./state/grpc_calls.js";
 import { Plugin, type PluginOptions } from "./plugin.js";
-import type { Clock, ForeignFunction, HostServices, TimerService } from "./services.js";
+import type { Clock, ForeignFunction, HostServices, LocalInfo, TimerService } from "./services.js";
+import type { MetadataInit, NodeInfo } from "./state/envoy_messages.js";
+import { envoyForeignFunctions } from "./state/foreign_functions.js";
 import { LogSink, type LogEntry } from "./state/logs.js";
 import { MetricStore } from "./state/metrics.js";
 import { renderPrometheus, type TagExtractor } from "./state/prometheus.js";
 import { SharedDataStore, SharedQueueStore } from "./state/shared.js";
-import type { PropertyLiteral } from "./state/stream_info.js";
+import type { PropertyLiteral } from "./state/property_values.js";
 import { ManualTimers, RealTimers } from "./state/timers.js";
 
 /** Options of a host. */
@@ -24,7 +27,15 @@ export interface HostOptions {
   mode?: "manual" | "real";
   /** Where HTTP callouts go; default: every cluster unknown. */
   callouts?: CalloutTransport;
-  /** Host-wide properties (node metadata, listener direction, …) by dotted path. */
+  /** Where gRPC callouts go; default: every cluster unknown. */
+  grpc?: GrpcTransport;
+  /** The proxy's node (`node`, `xds.node`): id, cluster, metadata (Istio's workload labels), locality. */
+  node?: NodeInfo;
+  /** Listener direction: "inbound" (1), "outbound" (2), or Envoy's number; default unspecified (0). */
+  listenerDirection?: "inbound" | "outbound" | "unspecified" | number;
+  /** Listener metadata by filter namespace. */
+  listenerMetadata?: MetadataInit;
+  /** Property values pinned by dotted path (e.g. `{ "request.id": "abc" }`); they win over computed ones. */
   properties?: Record<string, PropertyLiteral>;
   /** Clock override (tests). */
   clock?: Clock;
@@ -47,8 +58,11 @@ export class ProxyWasmHost implements HostServices {
   readonly clock: Clock;
   readonly timers: TimerService;
   callouts: CalloutTransport;
-  readonly foreignFunctions = new Map<string, ForeignFunction>();
+  grpc: GrpcTransport;
+  /** Foreign functions by name: Envoy's built-ins, plus any an embedder or test registers. */
+  readonly foreignFunctions: Map<string, ForeignFunction> = envoyForeignFunctions();
   readonly properties: Map<string, PropertyLiteral>;
+  readonly localInfo: LocalInfo;
   readonly mode: "manual" | "real";
   tagExtractor: TagExtractor | undefined;
   private readonly pending: Array<() => void> = [];
@@ -59,8 +73,14 @@ export class ProxyWasmHost implements HostServices {
     this.mode = options.mode ?? "manual";
     this.timers = this.mode === "manual" ? new ManualTimers() : new RealTimers();
     this.callouts = options.callouts ?? NO_CLUSTERS;
+    this.grpc = options.grpc ?? NO_GRPC;
     this.clock = options.clock ?? systemClock;
     this.properties = new Map(Object.entries(options.properties ?? {}));
+    this.localInfo = {
+      node: options.node ?? {},
+      listenerDirection: listenerDirectionNumber(options.listenerDirection),
+      listenerMetadata: options.listenerMetadata ?? {},
+    };
     this.tagExtractor = options.tagExtractor;
   }
 
@@ -103,4 +123,12 @@ export class ProxyWasmHost implements HostServices {
     for (const p of this.plugins) p.shutdown();
     if (this.timers instanceof RealTimers) this.timers.stopAll();
   }
+}
+
+/** Envoy's TrafficDirection number for a direction name. */
+export function listenerDirectionNumber(d: HostOptions["listenerDirection"]): number {
+  if (d === undefined || d === "unspecified") return 0;
+  if (d === "inbound") return 1;
+  if (d === "outbound") return 2;
+  return d;
 }

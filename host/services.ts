@@ -1,10 +1,12 @@
 // Services a host gives every plugin it runs: logs, metrics, shared data and queues, time, timers,
 // callouts, foreign functions, and host-wide properties.
 import type { CalloutTransport } from "./imports/http_call.js";
+import type { GrpcTransport } from "./state/grpc_calls.js";
 import type { LogSink } from "./state/logs.js";
 import type { MetricStore } from "./state/metrics.js";
 import type { SharedDataStore, SharedQueueStore } from "./state/shared.js";
-import type { PropertyLiteral } from "./state/stream_info.js";
+import type { MetadataInit, NodeInfo } from "./state/envoy_messages.js";
+import type { PropertyLiteral } from "./state/property_values.js";
 import type { RootContextState } from "./vm/contexts.js";
 import type { PluginVm } from "./vm/plugin_vm.js";
 
@@ -22,6 +24,16 @@ export interface TimerService {
   setTickPeriod(vm: PluginVm, root: RootContextState, periodMs: number): void;
   /** Forgets every timer of a VM (it failed or shut down). */
   clear(vm: PluginVm): void;
+  /** Milliseconds on the clock timers run on (virtual in tests); used for reload backoff. */
+  nowMs(): number;
+}
+
+/** What the proxy says about itself and its listener (`node`, `listener_direction`, `listener_metadata`). */
+export interface LocalInfo {
+  node: NodeInfo;
+  /** Envoy's TrafficDirection: 0 unspecified, 1 inbound, 2 outbound. */
+  listenerDirection: number;
+  listenerMetadata: MetadataInit;
 }
 
 /** A host-implemented foreign function: argument bytes in, result bytes (or a WasmResult status) out. */
@@ -35,8 +47,12 @@ export interface HostServices {
   readonly clock: Clock;
   readonly timers: TimerService;
   readonly callouts: CalloutTransport;
+  /** Where gRPC callouts go (state/grpc_calls.ts); none means every gRPC cluster is unknown. */
+  readonly grpc?: GrpcTransport;
   readonly foreignFunctions: Map<string, ForeignFunction>;
-  /** Host-wide property values by dotted path (e.g. `node.id`, `listener_direction`). */
+  /** Node and listener facts (properties `node`, `xds.*`, `listener_direction`, …). */
+  readonly localInfo: LocalInfo;
+  /** Property values pinned by dotted path (they win over computed ones). */
   readonly properties: Map<string, PropertyLiteral>;
   /** Runs `task` soon, outside any VM call (queue notifications). */
   post(task: () => void): void;

@@ -1,5 +1,6 @@
 // Host functions: proxy_set_effective_context, proxy_done, proxy_get_status,
-// proxy_call_foreign_function.
+// proxy_call_foreign_function, and the 0.1.0-only proxy_get_configuration and
+// proxy_clear_route_cache.
 import { WasmResult } from "../abi/constants.js";
 import { sig, type HostFunctionDef } from "./types.js";
 
@@ -29,10 +30,8 @@ export const contextFunctions: HostFunctionDef[] = [
     create: (vm) => (codeOut: number, msgPtrOut: number, msgSizeOut: number) => {
       const root = (vm.effective ?? vm.root).root;
       vm.mem.check(codeOut, 4);
-      const r = vm.returnBytes(Buffer.from(root.status.message, "utf8"), msgPtrOut, msgSizeOut);
-      if (r !== WasmResult.Ok) return r;
       vm.mem.setU32(codeOut, root.status.code);
-      return WasmResult.Ok;
+      return vm.returnBytes(Buffer.from(root.status.message, "utf8"), msgPtrOut, msgSizeOut);
     },
   },
   {
@@ -42,11 +41,33 @@ export const contextFunctions: HostFunctionDef[] = [
       const args = vm.mem.copy(argsPtr, argsLen);
       const fn = vm.runtime.services.foreignFunctions.get(name);
       if (!fn) return WasmResult.NotFound;
-      const result = fn(args, vm);
-      if (typeof result === "number") return result;
-      // A null results pointer discards the result (Envoy).
-      if ((resPtrOut >>> 0) === 0) return WasmResult.Ok;
-      return vm.returnBytes(result, resPtrOut, resSizeOut);
+      const out = fn(args, vm);
+      const status = typeof out === "number" ? out : WasmResult.Ok;
+      const result = typeof out === "number" ? undefined : out;
+      // Envoy allocates the result in the guest only when a results pointer is given; the size
+      // is written whenever its pointer is non-null.
+      if ((resPtrOut >>> 0) !== 0) {
+        const r = vm.returnBytes(result ?? "", resPtrOut, resSizeOut);
+        if (r !== WasmResult.Ok) return r;
+      } else if ((resSizeOut >>> 0) !== 0) {
+        vm.mem.setU32(resSizeOut, result?.length ?? 0);
+      }
+      return status;
+    },
+  },
+  {
+    module: "env", name: "proxy_get_configuration", type: sig("ii>i"), versions: ["0.1.0"],
+    create: (vm) => (ptrOut: number, sizeOut: number) => {
+      // Envoy: the plugin configuration inside proxy_on_configure, else the VM configuration.
+      const root = (vm.effective ?? vm.root).root;
+      return vm.returnBytes(root.pluginConfiguration ?? vm.runtime.config.vmConfiguration, ptrOut, sizeOut);
+    },
+  },
+  {
+    module: "env", name: "proxy_clear_route_cache", type: sig(">i"), versions: ["0.1.0"],
+    create: (vm) => () => {
+      (vm.effective ?? vm.root).clearRouteCache();
+      return WasmResult.Ok;
     },
   },
 ];

@@ -1,6 +1,7 @@
 // Host functions: proxy_get_header_map_pairs, proxy_set_header_map_pairs,
 // proxy_get_header_map_value, proxy_add_header_map_value, proxy_replace_header_map_value,
-// proxy_remove_header_map_value, proxy_get_header_map_size.
+// proxy_remove_header_map_value, proxy_get_header_map_size. Which map is available when is the
+// context's business (HttpStream follows Envoy); these functions apply Envoy's status rules.
 import { MapType, WasmResult } from "../abi/constants.js";
 import { decodePairs, pairsSize, writePairs } from "../abi/pairs.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
@@ -8,12 +9,14 @@ import { sig, type HostFunctionDef } from "./types.js";
 
 const MAX_MAP_TYPE = 7;
 
-// The writable map for an edit, or the status that refuses it.
-function writableMap(vm: PluginVm, type: number) {
+// Applies an edit to the writable map of `type`: BAD_ARGUMENT when it cannot be edited now.
+function edit(vm: PluginVm, type: number, change: (map: NonNullable<ReturnType<PluginVm["root"]["headerMap"]>>) => void): number {
   const ctx = vm.effective ?? vm.root;
-  const map = ctx.headerMap(type as MapType);
-  if (!map || !ctx.headerMapWritable(type as MapType)) return undefined;
-  return { ctx, map };
+  const map = ctx.writableHeaderMap(type as MapType);
+  if (!map) return WasmResult.BadArgument;
+  change(map);
+  ctx.headerMapChanged(type as MapType);
+  return WasmResult.Ok;
 }
 
 export const headerMapFunctions: HostFunctionDef[] = [
@@ -41,13 +44,9 @@ export const headerMapFunctions: HostFunctionDef[] = [
     create: (vm) => (type: number, ptr: number, size: number) => {
       type >>>= 0;
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
-      const w = writableMap(vm, type);
-      if (!w) return WasmResult.BadArgument;
       // Malformed pairs become an empty map, as in Envoy.
       const pairs = decodePairs(vm.mem.check(ptr, size), ptr >>> 0, size >>> 0) ?? [];
-      w.map.replaceAll(pairs);
-      w.ctx.headerMapChanged(type as MapType);
-      return WasmResult.Ok;
+      return edit(vm, type, (map) => map.replaceAll(pairs));
     },
   },
   {
@@ -56,13 +55,13 @@ export const headerMapFunctions: HostFunctionDef[] = [
       type >>>= 0;
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       const key = vm.mem.latin1(keyPtr, keyLen);
-      const map = (vm.effective ?? vm.root).headerMap(type as MapType);
-      if (!map) return WasmResult.BadArgument;
+      const ctx = vm.effective ?? vm.root;
+      const map = ctx.headerMap(type as MapType);
+      // 0.1.0 answered a missing key (and, in the access-log phase, a missing map) with OK and "".
+      const missing = () => (vm.abiVersion === "0.1.0" ? vm.returnBytes("", ptrOut, sizeOut) : WasmResult.NotFound);
+      if (!map) return ctx.accessLogPhase ? missing() : WasmResult.BadArgument;
       const value = map.get(key);
-      if (value === undefined) {
-        // 0.1.0 answered a missing key with OK and an empty value.
-        return vm.abiVersion === "0.1.0" ? vm.returnBytes("", ptrOut, sizeOut) : WasmResult.NotFound;
-      }
+      if (value === undefined) return missing();
       return vm.returnBytes(value, ptrOut, sizeOut);
     },
   },
@@ -73,11 +72,7 @@ export const headerMapFunctions: HostFunctionDef[] = [
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       const key = vm.mem.latin1(keyPtr, keyLen);
       const value = vm.mem.latin1(valPtr, valLen);
-      const w = writableMap(vm, type);
-      if (!w) return WasmResult.BadArgument;
-      w.map.add(key, value);
-      w.ctx.headerMapChanged(type as MapType);
-      return WasmResult.Ok;
+      return edit(vm, type, (map) => map.add(key, value));
     },
   },
   {
@@ -87,11 +82,7 @@ export const headerMapFunctions: HostFunctionDef[] = [
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       const key = vm.mem.latin1(keyPtr, keyLen);
       const value = vm.mem.latin1(valPtr, valLen);
-      const w = writableMap(vm, type);
-      if (!w) return WasmResult.BadArgument;
-      w.map.set(key, value);
-      w.ctx.headerMapChanged(type as MapType);
-      return WasmResult.Ok;
+      return edit(vm, type, (map) => map.set(key, value));
     },
   },
   {
@@ -100,20 +91,17 @@ export const headerMapFunctions: HostFunctionDef[] = [
       type >>>= 0;
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       const key = vm.mem.latin1(keyPtr, keyLen);
-      const w = writableMap(vm, type);
-      if (!w) return WasmResult.BadArgument;
-      w.map.remove(key);
-      w.ctx.headerMapChanged(type as MapType);
-      return WasmResult.Ok;
+      return edit(vm, type, (map) => map.remove(key));
     },
   },
   {
     module: "env", name: "proxy_get_header_map_size", type: sig("ii>i"),
     create: (vm) => (type: number, sizeOut: number) => {
       type >>>= 0;
-      // Envoy: byte size of keys and values; BAD_ARGUMENT for callout/gRPC maps and unavailable maps.
-      if (type > 3) return WasmResult.BadArgument;
-      const map = (vm.effective ?? vm.root).headerMap(type as MapType);
+      if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
+      // Envoy: the byte size of keys and values of the map it could edit; BAD_ARGUMENT for
+      // callout/gRPC maps and for maps not available now.
+      const map = (vm.effective ?? vm.root).writableHeaderMap(type as MapType);
       if (!map) return WasmResult.BadArgument;
       vm.mem.setU32(sizeOut, map.byteSize());
       return WasmResult.Ok;

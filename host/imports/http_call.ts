@@ -35,12 +35,18 @@ export interface CalloutTransport {
 export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, token: number, result: HttpCalloutResult): void {
   if (!root.callouts.delete(token) || vm.failure || !vm.contexts.has(root.id)) return;
   if ("reset" in result) {
+    // Envoy reports a failed callout as BrokenConnection / "reset" in proxy_get_status; the
+    // message is cleared after the callback, the code stays.
     root.status = { code: WasmResult.BrokenConnection, message: result.reset };
-    vm.call("proxy_on_http_call_response", root, root.id, token, 0, 0, 0);
+    try {
+      vm.call("proxy_on_http_call_response", root, root.id, token, 0, 0, 0);
+    } finally {
+      root.status = { code: root.status.code, message: "" };
+    }
     return;
   }
+  // A successful callout leaves proxy_get_status alone (its HTTP status is the `:status` header).
   root.calloutResponse = result;
-  root.status = { code: 0, message: "" };
   try {
     vm.call("proxy_on_http_call_response", root, root.id, token, result.headers.count, result.body.length, result.trailers.count);
   } finally {
@@ -59,16 +65,20 @@ export const httpCallFunctions: HostFunctionDef[] = [
       const headers = new HeaderMap(decodePairs(vm.mem.check(hPtr, hLen), hPtr >>> 0, hLen >>> 0) ?? []);
       const body = vm.mem.copy(bPtr, bLen);
       const trailers = new HeaderMap(decodePairs(vm.mem.check(tPtr, tLen), tPtr >>> 0, tLen >>> 0) ?? []);
-      vm.mem.check(tokenOut, 4);
+      // Envoy writes a zero token first, so a bad token pointer fails before anything is sent.
+      vm.mem.setU32(tokenOut, 0);
       headers.replaceAll(headers.pairs);
-      if (!headers.has(":method") || !headers.has(":path") || !headers.has(":authority")) return WasmResult.BadArgument;
+      trailers.replaceAll(trailers.pairs);
+      // Envoy takes the timeout as a signed int: negative is BAD_ARGUMENT, 0 means none.
+      if ((timeoutMs | 0) < 0) return WasmResult.BadArgument;
       const transport = vm.runtime.services.callouts;
       if (!transport.hasCluster(cluster)) return WasmResult.BadArgument;
+      if (!headers.has(":method") || !headers.has(":path") || !headers.has(":authority")) return WasmResult.BadArgument;
       if (body.length > 0) headers.set("content-length", String(body.length));
       const root = (vm.effective ?? vm.root).root;
       const token = vm.newCalloutToken(0);
       const handle = transport.send(
-        { cluster, headers, body, trailers, timeoutMs: timeoutMs >>> 0 }, token,
+        { cluster, headers, body, trailers, timeoutMs: timeoutMs | 0 }, token,
         (result) => vm.defer(() => deliverHttpCallResponse(vm, root, token, result)),
       );
       if (!handle) return WasmResult.InternalFailure;

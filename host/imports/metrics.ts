@@ -46,11 +46,13 @@ export const metricFunctions: HostFunctionDef[] = [
     create: (vm) => {
       const table = ids(vm);
       return (id: number, delta: bigint) => {
+        // Envoy decides by the id's type bits first: histograms (and type 3) are BAD_ARGUMENT.
+        const type = (id >>> 0) & 3;
+        if (type !== MetricType.Counter && type !== MetricType.Gauge) return WasmResult.BadArgument;
         const m = table.byId.get(id >>> 0);
         if (!m) return WasmResult.NotFound;
-        if (m.type === MetricType.Histogram) return WasmResult.BadArgument;
         const d = Number(delta);
-        if (m.type === MetricType.Counter && d <= 0) return WasmResult.BadArgument;
+        if (type === MetricType.Counter && d <= 0) return WasmResult.BadArgument;
         m.value += d;
         return WasmResult.Ok;
       };
@@ -77,9 +79,10 @@ export const metricFunctions: HostFunctionDef[] = [
     create: (vm) => {
       const table = ids(vm);
       return (id: number, out: number) => {
+        const type = (id >>> 0) & 3;
+        if (type !== MetricType.Counter && type !== MetricType.Gauge) return WasmResult.BadArgument;
         const m = table.byId.get(id >>> 0);
         if (!m) return WasmResult.NotFound;
-        if (m.type === MetricType.Histogram) return WasmResult.BadArgument;
         vm.mem.setU64(out, BigInt(Math.trunc(m.value)));
         return WasmResult.Ok;
       };

@@ -4,7 +4,7 @@
 import type { Plugin } from "../plugin.js";
 import type { HeaderMap } from "../state/header_map.js";
 import type { HttpStream, HttpStreamOptions, HttpStreamSink } from "../state/http_stream.js";
-import { newStreamInfo, type StreamInfo } from "../state/stream_info.js";
+import { newStreamInfo, type StreamInfo, type StreamInfoInit } from "../state/stream_info.js";
 
 /** The two ends of a chain: the upstream side and the client side. */
 export interface ChainEnds {
@@ -22,21 +22,26 @@ export class FilterChain {
   /** Facts shared by every plugin of the chain (one Envoy stream). */
   readonly info: StreamInfo;
 
-  constructor(plugins: Plugin[], private readonly ends: ChainEnds, info?: Partial<StreamInfo>, options?: HttpStreamOptions & { worker?: number }) {
+  constructor(plugins: Plugin[], private readonly ends: ChainEnds, info?: StreamInfoInit, options?: HttpStreamOptions & { worker?: number }) {
     this.info = newStreamInfo(info);
     const n = plugins.length;
+    // What reaches the client decides whether a local reply can still be sent or must reset.
+    const toClient = (h: HeaderMap, end: boolean) => {
+      this.info.responseHeadersSent = true;
+      ends.downstream.responseHeaders?.(h, end);
+    };
     for (let i = 0; i < n; i++) {
       const sink: HttpStreamSink = {
         requestHeaders: (h, end) => (i + 1 < n ? this.streams[i + 1]!.decodeHeaders(h, end) : ends.upstream.requestHeaders?.(h, end)),
         requestData: (d, end) => (i + 1 < n ? this.streams[i + 1]!.decodeData(d, end) : ends.upstream.requestData?.(d, end)),
         requestTrailers: (t) => (i + 1 < n ? this.streams[i + 1]!.decodeTrailers(t) : ends.upstream.requestTrailers?.(t)),
-        responseHeaders: (h, end) => (i > 0 ? this.streams[i - 1]!.encodeHeaders(h, end) : ends.downstream.responseHeaders?.(h, end)),
+        responseHeaders: (h, end) => (i > 0 ? this.streams[i - 1]!.encodeHeaders(h, end) : toClient(h, end)),
         responseData: (d, end) => (i > 0 ? this.streams[i - 1]!.encodeData(d, end) : ends.downstream.responseData?.(d, end)),
         responseTrailers: (t) => (i > 0 ? this.streams[i - 1]!.encodeTrailers(t) : ends.downstream.responseTrailers?.(t)),
         reset: (details) => ends.reset(details),
       };
       // Every plugin of one stream sees the same attributes.
-      this.streams.push(plugins[i]!.newHttpStream(sink, this.info, options));
+      this.streams.push(plugins[i]!.newHttpStream(sink, this.info, { ...options, downstreamEnd: false }));
     }
   }
 
@@ -67,8 +72,9 @@ export class FilterChain {
 
   /** Response headers from the upstream (or a router-generated reply). */
   encodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    if (this.last) this.last.encodeHeaders(headers, endOfStream);
-    else this.ends.downstream.responseHeaders?.(headers, endOfStream);
+    if (this.last) return this.last.encodeHeaders(headers, endOfStream);
+    this.info.responseHeadersSent = true;
+    this.ends.downstream.responseHeaders?.(headers, endOfStream);
   }
 
   encodeData(data: Buffer, endOfStream: boolean): void {

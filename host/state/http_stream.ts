@@ -1,10 +1,26 @@
-// One HTTP stream through one plugin, driven as Envoy's filter manager drives a Wasm HTTP filter:
+// One HTTP stream through one plugin, driven as Envoy's filter manager drives a Wasm HTTP filter
+// (envoy: source/extensions/common/wasm/context.cc, source/common/http/filter_manager.cc):
 // request events go in through decodeX, response events through encodeX; what the plugin lets
-// through comes out of the sink. Pauses, buffering, continue, local replies and VM failures follow
-// Envoy's rules (abi-and-host.md §7, §8.2, §8.3). Everything is synchronous: a paused stream just
-// waits for continueStream(), which the plugin calls from a later callback.
+// through comes out of the sink. Everything is synchronous: a paused direction waits for
+// continueStream(), which the plugin calls from a later callback (tick, callout, queue).
+//
+// What the plugin sees follows Envoy exactly (abi-and-host.md §3.3, §7, §8.2, §8.3):
+// - a header map is readable/writable from its arrival until its callback returns Continue or
+//   the plugin calls proxy_continue_stream (which also forgets the request's maps); later reads
+//   are BAD_ARGUMENT (pairs: empty), except in proxy_on_log, which reads the final request
+//   headers, response headers and response trailers;
+// - raw header results: 1 → StopAllIterationAndWatermark unless allow_on_headers_stop_iteration,
+//   > 4 → StopAllIterationAndWatermark, 2 → Continue; body results > 3 → StopIterationNoBuffer;
+//   after proxy_send_local_response the result is ignored and the stream stops;
+// - StopAllIteration: later body and trailers are buffered without calling the plugin, then
+//   delivered to it on continue; StopIterationAndBuffer: the next body callback reports (and
+//   get_buffer_bytes reads) the whole buffered body; over the buffer limit Envoy replies 413 while
+//   decoding and 500 while encoding (reset once response headers went out); Watermark variants
+//   never hit the limit (Envoy applies back-pressure instead);
+// - a local reply raised while decoding passes through this plugin's response callbacks; while
+//   encoding it goes straight to the client; after response headers went out the stream resets.
 import {
-  BufferType, FilterDataStatus, FilterHeadersStatus, GrpcStatus, MapType, StreamType, WasmResult,
+  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult,
 } from "../abi/constants.js";
 import { HostContext, type LocalReply, type RootContextState } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
@@ -22,54 +38,78 @@ export interface HttpStreamSink {
   responseHeaders?(headers: HeaderMap, endOfStream: boolean): void;
   responseData?(data: Buffer, endOfStream: boolean): void;
   responseTrailers?(trailers: HeaderMap): void;
-  /** The stream was reset (close_stream, or a failure after response headers went out). */
+  /** The stream was reset (close_stream, a failure or a local reply after response headers went out). */
   reset?(details: string): void;
 }
 
 /** Options of a stream. */
 export interface HttpStreamOptions {
-  /** Envoy's per-stream buffer limit for StopIterationAndBuffer (default 1 MiB, as Envoy's listener default). */
+  /** Envoy's per-stream buffer limit for buffered bodies (default 1 MiB, the listener default). */
   bufferLimitBytes?: number;
   /** Order of the end-of-stream callbacks; Envoy today: log, done, delete. */
   completionOrder?: "log-done-delete" | "done-log-delete";
+  /**
+   * False when the stream is one filter of a chain (the chain tracks what reached the client);
+   * default true: this stream's response output is what the client gets.
+   */
+  downstreamEnd?: boolean;
+}
+
+/** How a stream ended, for complete(). */
+export interface CompleteOptions {
+  /**
+   * Envoy runs proxy_on_log only once the request completed (StreamInfo requestComplete); a
+   * mid-request access log is skipped. Default true.
+   */
+  requestComplete?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 
-// Where iteration stopped in one direction.
+// Envoy's filter iteration state for one direction.
 const enum Stop {
   None = 0,
-  /** Stopped at headers; later body is buffered without body callbacks (StopAllIteration). */
-  HeadersAll = 1,
-  /** Stopped at headers, but body callbacks still run (allow_on_headers_stop_iteration). */
-  Headers = 2,
-  /** A body callback returned StopIterationAndBuffer: body accumulates. */
-  Data = 3,
-  /** Trailers callback returned StopIteration. */
-  Trailers = 4,
+  /** StopAllIteration from headers: body and trailers wait without calling the plugin. */
+  All = 1,
+  /** StopIteration (headers, when allowed), a stopped body callback, or stopped trailers. */
+  Single = 2,
 }
 
-// One direction (request or response) of the stream.
+const concat = (a: Buffer, b: Buffer): Buffer => (a.length === 0 ? b : b.length === 0 ? a : Buffer.concat([a, b]));
+
+// One direction (request or response) of the stream, as this filter sees it.
 class Direction {
+  /** The header map (the same object travels along the chain). */
   headers: HeaderMap | undefined;
+  /** Envoy's request_headers_/response_headers_: the plugin may use the map. */
+  headersVisible = false;
   trailers: HeaderMap | undefined;
-  /** Body the filter holds: buffered while stopped. */
-  body: Buffer = EMPTY;
-  /** The body the current body callback sees (undefined outside body callbacks). */
-  visibleBody: Buffer | undefined;
+  trailersVisible = false;
+  /** Trailers the plugin has been shown (or that passed while it was transparent). */
+  trailersSeen = false;
+  /** Data the filter manager holds for this filter (buffered while stopped). */
+  buffered: Buffer = EMPTY;
+  /** Envoy's request_body_buffer_: the chunk of the running (or last stopped) body callback. */
+  chunk: Buffer | undefined;
+  /** Envoy's buffering_request_body_: the last body callback returned StopIterationAndBuffer. */
+  bufferingBody = false;
+  /** The buffered data is under watermark flow control (no buffer limit). */
+  streaming = false;
   stop: Stop = Stop.None;
+  /** A body callback is running (trailers may be created in the last one). */
+  inBodyCallback = false;
+  /** end_of_stream of the running body callback. */
+  callbackEndOfStream = false;
   /** The input ended (end_of_stream seen, or trailers arrived). */
   inputEnded = false;
-  /** Headers were handed to the sink. */
+  /** Headers went to the sink. */
   headersSent = false;
-  /** Everything was handed to the sink. */
-  done = false;
-  /** Trailers arrived while iteration was stopped; delivered on continue. */
-  pendingTrailers: HeaderMap | undefined;
+  /** The sink saw end of stream: nothing more goes out. */
+  outputEnded = false;
 }
 
-/** Raw return values of callbacks, kept for inspection by tests. */
+/** Raw values the plugin's callbacks returned, last of each kind (for the test API). */
 export interface LastActions {
   requestHeaders?: number;
   requestBody?: number;
@@ -79,28 +119,52 @@ export interface LastActions {
   responseTrailers?: number;
 }
 
+// Envoy's default grpc-status for a local reply without one (Grpc::Utility::httpToGrpcStatus).
+function httpToGrpcStatus(code: number): number {
+  switch (code) {
+    case 400: return 13;
+    case 401: return 16;
+    case 403: return 7;
+    case 404: return 12;
+    case 429: case 502: case 503: case 504: return 14;
+    default: return 2;
+  }
+}
+
+// Envoy's PercentEncoding::encode for grpc-message: everything outside printable ASCII, and '%'.
+function percentEncode(s: string): string {
+  let out = "";
+  for (const b of Buffer.from(s, "utf8")) {
+    out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(b);
+  }
+  return out;
+}
+
 export class HttpStream extends HostContext {
   readonly kind = "http" as const;
   readonly request = new Direction();
   readonly response = new Direction();
-  /** The local reply the plugin sent (or the host sent for it on failure). */
+  /** The local reply the plugin sent (or the host sent on its behalf: 413/500/503). */
   localReply: LocalReply | undefined;
   /** Details of a reset, if the stream was reset. */
   resetDetails: string | undefined;
-  /** Filter state written with proxy_set_property. */
-  readonly filterStates = new Map<string, Buffer>();
   /** Raw values the plugin's callbacks returned. */
   readonly lastActions: LastActions = {};
-  /** True once on_done/on_delete ran. */
+  /** Times the plugin cleared the route cache (request-header edits, proxy_clear_route_cache). */
+  routeCacheClears = 0;
+  /** True once the stream ended (complete()). */
   completed = false;
-  /** Set when this stream runs without the plugin (failure policy FAIL_OPEN after a trap). */
+  /** The plugin is out of the stream: failed open, or no VM under FAIL_OPEN. */
   bypass = false;
 
   private created = false;
-  private phase: "request" | "response" | "log" = "request";
-  private pendingLocalReply: LocalReply | undefined;
-  private inCallback = false;
+  private logPhase = false;
+  private streamFailed = false;
+  private failureReplySent = false;
+  /** Encoding a local reply through this plugin's own response callbacks. */
+  private replying = false;
   private readonly bufferLimit: number;
+  private readonly downstreamEnd: boolean;
 
   constructor(
     vm: PluginVm | undefined,
@@ -110,9 +174,10 @@ export class HttpStream extends HostContext {
     readonly failurePolicy: FailurePolicy,
     private readonly options: HttpStreamOptions = {},
   ) {
-    // A stream without a VM runs untouched (fail open) or fails closed on its first event.
+    // A stream without a VM runs untouched (FAIL_OPEN) or fails closed on its first event.
     super(vm as PluginVm, id);
     this.bufferLimit = options.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT;
+    this.downstreamEnd = options.downstreamEnd ?? true;
     if (!vm) this.bypass = failurePolicy === "FAIL_OPEN";
   }
 
@@ -120,161 +185,114 @@ export class HttpStream extends HostContext {
     return this.vm.root;
   }
 
-  // ---- inputs: request (decode) ----------------------------------------------------------------
+  /** The stream's filter state by full key (`wasm.<name>` for proxy_set_property), shared by the chain. */
+  get filterStates(): Map<string, Buffer> {
+    return this.info.filterState;
+  }
+
+  override get accessLogPhase(): boolean {
+    return this.logPhase;
+  }
+
+  // ---- inputs -----------------------------------------------------------------------------------
 
   /** Request headers arrive from downstream. */
   decodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    this.enter();
-    try {
-      this.onRequestHeaders(headers, endOfStream);
-    } finally {
-      this.leave();
-    }
+    if (this.request.outputEnded || this.request.headers) return;
+    this.dispatch(() => this.onHeaders(this.request, headers, endOfStream));
   }
 
   /** A request body chunk arrives. */
   decodeData(chunk: Buffer, endOfStream: boolean): void {
+    if (this.request.outputEnded || this.request.inputEnded) return;
     this.info.requestBodyBytes += chunk.length;
-    this.enter();
-    try {
-      this.onData(this.request, chunk, endOfStream, true);
-    } finally {
-      this.leave();
-    }
+    this.dispatch(() => this.onData(this.request, chunk, endOfStream));
   }
 
   /** Request trailers arrive. */
   decodeTrailers(trailers: HeaderMap): void {
-    this.enter();
-    try {
-      this.onTrailers(this.request, trailers, true);
-    } finally {
-      this.leave();
-    }
+    if (this.request.outputEnded || this.request.inputEnded) return;
+    this.dispatch(() => this.onTrailers(this.request, trailers));
   }
 
-  /** Response headers arrive from upstream. */
+  /** Response headers arrive from upstream (or a router-generated reply). */
   encodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    this.enter();
-    try {
-      this.onResponseHeaders(headers, endOfStream);
-    } finally {
-      this.leave();
-    }
+    if (!this.acceptsResponse() || this.response.headers) return;
+    this.info.responseStarted = true;
+    const status = Number(headers.get(":status") ?? 0);
+    if (status && !this.replying) this.info.responseCode = status;
+    if (!this.info.responseCodeDetails) this.info.responseCodeDetails = "via_upstream";
+    this.dispatch(() => this.onHeaders(this.response, headers, endOfStream));
   }
 
   /** A response body chunk arrives. */
   encodeData(chunk: Buffer, endOfStream: boolean): void {
-    if (this.localReply && this.response.headersSent && !this.replying) return;
-    this.info.responseBodyBytes += chunk.length;
-    this.enter();
-    try {
-      this.onData(this.response, chunk, endOfStream, false);
-    } finally {
-      this.leave();
-    }
+    if (!this.acceptsResponse() || this.response.inputEnded) return;
+    this.dispatch(() => this.onData(this.response, chunk, endOfStream));
   }
 
   /** Response trailers arrive. */
   encodeTrailers(trailers: HeaderMap): void {
-    if (this.localReply && this.response.headersSent && !this.replying) return;
-    this.enter();
+    if (!this.acceptsResponse() || this.response.inputEnded) return;
+    this.dispatch(() => this.onTrailers(this.response, trailers));
+  }
+
+  // Once a local reply answered, the upstream response is not the client's any more.
+  private acceptsResponse(): boolean {
+    if (this.resetDetails !== undefined || this.response.outputEnded) return false;
+    return this.localReply === undefined || this.replying;
+  }
+
+  // Holds deferred actions (continue, local replies) until the host has acted on the callback's
+  // result, as Envoy acts on them once the filter returned.
+  private dispatch(event: () => void): void {
+    const vm = this.vm;
+    if (!vm) return event();
+    vm.beginDispatch();
     try {
-      this.onTrailers(this.response, trailers, false);
+      event();
     } finally {
-      this.leave();
+      vm.endDispatch();
     }
-  }
-
-  private enter(): void {
-    this.vm?.beginDispatch();
-  }
-
-  private leave(): void {
-    this.vm?.endDispatch();
-  }
-
-  private onRequestHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    const d = this.request;
-    d.headers = headers;
-    d.inputEnded = endOfStream;
-    if (this.passThrough(d)) return this.forwardRequest(endOfStream);
-    const raw = this.invoke("proxy_on_request_headers", headers.count, endOfStream ? 1 : 0);
-    if (raw === undefined) return;
-    this.lastActions.requestHeaders = raw;
-    this.afterHeaders(d, raw, endOfStream, true);
-  }
-
-  private onResponseHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    const d = this.response;
-    if (this.localReply && this.response.headersSent) return; // a local reply already answered
-    this.phase = "response";
-    d.headers = headers;
-    d.inputEnded = endOfStream;
-    const status = Number(headers.get(":status") ?? 0);
-    if (status) this.info.responseCode = status;
-    if (!this.info.responseCodeDetails) this.info.responseCodeDetails = "via_upstream";
-    if (this.passThrough(d)) return this.forwardResponse(endOfStream);
-    const raw = this.invoke("proxy_on_response_headers", headers.count, endOfStream ? 1 : 0);
-    if (raw === undefined) return;
-    this.lastActions.responseHeaders = raw;
-    this.afterHeaders(d, raw, endOfStream, false);
   }
 
   /**
-   * Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete (Envoy's current order). A plugin
-   * that never saw the stream still gets on_log, with its context created first (Envoy).
+   * Ends the stream: proxy_on_log (only if the request completed), proxy_on_done,
+   * proxy_on_delete, in Envoy's current order. A plugin that never saw the stream still gets
+   * on_log, with its context created first (Envoy's AccessLogCreate).
    */
-  complete(): void {
+  complete(options: CompleteOptions = {}): void {
     if (this.completed) return;
     this.completed = true;
-    this.info.endTime ??= Date.now();
-    if (!this.vm || this.vm.failure || this.bypass) return this.release();
-    this.phase = "log";
+    const requestComplete = options.requestComplete ?? true;
+    if (requestComplete) this.info.endTime ??= Date.now();
+    const vm = this.vm;
+    if (!vm || vm.failure || this.bypass) return this.release();
     try {
-      this.ensureCreated();
-      const id = this.id;
-      if (this.options.completionOrder === "done-log-delete") {
-        this.vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
-        this.vm.call("proxy_on_log", this, id);
-      } else {
-        this.vm.call("proxy_on_log", this, id);
-        this.vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
+      if (requestComplete) {
+        if (!this.created) this.ensureCreated();
+        this.logPhase = true;
       }
-      this.vm.call("proxy_on_delete", this, id);
+      const id = this.id;
+      const log = () => {
+        if (requestComplete) vm.call("proxy_on_log", this, id);
+      };
+      if (this.created) {
+        if (this.options.completionOrder === "done-log-delete") {
+          vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
+          log();
+        } else {
+          log();
+          vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
+        }
+        vm.call("proxy_on_delete", this, id);
+      }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
+    } finally {
+      this.logPhase = false;
     }
     this.release();
-  }
-
-  // ---- driving ---------------------------------------------------------------------------------
-
-  private replying = false;
-
-  private passThrough(d: Direction): boolean {
-    if (this.bypass) return true;
-    if (!this.vm || this.vm.failure) {
-      this.onVmFailure(d === this.request);
-      return this.bypass;
-    }
-    return false;
-  }
-
-  // Calls a stream callback; undefined when the VM failed (the failure policy has been applied).
-  private invoke(name: string, a: number, b?: number): number | undefined {
-    try {
-      this.ensureCreated();
-      this.inCallback = true;
-      const raw = this.vm.call(name, this, this.id, a, b);
-      return raw;
-    } catch (err) {
-      if (!(err instanceof VmFailedError)) throw err;
-      this.onVmFailure(this.phase === "request");
-      return undefined;
-    } finally {
-      this.inCallback = false;
-    }
   }
 
   private ensureCreated(): void {
@@ -288,346 +306,457 @@ export class HttpStream extends HostContext {
     if (this.created && this.vm) this.vm.contexts.delete(this.id);
   }
 
-  private afterHeaders(d: Direction, raw: number, endOfStream: boolean, isRequest: boolean): void {
-    if (this.takeLocalReply()) return;
-    let status = raw as FilterHeadersStatus;
-    // Envoy (cpp-host): StopIteration becomes StopAllIterationAndWatermark unless allowed; > 4 too; 2 is Continue.
-    if (raw === FilterHeadersStatus.StopIteration && !this.vm.runtime.config.allowOnHeadersStopIteration) status = FilterHeadersStatus.StopAllIterationAndWatermark;
-    else if (raw > 4) status = FilterHeadersStatus.StopAllIterationAndWatermark;
-    else if (raw === FilterHeadersStatus.ContinueAndEndStream) status = FilterHeadersStatus.Continue;
-    if (status === FilterHeadersStatus.Continue) {
-      this.sendHeaders(d, isRequest, endOfStream);
-    } else {
-      d.stop = status === FilterHeadersStatus.StopIteration ? Stop.Headers : Stop.HeadersAll;
+  // ---- driving ----------------------------------------------------------------------------------
+
+  private isRequest(d: Direction): boolean {
+    return d === this.request;
+  }
+
+  /**
+   * Envoy's CHECK_FAIL_HTTP: with no healthy VM, FAIL_OPEN lets the event through; otherwise the
+   * stream fails once (503, or a reset when response headers went out) and stops. Returns true
+   * when the plugin must not be called.
+   */
+  private failed(): boolean {
+    if (this.bypass) return true;
+    if (this.vm && !this.vm.failure) return false;
+    if (this.failurePolicy === "FAIL_OPEN") {
+      this.bypass = true;
+      return true;
+    }
+    if (!this.streamFailed) {
+      this.streamFailed = true;
+      this.failureReplySent = true;
+      this.sendLocalReplyNow({ statusCode: 503, details: "wasm_fail_stream", body: EMPTY, headers: [], grpcStatus: GrpcStatus.Unavailable }, false);
+    }
+    return true;
+  }
+
+  // Calls a stream callback; undefined when the VM failed (the failure policy has been applied).
+  private invoke(name: string, a: number, b?: number): number | undefined {
+    const vm = this.vm;
+    try {
+      this.ensureCreated();
+      const raw = vm.call(name, this, this.id, a, b);
+      return raw;
+    } catch (err) {
+      if (!(err instanceof VmFailedError)) throw err;
+      this.failed();
+      return undefined;
     }
   }
 
-  private onData(d: Direction, chunk: Buffer, endOfStream: boolean, isRequest: boolean): void {
-    if (d.done) return;
+  // True (and the stop flag cleared) when proxy_send_local_response ran during the callback.
+  private takeStopNextIteration(): boolean {
+    const stopped = this.vm.stoppedIteration;
+    this.vm.stoppedIteration = false;
+    return stopped;
+  }
+
+  private onHeaders(d: Direction, headers: HeaderMap, endOfStream: boolean): void {
+    d.headers = headers;
+    d.headersVisible = true;
     if (endOfStream) d.inputEnded = true;
-    if (this.passThrough(d)) {
-      d.body = d.body.length ? Buffer.concat([d.body, chunk]) : chunk;
-      return this.flush(d, isRequest);
+    if (this.failed()) return this.passHeaders(d, endOfStream);
+    const isRequest = this.isRequest(d);
+    const raw = this.invoke(isRequest ? "proxy_on_request_headers" : "proxy_on_response_headers", headers.count, endOfStream ? 1 : 0);
+    if (raw === undefined) return this.bypass ? this.passHeaders(d, endOfStream) : undefined;
+    if (isRequest) this.lastActions.requestHeaders = raw;
+    else this.lastActions.responseHeaders = raw;
+    let status: number = raw;
+    if (this.takeStopNextIteration() || raw > FilterHeadersStatus.StopAllIterationAndWatermark) {
+      status = FilterHeadersStatus.StopAllIterationAndWatermark;
+    } else if (raw === FilterHeadersStatus.StopIteration && !this.vm.runtime.config.allowOnHeadersStopIteration) {
+      status = FilterHeadersStatus.StopAllIterationAndWatermark;
+    } else if (raw === FilterHeadersStatus.ContinueAndEndStream) {
+      status = FilterHeadersStatus.Continue;
     }
-    if (d.stop === Stop.HeadersAll || d.stop === Stop.Trailers) {
-      // Envoy buffers without calling the filter; delivered on continue.
-      d.body = d.body.length ? Buffer.concat([d.body, chunk]) : chunk;
-      if (d.stop === Stop.HeadersAll) this.checkBufferLimit(d, isRequest);
+    switch (status) {
+      case FilterHeadersStatus.Continue:
+        d.headersVisible = false;
+        this.sendHeaders(d, endOfStream);
+        return;
+      case FilterHeadersStatus.StopIteration:
+        d.stop = Stop.Single;
+        return;
+      default:
+        d.stop = Stop.All;
+        d.streaming = status === FilterHeadersStatus.StopAllIterationAndWatermark;
+    }
+  }
+
+  private onData(d: Direction, chunk: Buffer, endOfStream: boolean): void {
+    if (endOfStream) d.inputEnded = true;
+    if (d.stop === Stop.All) {
+      // Envoy buffers without calling the filter; the plugin sees it on continue.
+      d.buffered = concat(d.buffered, chunk);
+      this.checkBufferLimit(d);
       return;
     }
-    d.body = d.body.length ? Buffer.concat([d.body, chunk]) : chunk;
-    if (this.checkBufferLimit(d, isRequest)) return;
-    this.runBodyCallback(d, isRequest, endOfStream && !d.pendingTrailers);
+    if (this.failed()) return this.forwardData(d, chunk, endOfStream);
+    if (d.bufferingBody) {
+      // Envoy's Context adds the chunk to the buffered body before calling the plugin.
+      d.buffered = concat(d.buffered, chunk);
+      if (this.checkBufferLimit(d)) return;
+    }
+    this.runBody(d, chunk, endOfStream);
   }
 
-  private runBodyCallback(d: Direction, isRequest: boolean, endOfStream: boolean): void {
-    d.visibleBody = d.body;
-    const raw = this.invoke(isRequest ? "proxy_on_request_body" : "proxy_on_response_body", d.body.length, endOfStream ? 1 : 0);
-    // The plugin may have replaced the body through proxy_set_buffer_bytes.
-    if (d.visibleBody !== undefined) d.body = d.visibleBody;
-    d.visibleBody = undefined;
-    if (raw === undefined) return;
+  // Calls the body callback with `provided` (the arriving chunk, or the buffer on a StopAll resume).
+  private runBody(d: Direction, provided: Buffer, endOfStream: boolean): void {
+    const isRequest = this.isRequest(d);
+    const wasBuffering = d.bufferingBody;
+    d.chunk = provided;
+    d.inBodyCallback = true;
+    d.callbackEndOfStream = endOfStream;
+    let raw: number | undefined;
+    try {
+      raw = this.invoke(isRequest ? "proxy_on_request_body" : "proxy_on_response_body", wasBuffering ? d.buffered.length : provided.length, endOfStream ? 1 : 0);
+    } finally {
+      d.inBodyCallback = false;
+    }
+    // The plugin may have edited the chunk (or the buffered body) through proxy_set_buffer_bytes.
+    provided = d.chunk ?? EMPTY;
+    if (raw === undefined) {
+      if (this.bypass) this.forwardData(d, wasBuffering ? d.buffered : provided, endOfStream);
+      return;
+    }
     if (isRequest) this.lastActions.requestBody = raw;
     else this.lastActions.responseBody = raw;
-    if (this.takeLocalReply()) return;
-    if (raw === FilterDataStatus.Continue) {
-      if (d.stop === Stop.Data) d.stop = Stop.None;
-      if (d.stop === Stop.Headers) {
-        // Body inspected while headers were held: both go on now.
-        d.stop = Stop.None;
+    let status: number = raw;
+    if (this.takeStopNextIteration() || raw > FilterDataStatus.StopIterationNoBuffer) status = FilterDataStatus.StopIterationNoBuffer;
+    d.bufferingBody = false;
+    if (status === FilterDataStatus.Continue) {
+      d.chunk = undefined;
+      if (d.stop !== Stop.None) {
+        // Stopped before: everything held goes on with this chunk.
+        if (!wasBuffering) d.buffered = concat(d.buffered, provided);
+        this.continueDirection(d);
+      } else {
+        const out = wasBuffering ? d.buffered : provided;
+        if (wasBuffering) d.buffered = EMPTY;
+        this.forwardData(d, out, endOfStream && !d.trailers);
+        // Trailers the plugin added in the last body callback follow the body.
+        if (endOfStream && d.trailers) this.forwardTrailers(d);
       }
-      this.flush(d, isRequest);
-    } else if (raw === FilterDataStatus.StopIterationAndBuffer || raw === FilterDataStatus.StopIterationAndWatermark) {
-      if (d.stop !== Stop.Headers) d.stop = Stop.Data;
-    } else {
-      // StopIterationNoBuffer: the chunk is the filter's; nothing goes on and nothing is kept.
-      d.body = EMPTY;
-      if (d.stop !== Stop.Headers) d.stop = Stop.Data;
-    }
-  }
-
-  private onTrailers(d: Direction, trailers: HeaderMap, isRequest: boolean): void {
-    if (d.done) return;
-    d.inputEnded = true;
-    if (this.passThrough(d)) {
-      d.trailers = trailers;
-      return this.flush(d, isRequest);
-    }
-    if (d.stop === Stop.HeadersAll) {
-      d.pendingTrailers = trailers;
       return;
     }
+    d.stop = Stop.Single;
+    // The chunk moved into the filter manager's buffer (or was dropped): the plugin's pointer is empty.
+    d.chunk = EMPTY;
+    if (status === FilterDataStatus.StopIterationNoBuffer) return;
+    if (!wasBuffering) d.buffered = concat(d.buffered, provided);
+    d.streaming = status === FilterDataStatus.StopIterationAndWatermark;
+    d.bufferingBody = status === FilterDataStatus.StopIterationAndBuffer;
+    this.checkBufferLimit(d);
+  }
+
+  private onTrailers(d: Direction, trailers: HeaderMap): void {
+    d.inputEnded = true;
     d.trailers = trailers;
-    const raw = this.invoke(isRequest ? "proxy_on_request_trailers" : "proxy_on_response_trailers", trailers.count);
-    if (raw === undefined) return;
+    if (d.stop === Stop.All) return; // delivered to the plugin on continue
+    if (this.failed()) {
+      d.trailersSeen = true;
+      return this.forwardTrailers(d);
+    }
+    this.runTrailers(d);
+  }
+
+  private runTrailers(d: Direction): void {
+    const isRequest = this.isRequest(d);
+    d.trailersSeen = true;
+    d.trailersVisible = true;
+    const raw = this.invoke(isRequest ? "proxy_on_request_trailers" : "proxy_on_response_trailers", d.trailers!.count);
+    if (raw === undefined) {
+      if (this.bypass) this.forwardTrailers(d);
+      return;
+    }
     if (isRequest) this.lastActions.requestTrailers = raw;
     else this.lastActions.responseTrailers = raw;
-    if (this.takeLocalReply()) return;
-    if (raw === 0) {
-      d.stop = Stop.None;
-      this.flush(d, isRequest);
-    } else {
-      d.stop = Stop.Trailers;
-    }
-  }
-
-  // Resumes a stopped direction (continue_stream, after the VM call returned).
-  private resume(isRequest: boolean): void {
-    const d = isRequest ? this.request : this.response;
-    if (d.done || !d.headers) return;
-    const wasAll = d.stop === Stop.HeadersAll;
-    d.stop = Stop.None;
-    if (!d.headersSent) this.sendHeaders(d, isRequest, d.inputEnded && d.body.length === 0 && !d.pendingTrailers && !d.trailers);
-    if (wasAll && (d.body.length > 0 || (d.inputEnded && !d.pendingTrailers && !d.trailers))) {
-      // Deliver what was buffered while stopped to the body callback first.
-      if (d.body.length > 0) {
-        this.runBodyCallback(d, isRequest, d.inputEnded && !d.pendingTrailers);
-        if (d.stop !== Stop.None) return;
-      }
-    }
-    if (d.pendingTrailers) {
-      const t = d.pendingTrailers;
-      d.pendingTrailers = undefined;
-      this.onTrailers(d, t, isRequest);
+    const stopped = this.takeStopNextIteration() || raw !== FilterTrailersStatus.Continue;
+    if (stopped) {
+      d.stop = Stop.Single;
       return;
     }
-    this.flush(d, isRequest);
+    d.trailersVisible = false;
+    if (d.stop !== Stop.None) this.continueDirection(d);
+    else this.forwardTrailers(d);
   }
 
-  private sendHeaders(d: Direction, isRequest: boolean, endOfStream: boolean): void {
-    if (d.headersSent) return;
-    d.headersSent = true;
-    if (endOfStream) d.done = true;
-    if (isRequest) this.sink.requestHeaders?.(d.headers!, endOfStream);
-    else this.sink.responseHeaders?.(d.headers!, endOfStream);
-  }
-
-  // Hands held body (and trailers, once the input ended) to the sink.
-  private flush(d: Direction, isRequest: boolean): void {
-    if (d.done) return;
-    const end = d.inputEnded && !d.trailers;
-    if (!d.headersSent) this.sendHeaders(d, isRequest, end && d.body.length === 0);
-    if (d.done) return;
-    if (d.body.length > 0 || (end && !d.trailers)) {
-      const body = d.body;
-      d.body = EMPTY;
-      if (end) d.done = true;
-      if (isRequest) this.sink.requestData?.(body, end);
-      else this.sink.responseData?.(body, end);
-    }
-    if (d.inputEnded && d.trailers && !d.done) {
-      d.done = true;
-      if (isRequest) this.sink.requestTrailers?.(d.trailers);
-      else this.sink.responseTrailers?.(d.trailers);
-    }
-  }
-
-  private forwardRequest(endOfStream: boolean): void {
-    this.sendHeaders(this.request, true, endOfStream);
-  }
-
-  private forwardResponse(endOfStream: boolean): void {
-    this.sendHeaders(this.response, false, endOfStream);
-  }
-
-  // Envoy's per-stream buffer limit: 413 while decoding, 500 while encoding (reset once headers went out).
-  private checkBufferLimit(d: Direction, isRequest: boolean): boolean {
-    if (d.body.length <= this.bufferLimit) return false;
-    d.body = EMPTY;
-    if (isRequest) this.hostLocalReply(413, "request_payload_too_large", "Payload Too Large", undefined);
-    else if (!this.response.headersSent) this.hostLocalReply(500, "response_payload_too_large", "Internal Server Error", undefined);
-    else this.reset("response_payload_too_large");
-    return true;
-  }
-
-  // ---- local replies, failures, resets ---------------------------------------------------------
-
-  private takeLocalReply(): boolean {
-    const reply = this.pendingLocalReply;
-    if (!reply) return false;
-    this.pendingLocalReply = undefined;
-    this.deliverLocalReply(reply, true);
-    return true;
-  }
-
-  // Sends a reply: while decoding it passes through this plugin's response callbacks (Envoy's
-  // sendLocalReplyViaFilterChain); while encoding, before response headers went out, it replaces
-  // the response directly; later, the stream is reset.
-  private deliverLocalReply(reply: LocalReply, viaPlugin: boolean): void {
-    if (this.localReply && this.response.headersSent) return;
-    this.localReply = reply;
-    this.request.done = true;
-    this.request.stop = Stop.None;
-    this.info.responseCodeDetails = reply.details || "via_local_reply";
-    if (this.response.headersSent) return this.reset(reply.details || "local_reply_after_headers");
-    const headers = new HeaderMap();
-    const isGrpc = (this.request.headers?.get("content-type") ?? "").startsWith("application/grpc");
-    if (isGrpc && reply.grpcStatus !== undefined) {
-      // Envoy answers gRPC requests with a trailers-only response.
-      headers.add(":status", "200");
-      headers.add("content-type", "application/grpc");
-      headers.add("grpc-status", String(reply.grpcStatus));
-      if (reply.body.length) headers.add("grpc-message", encodeURIComponent(reply.body.toString("utf8")));
-    } else {
-      headers.add(":status", String(reply.statusCode));
-      if (reply.body.length) {
-        headers.add("content-length", String(reply.body.length));
-        headers.add("content-type", "text/plain");
+  /**
+   * Envoy's commonContinue: headers (if held), then the buffered body, then trailers. After
+   * StopAllIteration the plugin itself sees the buffered body and the trailers first.
+   */
+  private continueDirection(d: Direction): void {
+    if (d.stop === Stop.None || d.outputEnded) return;
+    const fromCurrent = d.stop === Stop.All;
+    d.stop = Stop.None;
+    const trailersWaiting = d.trailers !== undefined && (!d.trailersSeen || !fromCurrent);
+    if (!d.headersSent) this.sendHeaders(d, d.inputEnded && d.buffered.length === 0 && d.trailers === undefined);
+    if (d.outputEnded) return;
+    if (d.buffered.length > 0 || (d.inputEnded && d.trailers === undefined)) {
+      const data = d.buffered;
+      d.buffered = EMPTY;
+      const end = d.inputEnded && d.trailers === undefined;
+      if (fromCurrent) {
+        this.runBody(d, data, end);
+        if (d.stop !== Stop.None) return;
+      } else {
+        this.forwardData(d, data, end);
       }
     }
-    for (const [k, v] of reply.headers) headers.add(k, v);
-    const body = isGrpc && reply.grpcStatus !== undefined ? EMPTY : reply.body;
+    if (trailersWaiting && !d.outputEnded) {
+      if (fromCurrent && !d.trailersSeen) this.runTrailers(d);
+      else this.forwardTrailers(d);
+    }
+  }
+
+  // ---- output -----------------------------------------------------------------------------------
+
+  private sendHeaders(d: Direction, endOfStream: boolean): void {
+    if (d.headersSent || !d.headers) return;
+    d.headersSent = true;
+    if (endOfStream) d.outputEnded = true;
+    if (this.isRequest(d)) {
+      this.sink.requestHeaders?.(d.headers, endOfStream);
+    } else {
+      if (this.downstreamEnd) this.info.responseHeadersSent = true;
+      this.sink.responseHeaders?.(d.headers, endOfStream);
+    }
+  }
+
+  // Headers while the plugin is out of the stream (failed open, or after its failure reply).
+  private passHeaders(d: Direction, endOfStream: boolean): void {
+    if (this.failureReplySent && !this.bypass) return;
+    d.stop = Stop.None;
+    this.sendHeaders(d, endOfStream);
+  }
+
+  private forwardData(d: Direction, data: Buffer, endOfStream: boolean): void {
+    if (d.outputEnded || (this.failureReplySent && !this.bypass)) return;
+    if (!d.headersSent) this.sendHeaders(d, false);
+    if (endOfStream) d.outputEnded = true;
+    if (data.length === 0 && !endOfStream) return;
+    if (this.isRequest(d)) this.sink.requestData?.(data, endOfStream);
+    else this.sink.responseData?.(data, endOfStream);
+  }
+
+  private forwardTrailers(d: Direction): void {
+    if (d.outputEnded || !d.trailers || (this.failureReplySent && !this.bypass)) return;
+    if (!d.headersSent) this.sendHeaders(d, false);
+    if (d.buffered.length > 0) {
+      const data = d.buffered;
+      d.buffered = EMPTY;
+      this.forwardData(d, data, false);
+    }
+    d.outputEnded = true;
+    if (this.isRequest(d)) this.sink.requestTrailers?.(d.trailers);
+    else this.sink.responseTrailers?.(d.trailers);
+  }
+
+  // Envoy's buffer limit for non-streaming buffering: 413 while decoding; 500 while encoding (a
+  // reset once response headers went out). Returns true when the limit hit.
+  private checkBufferLimit(d: Direction): boolean {
+    if (d.streaming || d.buffered.length <= this.bufferLimit) return false;
+    d.buffered = EMPTY;
+    d.bufferingBody = false;
+    if (this.isRequest(d)) {
+      this.sendLocalReplyNow({ statusCode: 413, details: "request_payload_too_large", body: Buffer.from("Payload Too Large"), headers: [], grpcStatus: undefined }, true);
+    } else {
+      this.sendLocalReplyNow({ statusCode: 500, details: "response_payload_too_large", body: Buffer.from("Internal Server Error"), headers: [], grpcStatus: undefined }, true);
+    }
+    return true;
+  }
+
+  // ---- local replies, resets --------------------------------------------------------------------
+
+  /**
+   * Envoy's sendLocalReply: before the response started, the reply travels the encoder path —
+   * through this plugin's response callbacks when `viaPlugin` (the plugin's context exists and
+   * its VM is healthy); after the upstream response started but before its headers reached the
+   * client, it goes straight to the client; later the stream is reset.
+   */
+  private sendLocalReplyNow(reply: LocalReply, viaPlugin: boolean): void {
+    if (this.completed || this.resetDetails !== undefined) return;
+    if (this.info.responseHeadersSent) {
+      return this.reset(reply.details || "local_reply_after_response_started");
+    }
+    const viaFilterChain = !this.info.responseStarted;
+    this.localReply = reply;
+    this.info.responseCodeDetails = reply.details;
+    // The request is over as far as the filters are concerned.
+    this.request.outputEnded = true;
+    this.request.stop = Stop.None;
+    this.request.buffered = EMPTY;
+    const { headers, body } = this.localReplyMessage(reply);
     this.info.responseCode = Number(headers.get(":status"));
-    const encodingStarted = this.phase === "response";
-    if (viaPlugin && !encodingStarted && this.vm && !this.vm.failure && !this.bypass) {
+    this.info.responseStarted = true;
+    const r = this.response;
+    r.headers = undefined;
+    r.trailers = undefined;
+    r.buffered = EMPTY;
+    r.stop = Stop.None;
+    r.inputEnded = false;
+    if (viaFilterChain && viaPlugin && this.created && this.vm && !this.vm.failure && !this.bypass) {
       this.replying = true;
       try {
-        this.response.headers = undefined;
-        this.response.stop = Stop.None;
-        this.encodeHeaders(headers, body.length === 0);
-        if (body.length > 0) this.encodeData(body, true);
+        this.dispatch(() => this.onHeaders(r, headers, body === undefined));
+        if (body !== undefined && !r.outputEnded) this.dispatch(() => this.onData(r, body, true));
       } finally {
         this.replying = false;
       }
-    } else {
-      const d = this.response;
-      d.headers = headers;
-      d.body = EMPTY;
-      d.stop = Stop.None;
-      this.sendHeaders(d, false, body.length === 0);
-      if (body.length > 0) {
-        d.done = true;
-        this.sink.responseData?.(body, true);
-      }
-    }
-  }
-
-  // A reply the host sends on the plugin's behalf (buffer limits); it skips the plugin.
-  private hostLocalReply(statusCode: number, details: string, body: string, grpcStatus: number | undefined): void {
-    this.deliverLocalReply({ statusCode, details, body: Buffer.from(body), headers: [], grpcStatus }, false);
-  }
-
-  private failedOnce = false;
-
-  // Applies the failure policy to this stream: fail open passes it untouched, otherwise one 503.
-  private onVmFailure(inRequest: boolean): void {
-    if (this.failurePolicy === "FAIL_OPEN") {
-      if (this.bypass) return;
-      this.bypass = true;
-      // Let through whatever the plugin was holding.
-      for (const [d, isReq] of [[this.request, true], [this.response, false]] as const) {
-        d.stop = Stop.None;
-        if (d.headers && (isReq || this.phase !== "request")) this.flush(d, isReq);
-      }
       return;
     }
-    if (this.failedOnce) return;
-    this.failedOnce = true;
-    this.request.done = true;
-    if (this.response.headersSent) return this.reset("wasm_fail_stream");
-    this.deliverLocalReply({ statusCode: 503, details: "wasm_fail_stream", body: EMPTY, headers: [], grpcStatus: GrpcStatus.Unavailable }, false);
-    void inRequest;
+    r.headers = headers;
+    r.inputEnded = true;
+    this.sendHeaders(r, body === undefined);
+    if (body !== undefined) this.forwardData(r, body, true);
+  }
+
+  // Envoy's prepareLocalReply: `:status`, the plugin's extra headers, then content-length and
+  // content-type for a body; a gRPC request gets a trailers-only reply with grpc-status and a
+  // percent-encoded grpc-message; HEAD gets no body. `body` is undefined for a headers-only reply.
+  private localReplyMessage(reply: LocalReply): { headers: HeaderMap; body: Buffer | undefined } {
+    const req = this.request.headers;
+    const contentType = req?.get("content-type") ?? "";
+    const isGrpc = contentType === "application/grpc" || contentType.startsWith("application/grpc+") || contentType.startsWith("application/grpc;");
+    const isHead = req?.get(":method") === "HEAD";
+    const headers = new HeaderMap([":status", String(reply.statusCode)]);
+    for (const [k, v] of reply.headers) headers.add(k, v);
+    if (isGrpc) {
+      headers.set(":status", "200");
+      headers.set("content-type", "application/grpc");
+      if (!headers.has("grpc-status")) headers.set("grpc-status", String(reply.grpcStatus ?? httpToGrpcStatus(reply.statusCode)));
+      if (reply.body.length > 0 && !isHead) headers.set("grpc-message", percentEncode(reply.body.toString("utf8")));
+      headers.remove("content-length");
+      return { headers, body: undefined };
+    }
+    if (reply.body.length > 0) {
+      headers.set("content-length", String(reply.body.length));
+      if (!headers.has("content-type")) headers.set("content-type", "text/plain");
+    } else {
+      headers.remove("content-length");
+      headers.remove("content-type");
+    }
+    return { headers, body: reply.body.length > 0 && !isHead ? reply.body : undefined };
   }
 
   private reset(details: string): void {
-    if (this.resetDetails !== undefined) return;
+    if (this.resetDetails !== undefined || this.completed) return;
     this.resetDetails = details;
-    this.request.done = true;
-    this.response.done = true;
+    if (!this.info.responseCodeDetails || this.info.responseCodeDetails === "via_upstream") this.info.responseCodeDetails = details;
+    this.request.outputEnded = true;
+    this.response.outputEnded = true;
     this.sink.reset?.(details);
   }
 
-  // ---- what host functions see -----------------------------------------------------------------
+  // ---- what host functions see ------------------------------------------------------------------
 
   override headerMap(type: MapType): HeaderMap | undefined {
+    if (this.logPhase) {
+      switch (type) {
+        case MapType.HttpRequestHeaders: return this.request.headers;
+        case MapType.HttpRequestTrailers: return undefined;
+        case MapType.HttpResponseHeaders: return this.response.headers;
+        case MapType.HttpResponseTrailers: return this.response.trailers;
+        default: return super.headerMap(type);
+      }
+    }
     switch (type) {
-      case MapType.HttpRequestHeaders:
-        return this.request.headers;
-      case MapType.HttpRequestTrailers:
-        if (this.phase === "log") return undefined;
-        return this.request.trailers ?? this.createTrailersIfLastChunk(this.request);
-      case MapType.HttpResponseHeaders:
-        return this.response.headers;
-      case MapType.HttpResponseTrailers:
-        return this.response.trailers ?? (this.phase === "log" ? undefined : this.createTrailersIfLastChunk(this.response));
-      default:
-        return super.headerMap(type);
+      case MapType.HttpRequestHeaders: return this.request.headersVisible ? this.request.headers : undefined;
+      case MapType.HttpRequestTrailers: return this.request.trailersVisible ? this.request.trailers : undefined;
+      case MapType.HttpResponseHeaders: return this.response.headersVisible ? this.response.headers : undefined;
+      case MapType.HttpResponseTrailers: return this.response.trailersVisible ? this.response.trailers : undefined;
+      default: return super.headerMap(type);
     }
   }
 
-  // Envoy: asking for trailers during the last body callback (end_of_stream, no trailers) creates them.
-  private createTrailersIfLastChunk(d: Direction): HeaderMap | undefined {
-    if (d.visibleBody === undefined || !d.inputEnded || d.trailers) return undefined;
+  override writableHeaderMap(type: MapType): HeaderMap | undefined {
+    if (this.logPhase || type > MapType.HttpResponseTrailers) return undefined;
+    const map = this.headerMap(type);
+    if (map) return map;
+    // Envoy: asking for trailers in the last body callback (end_of_stream, no trailers) adds them.
+    const d = type === MapType.HttpRequestTrailers ? this.request : type === MapType.HttpResponseTrailers ? this.response : undefined;
+    if (!d || !d.inBodyCallback || !d.callbackEndOfStream || d.trailers) return undefined;
     d.trailers = new HeaderMap();
+    d.trailersVisible = true;
+    d.trailersSeen = true;
     return d.trailers;
   }
 
-  override headerMapWritable(type: MapType): boolean {
-    if (this.phase === "log") return false;
-    return type <= MapType.HttpResponseTrailers;
+  override headerMapChanged(type: MapType): void {
+    if (type === MapType.HttpRequestHeaders) this.routeCacheClears++;
+  }
+
+  override clearRouteCache(): void {
+    this.routeCacheClears++;
   }
 
   override buffer(type: BufferType): Buffer | undefined {
-    if (type === BufferType.HttpRequestBody) return this.request.visibleBody ?? EMPTY;
-    if (type === BufferType.HttpResponseBody) return this.response.visibleBody ?? EMPTY;
+    if (type === BufferType.HttpRequestBody || type === BufferType.HttpResponseBody) {
+      const d = type === BufferType.HttpRequestBody ? this.request : this.response;
+      if (this.logPhase) return EMPTY;
+      return d.bufferingBody ? d.buffered : d.chunk ?? EMPTY;
+    }
     return super.buffer(type);
   }
 
   override setBuffer(type: BufferType, start: number, size: number, data: Buffer): number {
-    const d = type === BufferType.HttpRequestBody ? this.request : type === BufferType.HttpResponseBody ? this.response : undefined;
-    if (!d || d.visibleBody === undefined) return WasmResult.BadArgument;
-    const cur = d.visibleBody;
-    if (start === 0) d.visibleBody = Buffer.concat([data, cur.subarray(Math.min(size, cur.length))]);
-    else if (start >= cur.length) d.visibleBody = Buffer.concat([cur, data]);
+    if (type !== BufferType.HttpRequestBody && type !== BufferType.HttpResponseBody) return super.setBuffer(type, start, size, data);
+    const d = type === BufferType.HttpRequestBody ? this.request : this.response;
+    if (this.logPhase || (!d.bufferingBody && d.chunk === undefined)) return WasmResult.BadArgument;
+    const cur = d.bufferingBody ? d.buffered : d.chunk!;
+    let next: Buffer;
+    // Envoy: start 0 drains `size` leading bytes then prepends (so size 0 prepends and
+    // size ≥ length replaces); start ≥ length appends; anything else is BAD_ARGUMENT.
+    if (start === 0) next = concat(data, cur.subarray(Math.min(size, cur.length)));
+    else if (start >= cur.length) next = concat(cur, data);
     else return WasmResult.BadArgument;
+    if (d.bufferingBody) d.buffered = next;
+    else d.chunk = next;
     return WasmResult.Ok;
   }
 
   override continueStream(type: number): number {
-    if (type > 3) return WasmResult.BadArgument;
+    if (type > StreamType.Upstream) return WasmResult.BadArgument;
     if (type === StreamType.Upstream) return WasmResult.Unimplemented;
     if (type === StreamType.Downstream) return WasmResult.Ok;
-    const isRequest = type === StreamType.HttpRequest;
+    const d = type === StreamType.HttpRequest ? this.request : this.response;
+    // Envoy forgets the request's header, body and trailer handles at once (for either type).
+    this.request.headersVisible = false;
+    this.request.chunk = undefined;
+    this.request.trailersVisible = false;
     this.vm.defer(() => {
-      if (this.localReply || this.resetDetails !== undefined || this.completed) return;
-      this.resume(isRequest);
+      if (this.completed || this.resetDetails !== undefined) return;
+      this.dispatch(() => this.continueDirection(d));
     });
     return WasmResult.Ok;
   }
 
   override closeStream(type: number): number {
-    if (type > 3) return WasmResult.BadArgument;
-    this.vm.defer(() => this.reset("wasm_close_stream"));
-    return WasmResult.Ok;
-  }
-
-  override sendLocalResponse(reply: LocalReply): number {
-    if (this.inCallback && this.vm.active === this) {
-      // Envoy executes it after the VM call; the callback's return value is then ignored.
-      this.pendingLocalReply = reply;
-    } else {
-      this.vm.defer(() => {
-        if (!this.completed) this.deliverLocalReply(reply, true);
-      });
+    if (type > StreamType.Upstream) return WasmResult.BadArgument;
+    if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) {
+      if (!this.info.responseCodeDetails) this.info.responseCodeDetails = "wasm_close_stream";
+      this.vm.defer(() => this.reset("wasm_close_stream"));
     }
     return WasmResult.Ok;
   }
 
-  override setFilterState(path: string, value: Buffer): number {
-    this.filterStates.set(path, value);
+  override sendLocalResponse(reply: LocalReply): number {
+    // Envoy ignores the running callback's result and stops the stream, then sends the reply
+    // once the VM call returns.
+    this.vm.requestStopIteration();
+    this.vm.defer(() => this.dispatch(() => this.sendLocalReplyNow(reply, true)));
     return WasmResult.Ok;
   }
 
-  override filterState(key: string): Buffer | undefined {
-    return this.filterStates.get(key);
-  }
-
   override propertyScope(): PropertyScope {
+    const log = this.logPhase;
     return {
       info: this.info,
-      requestHeaders: this.request.headers,
-      responseHeaders: this.response.headers,
-      responseTrailers: this.response.trailers,
+      requestHeaders: log || this.request.headersVisible ? this.request.headers : undefined,
+      responseHeaders: log || this.response.headersVisible ? this.response.headers : undefined,
+      responseTrailers: log || this.response.trailersVisible ? this.response.trailers : undefined,
     };
   }
 }

@@ -1,160 +1,287 @@
-// Property (attribute) lookup as Envoy answers proxy_get_property: paths are NUL-separated
-// segments; values are serialized as Envoy does (strings raw, integers as 8 bytes little-endian,
-// booleans as one byte, timestamps and durations as int64 nanoseconds, maps as pairs).
-import { encodePairs } from "../abi/pairs.js";
+// proxy_get_property as Envoy answers it. A path is NUL-separated segments (a trailing NUL, as the
+// C++ SDK sends, is ignored); the first segment names an attribute and the others walk into it.
+// Names (Envoy's attribute list plus the Wasm extras):
+//   request.*, response.*, connection.*, upstream.*, source.*, destination.*, metadata,
+//   filter_state, upstream_filter_state, xds.* (node, cluster_name, cluster_metadata,
+//   listener_direction, listener_metadata, route_name, route_metadata, virtual_host_name,
+//   virtual_host_metadata, upstream_host_metadata, upstream_host_locality_metadata,
+//   filter_chain_name); the legacy top-level node, cluster_name, cluster_metadata, route_name,
+//   route_metadata, upstream_host_metadata, listener_direction, listener_metadata; plugin_name,
+//   plugin_root_id, plugin_vm_id, connection_id; any other name X is the filter state `wasm.X`
+//   written with proxy_set_property. Stream attributes are NOT_FOUND in a root context.
+import { WasmResult } from "../abi/constants.js";
+import { fromByteString } from "../abi/text.js";
 import type { HostContext } from "../vm/contexts.js";
+import { localityValue, metadataValue, nodeValue, type MetadataInit } from "./envoy_messages.js";
 import type { HeaderMap } from "./header_map.js";
-import type { PropertyLiteral, StreamInfo } from "./stream_info.js";
+import {
+  bool, byteStr, int, literalValue, nanosFromMs, selectProperty, serializeProperty, text, uint,
+  type PropertyMap, type PropertyValue,
+} from "./property_values.js";
+import { responseFlagBits, type Endpoint, type StreamInfo, type TlsInfo } from "./stream_info.js";
 
-/** A property value before serialization; `int` marks an int64, `uint` a uint64. */
-export type PropertyValue =
-  | { kind: "string"; value: string }
-  | { kind: "bytes"; value: Buffer }
-  | { kind: "int"; value: bigint }
-  | { kind: "uint"; value: bigint }
-  | { kind: "double"; value: number }
-  | { kind: "bool"; value: boolean }
-  | { kind: "map"; value: Array<[string, string]> };
-
-/** Splits a raw path on NUL bytes, ignoring one trailing empty segment (C++ SDK style). */
-export function splitPath(raw: string): string[] {
-  const parts = raw.split("\0");
-  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
-  return parts;
-}
-
-/** Serializes a value the way Envoy does. */
-export function serializeProperty(v: PropertyValue): Buffer {
-  switch (v.kind) {
-    case "string": return Buffer.from(v.value, "utf8");
-    case "bytes": return v.value;
-    case "int": { const b = Buffer.alloc(8); b.writeBigInt64LE(BigInt.asIntN(64, v.value)); return b; }
-    case "uint": { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt.asUintN(64, v.value)); return b; }
-    case "double": { const b = Buffer.alloc(8); b.writeDoubleLE(v.value); return b; }
-    case "bool": return Buffer.from([v.value ? 1 : 0]);
-    case "map": return encodePairs(v.value.flat());
-  }
-}
-
-/** Converts a user-given literal to a property value (numbers are int64 when integral). */
-export function literalValue(v: PropertyLiteral): PropertyValue {
-  if (typeof v === "string") return { kind: "string", value: v };
-  if (typeof v === "boolean") return { kind: "bool", value: v };
-  if (typeof v === "bigint") return { kind: "int", value: v };
-  if (typeof v === "number") return Number.isInteger(v) ? { kind: "int", value: BigInt(v) } : { kind: "double", value: v };
-  if (Buffer.isBuffer(v)) return { kind: "bytes", value: v };
-  return { kind: "map", value: v };
-}
-
-const str = (value: string): PropertyValue => ({ kind: "string", value });
-const int = (value: number | bigint): PropertyValue => ({ kind: "int", value: BigInt(value) });
-const nanos = (ms: number): PropertyValue => ({ kind: "int", value: BigInt(Math.round(ms * 1e6)) });
-
-function headersValue(h: HeaderMap | undefined): PropertyValue | undefined {
-  if (!h) return undefined;
-  // Envoy joins repeated values with commas.
-  return { kind: "map", value: Object.entries(h.toObject()) };
-}
-
-/** What a context offers to property lookups. */
+/** What a stream context offers to property lookups. Root contexts have none. */
 export interface PropertyScope {
-  info: StreamInfo | undefined;
+  info: StreamInfo;
+  /** Request headers while the plugin may see them (undefined once continued, as in Envoy). */
   requestHeaders: HeaderMap | undefined;
   responseHeaders: HeaderMap | undefined;
   responseTrailers: HeaderMap | undefined;
 }
 
+/** Splits a raw path (byte string) into segments; one trailing NUL is ignored. */
+export function splitPath(raw: string): string[] {
+  if (raw.length === 0) return [];
+  const parts = raw.split("\0");
+  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+// A CEL map computed from a lookup function; whole, it cannot be serialized (Envoy's attribute
+// wrappers do not list their keys), so reading e.g. `request` alone is SERIALIZATION_FAILURE.
+function lookupMap(get: (key: string) => PropertyValue | undefined): PropertyMap {
+  return { kind: "map", get, entries: () => undefined };
+}
+
+// A header map as a CEL map: repeated values joined with ",", keys looked up case-insensitively.
+function headersMap(h: HeaderMap | undefined): PropertyMap {
+  return {
+    kind: "map",
+    get: (key) => {
+      if (!h) return undefined;
+      const all = h.getAll(key);
+      return all.length === 0 ? undefined : byteStr(all.join(","));
+    },
+    entries: () => {
+      if (!h) return [];
+      const out: Array<[string, PropertyValue]> = [];
+      const seen = new Set<string>();
+      for (let i = 0; i < h.pairs.length; i += 2) {
+        const k = h.pairs[i]!;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push([k, byteStr(h.getAll(k).join(","))]);
+      }
+      return out;
+    },
+  };
+}
+
+const address = (e: Endpoint): PropertyValue => text(`${e.ip.includes(":") ? `[${e.ip}]` : e.ip}:${e.port}`);
+
+function tlsProperty(t: TlsInfo | undefined, field: string): PropertyValue | undefined {
+  if (!t) return undefined;
+  const v: string | undefined = {
+    tls_version: t.version,
+    subject_local_certificate: t.subjectLocalCertificate,
+    subject_peer_certificate: t.subjectPeerCertificate,
+    uri_san_local_certificate: t.uriSanLocalCertificate,
+    uri_san_peer_certificate: t.uriSanPeerCertificate,
+    dns_san_local_certificate: t.dnsSanLocalCertificate,
+    dns_san_peer_certificate: t.dnsSanPeerCertificate,
+    sha256_peer_certificate_digest: t.sha256PeerCertificateDigest,
+    peer_certificate: t.peerCertificate,
+  }[field];
+  return v === undefined ? undefined : text(v);
+}
+
 function requestProperty(s: PropertyScope, field: string): PropertyValue | undefined {
   const h = s.requestHeaders;
-  const info = s.info!;
+  const info = s.info;
+  const header = (name: string) => {
+    const v = h?.get(name);
+    return v === undefined ? undefined : byteStr(v);
+  };
   switch (field) {
-    case "path": return h?.get(":path") !== undefined ? str(h.get(":path")!) : undefined;
-    case "url_path": { const p = h?.get(":path"); return p === undefined ? undefined : str(p.split("?")[0]!); }
-    case "query": { const p = h?.get(":path"); if (p === undefined) return undefined; const i = p.indexOf("?"); return str(i < 0 ? "" : p.slice(i + 1)); }
-    case "host": return h?.get(":authority") !== undefined ? str(h.get(":authority")!) : undefined;
-    case "scheme": return h?.get(":scheme") !== undefined ? str(h.get(":scheme")!) : undefined;
-    case "method": return h?.get(":method") !== undefined ? str(h.get(":method")!) : undefined;
-    case "referer": return h?.get("referer") !== undefined ? str(h.get("referer")!) : undefined;
-    case "useragent": return h?.get("user-agent") !== undefined ? str(h.get("user-agent")!) : undefined;
-    case "id": return h?.get("x-request-id") !== undefined ? str(h.get("x-request-id")!) : undefined;
-    case "headers": return headersValue(h);
-    case "headers_bytes": return h ? int(h.byteSize()) : undefined;
-    case "protocol": return str(info.protocol);
-    case "time": return nanos(info.startTime);
-    case "duration": return info.endTime !== undefined ? nanos(info.endTime - info.startTime) : undefined;
-    case "size": return int(info.requestBodyBytes);
-    case "total_size": return int(info.requestBodyBytes + (h?.byteSize() ?? 0));
+    case "path": return header(":path");
+    case "url_path": { const p = h?.get(":path"); if (p === undefined) return undefined; const i = p.indexOf("?"); return byteStr(i < 0 ? p : p.slice(0, i)); }
+    case "query": {
+      const p = h?.get(":path");
+      if (p === undefined) return undefined;
+      const i = p.indexOf("?");
+      if (i < 0) return byteStr("");
+      const q = p.slice(i + 1);
+      const f = q.indexOf("#");
+      return byteStr(f < 0 ? q : q.slice(0, f));
+    }
+    case "host": return header(":authority");
+    case "scheme": return header(":scheme");
+    case "method": return header(":method");
+    case "referer": return header("referer");
+    case "useragent": return header("user-agent");
+    case "id": return header("x-request-id");
+    case "headers": return headersMap(h);
+    case "headers_bytes": return int(h ? h.byteSize() : 0);
+    case "protocol": return info.protocol ? text(info.protocol) : undefined;
+    case "time": return nanosFromMs(info.startTime);
+    case "duration": return info.endTime !== undefined ? nanosFromMs(info.endTime - info.startTime) : undefined;
+    case "size": {
+      const cl = h?.get("content-length");
+      if (cl !== undefined) return /^\d+$/.test(cl) ? int(BigInt(cl)) : undefined;
+      return int(info.requestBodyBytes);
+    }
+    case "total_size": return int(info.requestBodyBytes + (h ? h.byteSize() : 0));
     default: return undefined;
+  }
+}
+
+// Envoy's HTTP → gRPC status mapping (used when a response carries no grpc-status).
+function httpToGrpcStatus(code: number): number {
+  switch (code) {
+    case 400: return 13;
+    case 401: return 16;
+    case 403: return 7;
+    case 404: return 12;
+    case 429: case 502: case 503: case 504: return 14;
+    default: return 2;
   }
 }
 
 function responseProperty(s: PropertyScope, field: string): PropertyValue | undefined {
-  const info = s.info!;
+  const info = s.info;
+  const h = s.responseHeaders;
+  const t = s.responseTrailers;
   switch (field) {
     case "code": return info.responseCode ? int(info.responseCode) : undefined;
-    case "code_details": return info.responseCodeDetails ? str(info.responseCodeDetails) : undefined;
-    case "flags": return int(0);
-    case "grpc_status": { const g = s.responseTrailers?.get("grpc-status") ?? s.responseHeaders?.get("grpc-status"); return g !== undefined ? int(Number(g)) : undefined; }
-    case "headers": return headersValue(s.responseHeaders);
-    case "headers_bytes": return s.responseHeaders ? int(s.responseHeaders.byteSize()) : undefined;
-    case "trailers": return headersValue(s.responseTrailers);
+    case "code_details": return info.responseCodeDetails ? text(info.responseCodeDetails) : undefined;
+    case "flags": return int(responseFlagBits(info.responseFlags));
+    case "grpc_status": {
+      const g = t?.get("grpc-status") ?? h?.get("grpc-status");
+      if (g !== undefined) return /^\d+$/.test(g) ? int(Number(g)) : undefined;
+      return info.responseCode ? int(httpToGrpcStatus(info.responseCode)) : undefined;
+    }
+    case "headers": return headersMap(h);
+    case "headers_bytes": return int(h ? h.byteSize() : 0);
+    case "trailers": return headersMap(t);
     case "size": return int(info.responseBodyBytes);
-    case "total_size": return int(info.responseBodyBytes + (s.responseHeaders?.byteSize() ?? 0));
+    case "total_size": return int(info.responseBodyBytes + (h ? h.byteSize() : 0) + (t ? t.byteSize() : 0));
+    case "backend_latency":
+      return info.upstreamRequestStart !== undefined && info.upstreamResponseEnd !== undefined
+        ? nanosFromMs(info.upstreamResponseEnd - info.upstreamRequestStart) : undefined;
     default: return undefined;
   }
 }
 
-function endpointProperty(e: { ip: string; port: number } | undefined, field: string): PropertyValue | undefined {
-  if (!e) return undefined;
-  if (field === "address") return str(`${e.ip}:${e.port}`);
+function connectionProperty(info: StreamInfo, field: string): PropertyValue | undefined {
+  switch (field) {
+    case "id": return uint(info.connectionId);
+    case "mtls": return bool(info.mtls);
+    case "requested_server_name": return text(info.requestedServerName);
+    case "termination_details": return undefined;
+    case "transport_failure_reason": return undefined;
+    default: return tlsProperty(info.tls, field);
+  }
+}
+
+function upstreamProperty(info: StreamInfo, field: string): PropertyValue | undefined {
+  switch (field) {
+    case "address": return info.upstream ? address(info.upstream) : undefined;
+    case "port": return info.upstream ? int(info.upstream.port) : undefined;
+    case "local_address": return info.upstreamLocalAddress ? address(info.upstreamLocalAddress) : undefined;
+    case "locality": return info.upstream ? localityValue(info.upstreamLocality) : undefined;
+    case "transport_failure_reason": return info.upstream ? text(info.upstreamTransportFailureReason ?? "") : undefined;
+    case "request_attempt_count": return uint(info.attemptCount ?? (info.upstream ? 1 : 0));
+    default: return tlsProperty(info.upstreamTls, field);
+  }
+}
+
+function peerProperty(e: Endpoint, field: string): PropertyValue | undefined {
+  if (field === "address") return address(e);
   if (field === "port") return int(e.port);
   return undefined;
 }
 
-/**
- * Resolves a property for a context. Returns undefined for NOT_FOUND. `extra` values set by the
- * user (test API, `--property`) win over computed ones, so tests can pin any attribute.
- */
-export function resolveProperty(ctx: HostContext, path: string[], scope: PropertyScope | undefined): PropertyValue | undefined {
-  const key = path.join(".");
-  const vmExtra = ctx.vm.runtime.services.properties.get(key);
+const metadataOrUndefined = (md: MetadataInit | undefined, present: boolean) => (present ? metadataValue(md) : undefined);
+
+// xds.* (and the legacy top-level names): node and the listener come from the host; the rest
+// needs a stream.
+function xdsProperty(ctx: HostContext, info: StreamInfo | undefined, field: string): PropertyValue | undefined {
+  const local = ctx.vm.runtime.services.localInfo;
+  switch (field) {
+    case "node": return nodeValue(local.node);
+    case "listener_direction": return int(local.listenerDirection);
+    case "listener_metadata": return metadataValue(local.listenerMetadata);
+  }
+  if (!info) return undefined;
+  switch (field) {
+    case "cluster_name": return info.clusterName ? text(info.clusterName) : undefined;
+    case "cluster_metadata": return metadataOrUndefined(info.clusterMetadata, info.clusterName !== "");
+    case "route_name": return info.routeName ? text(info.routeName) : undefined;
+    case "route_metadata": return metadataOrUndefined(info.routeMetadata, info.routeName !== "");
+    case "virtual_host_name": return info.virtualHostName !== undefined ? text(info.virtualHostName) : undefined;
+    case "virtual_host_metadata": return metadataOrUndefined(info.virtualHostMetadata, info.virtualHostName !== undefined);
+    case "upstream_host_metadata": return metadataOrUndefined(info.upstreamHostMetadata, info.upstream !== undefined);
+    case "upstream_host_locality_metadata": return metadataOrUndefined(info.upstreamHostLocalityMetadata, info.upstream !== undefined);
+    case "filter_chain_name": return text(info.filterChainName ?? "");
+    default: return undefined;
+  }
+}
+
+const LEGACY_XDS = new Set([
+  "node", "cluster_name", "cluster_metadata", "route_name", "route_metadata", "upstream_host_metadata",
+  "listener_direction", "listener_metadata",
+]);
+
+function filterStateMap(state: Map<string, Buffer>): PropertyMap {
+  return lookupMap((key) => {
+    const v = state.get(fromByteString(key));
+    return v === undefined ? undefined : { kind: "bytes", value: v };
+  });
+}
+
+// The value a first path segment names, or undefined (NOT_FOUND).
+function topLevel(ctx: HostContext, scope: PropertyScope | undefined, name: string): PropertyValue | undefined {
   const info = scope?.info;
-  const streamExtra = info?.extra.get(key);
-  if (streamExtra !== undefined) return literalValue(streamExtra);
   const cfg = ctx.vm.runtime.config;
-  const [first, second] = path;
-  switch (first) {
-    case "plugin_name": return str(cfg.name);
-    case "plugin_root_id": return str(cfg.rootId);
-    case "plugin_vm_id": return str(cfg.vmId);
+  switch (name) {
+    case "plugin_name": return text(cfg.name);
+    case "plugin_root_id": return text(cfg.rootId);
+    case "plugin_vm_id": return text(cfg.vmId);
+    case "xds": return lookupMap((field) => xdsProperty(ctx, info, field));
   }
-  if (vmExtra !== undefined) return literalValue(vmExtra);
-  if (!info || !scope) {
-    return undefined;
+  if (LEGACY_XDS.has(name)) return xdsProperty(ctx, info, name);
+  if (!scope || !info) return undefined;
+  switch (name) {
+    case "request": return lookupMap((f) => requestProperty(scope, f));
+    case "response": return lookupMap((f) => responseProperty(scope, f));
+    case "connection": return lookupMap((f) => connectionProperty(info, f));
+    case "upstream": return lookupMap((f) => upstreamProperty(info, f));
+    case "source": return lookupMap((f) => peerProperty(info.source, f));
+    case "destination": return lookupMap((f) => peerProperty(info.destination, f));
+    case "metadata": return metadataValue(Object.fromEntries(info.dynamicMetadata));
+    case "filter_state": return filterStateMap(info.filterState);
+    case "upstream_filter_state": return filterStateMap(info.upstreamFilterState);
+    case "connection_id": return uint(info.connectionId);
   }
-  if (path.length === 2) {
-    switch (first) {
-      case "request": return requestProperty(scope, second!);
-      case "response": return responseProperty(scope, second!);
-      case "source": return endpointProperty(info.source, second!);
-      case "destination": return endpointProperty(info.destination, second!);
-      case "upstream": return endpointProperty(info.upstream, second!);
-      case "connection":
-        if (second === "id") return { kind: "uint", value: BigInt(info.connectionId) };
-        if (second === "mtls") return { kind: "bool", value: info.mtls };
-        if (second === "requested_server_name") return str(info.requestedServerName);
-        return undefined;
-    }
+  // Any other name is filter state written by proxy_set_property (request, then upstream).
+  const key = `wasm.${fromByteString(name)}`;
+  const fs = info.filterState.get(key) ?? info.upstreamFilterState.get(key);
+  return fs === undefined ? undefined : { kind: "bytes", value: fs };
+}
+
+/** A value pinned by the user for this exact path (dotted), if any. */
+function pinned(ctx: HostContext, scope: PropertyScope | undefined, segments: string[]): PropertyValue | undefined {
+  const hostPins = ctx.vm.runtime.services.properties;
+  const streamPins = scope?.info.extra;
+  if (hostPins.size === 0 && (!streamPins || streamPins.size === 0)) return undefined;
+  const key = segments.map(fromByteString).join(".");
+  const v = streamPins?.get(key) ?? hostPins.get(key);
+  return v === undefined ? undefined : literalValue(v);
+}
+
+/**
+ * Resolves `rawPath` (a byte string) for a context: the serialized value, or NOT_FOUND /
+ * SERIALIZATION_FAILURE.
+ */
+export function getProperty(ctx: HostContext, rawPath: string): Buffer | number {
+  const segments = splitPath(rawPath);
+  if (segments.length === 0) return WasmResult.NotFound;
+  const scope = ctx.propertyScope();
+  let value = pinned(ctx, scope, segments);
+  if (value === undefined) {
+    value = topLevel(ctx, scope, segments[0]!);
+    for (let i = 1; i < segments.length && value !== undefined; i++) value = selectProperty(value, segments[i]!);
   }
-  if (path.length === 1) {
-    switch (first) {
-      case "route_name": return info.routeName ? str(info.routeName) : undefined;
-      case "cluster_name": return info.clusterName ? str(info.clusterName) : undefined;
-      case "connection_id": return { kind: "uint", value: BigInt(info.connectionId) };
-    }
-  }
-  // Any other name is looked up as filter state written by proxy_set_property.
-  const fs = ctx.filterState(path.join("\0"));
-  if (fs !== undefined && path.length === 1) return { kind: "bytes", value: fs };
-  return undefined;
+  if (value === undefined) return WasmResult.NotFound;
+  return serializeProperty(value) ?? WasmResult.SerializationFailure;
 }

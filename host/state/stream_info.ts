@@ -1,5 +1,13 @@
-// Facts about a stream or connection that Envoy exposes as attributes (request.*, response.*,
-// source.*, destination.*, connection.*, upstream.*, route and cluster names).
+// Facts about one stream (or connection) that Envoy exposes as attributes: request.*, response.*,
+// source.*, destination.*, connection.*, upstream.*, the route, virtual host and cluster, dynamic
+// metadata and filter state. Every plugin of a filter chain shares the same StreamInfo, as every
+// filter of an Envoy stream shares its StreamInfo (so metadata-exchange writes filter state the
+// stats filter reads).
+import type { MetadataInit, LocalityInfo } from "./envoy_messages.js";
+import type { JsonObject } from "./protobuf.js";
+import type { PropertyLiteral } from "./property_values.js";
+
+export type { PropertyLiteral } from "./property_values.js";
 
 /** An address and port as Envoy reports them (`source.address` is "ip:port"). */
 export interface Endpoint {
@@ -7,11 +15,26 @@ export interface Endpoint {
   port: number;
 }
 
+/** TLS facts of a connection (connection.* for downstream, upstream.* for upstream). */
+export interface TlsInfo {
+  /** e.g. "TLSv1.3". */
+  version?: string;
+  subjectLocalCertificate?: string;
+  subjectPeerCertificate?: string;
+  uriSanLocalCertificate?: string;
+  uriSanPeerCertificate?: string;
+  dnsSanLocalCertificate?: string;
+  dnsSanPeerCertificate?: string;
+  sha256PeerCertificateDigest?: string;
+  /** URL-encoded PEM of the peer certificate, when one was presented. */
+  peerCertificate?: string;
+}
+
 /** What the host knows about one stream or connection. */
 export interface StreamInfo {
   /** Request start, ms since epoch. */
   startTime: number;
-  /** "HTTP/1.1", "HTTP/2", … */
+  /** "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3". */
   protocol: string;
   /** Downstream peer. */
   source: Endpoint;
@@ -19,37 +42,80 @@ export interface StreamInfo {
   destination: Endpoint;
   /** Connection id (Envoy's `connection.id`). */
   connectionId: number;
-  /** mTLS on the downstream connection. */
+  /** The downstream peer presented a certificate over TLS. */
   mtls: boolean;
   /** TLS SNI. */
   requestedServerName: string;
-  /** Route and cluster the request was matched to. */
+  /** Downstream TLS, if the connection is TLS. */
+  tls?: TlsInfo;
+  /** Route the request was matched to (`xds.route_name`, `route_name`). */
   routeName: string;
+  routeMetadata?: MetadataInit;
+  virtualHostName?: string;
+  virtualHostMetadata?: MetadataInit;
+  /** Cluster the request was routed to (`xds.cluster_name`, `cluster_name`). */
   clusterName: string;
+  clusterMetadata?: MetadataInit;
+  /** Listener filter chain name (`xds.filter_chain_name`). */
+  filterChainName?: string;
   /** Upstream host address, once chosen. */
   upstream: Endpoint | undefined;
+  /** Local address of the upstream connection. */
+  upstreamLocalAddress?: Endpoint;
+  upstreamHostMetadata?: MetadataInit;
+  upstreamHostLocalityMetadata?: MetadataInit;
+  upstreamLocality?: LocalityInfo;
+  upstreamTls?: TlsInfo;
+  upstreamTransportFailureReason?: string;
+  /** Upstream request attempts (`upstream.request_attempt_count`). */
+  attemptCount?: number;
   /** Response code, once known (0 = none). */
   responseCode: number;
   /** Response code details (`via_upstream`, `wasm_fail_stream`, …). */
   responseCodeDetails: string;
-  /** Envoy response flags short string (e.g. `UH`, `-` when none). */
+  /** Envoy response flags short string (e.g. `UH`, `UF,URX`; `-` when none). */
   responseFlags: string;
-  /** Bytes received from / sent to downstream (bodies). */
+  /** Body bytes received from downstream / sent downstream. */
   requestBodyBytes: number;
   responseBodyBytes: number;
+  /** First byte sent upstream and last byte received from upstream (ms since epoch). */
+  upstreamRequestStart?: number;
+  upstreamResponseEnd?: number;
   /** Request complete time (ms since epoch), once the stream finished. */
   endTime: number | undefined;
-  /** Extra attribute values, by dotted path, set by the test API or `--property`. */
+  /** Host bookkeeping: the response started (upstream answered or a local reply began). */
+  responseStarted?: boolean;
+  /** Host bookkeeping: response headers reached the client (local replies now reset the stream). */
+  responseHeadersSent?: boolean;
+  /** Dynamic metadata by filter namespace (`metadata`). */
+  dynamicMetadata: Map<string, JsonObject>;
+  /** Filter state by full key (`wasm.<name>` for values written with proxy_set_property). */
+  filterState: Map<string, Buffer>;
+  /** Upstream filter state by full key (`upstream_filter_state`). */
+  upstreamFilterState: Map<string, Buffer>;
+  /** Attribute values pinned by dotted path (test API, `--property`); they win over computed ones. */
   extra: Map<string, PropertyLiteral>;
 }
 
-/** A property value as a user sets it. */
-export type PropertyLiteral = string | number | bigint | boolean | Buffer | Array<[string, string]>;
+/** Options for a new StreamInfo: any field, with dynamic metadata and filter state as plain objects. */
+export type StreamInfoInit = Partial<Omit<StreamInfo, "dynamicMetadata" | "filterState" | "upstreamFilterState" | "extra">> & {
+  dynamicMetadata?: Map<string, JsonObject> | MetadataInit;
+  filterState?: Map<string, Buffer> | Record<string, string | Uint8Array>;
+  upstreamFilterState?: Map<string, Buffer> | Record<string, string | Uint8Array>;
+  extra?: Map<string, PropertyLiteral> | Record<string, PropertyLiteral>;
+};
 
 let nextConnectionId = 1;
 
+const toMap = <T>(v: Map<string, T> | Record<string, T> | undefined): Map<string, T> =>
+  v instanceof Map ? v : new Map(Object.entries(v ?? {}));
+
+const toBuffers = (v: Map<string, Buffer> | Record<string, string | Uint8Array> | undefined): Map<string, Buffer> =>
+  v instanceof Map ? v : new Map(Object.entries(v ?? {}).map(([k, x]) => [k, typeof x === "string" ? Buffer.from(x, "utf8") : Buffer.from(x)]));
+
 /** A fresh StreamInfo with loopback defaults. */
-export function newStreamInfo(init: Partial<StreamInfo> = {}): StreamInfo {
+export function newStreamInfo(init: StreamInfoInit = {}): StreamInfo {
+  const { dynamicMetadata, filterState, upstreamFilterState, extra, ...rest } = init;
   return {
     startTime: Date.now(),
     protocol: "HTTP/1.1",
@@ -67,7 +133,30 @@ export function newStreamInfo(init: Partial<StreamInfo> = {}): StreamInfo {
     requestBodyBytes: 0,
     responseBodyBytes: 0,
     endTime: undefined,
-    extra: new Map(),
-    ...init,
+    ...rest,
+    dynamicMetadata: toMap(dynamicMetadata),
+    filterState: toBuffers(filterState),
+    upstreamFilterState: toBuffers(upstreamFilterState),
+    extra: toMap(extra),
   };
+}
+
+/** True for a complete StreamInfo (as opposed to options for one). */
+export function isStreamInfo(v: unknown): v is StreamInfo {
+  return typeof v === "object" && v !== null && (v as StreamInfo).filterState instanceof Map && (v as StreamInfo).extra instanceof Map;
+}
+
+// Envoy's legacy response-flag bits (response.flags), by short name.
+const RESPONSE_FLAG_BITS: Record<string, number> = {
+  LH: 0x1, UH: 0x2, UT: 0x4, LR: 0x8, UR: 0x10, UF: 0x20, UC: 0x40, UO: 0x80, NR: 0x100, DI: 0x200,
+  FI: 0x400, RL: 0x800, UAEX: 0x1000, RLSE: 0x2000, DC: 0x4000, URX: 0x8000, SI: 0x10000, IH: 0x20000,
+  DPE: 0x40000, UMSDR: 0x80000, RFCF: 0x100000, NFCF: 0x200000, DT: 0x400000, UPE: 0x800000,
+  NC: 0x1000000, OM: 0x2000000, DF: 0x4000000,
+};
+
+/** The response.flags bit set of a flags string such as "UF,URX". */
+export function responseFlagBits(flags: string): number {
+  let bits = 0;
+  for (const f of flags.split(",")) bits |= RESPONSE_FLAG_BITS[f.trim()] ?? 0;
+  return bits;
 }

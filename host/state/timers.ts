@@ -1,6 +1,7 @@
 // Root-context timers (proxy_set_tick_period_milliseconds → proxy_on_tick). Manual timers are
 // advanced by tests; real timers fire on Node's clock in the dev proxy. Envoy re-arms the timer
 // after each tick; the first tick comes one period after the call.
+import { performance } from "node:perf_hooks";
 import type { TimerService } from "../services.js";
 import type { RootContextState } from "../vm/contexts.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
@@ -27,6 +28,10 @@ export class ManualTimers implements TimerService {
 
   clear(vm: PluginVm): void {
     for (let i = this.timers.length - 1; i >= 0; i--) if (this.timers[i]!.vm === vm) this.timers.splice(i, 1);
+  }
+
+  nowMs(): number {
+    return this.now;
   }
 
   /** Fires every armed timer once, as proxytest's Tick() does. */
@@ -60,6 +65,10 @@ export class ManualTimers implements TimerService {
 /** Timers on Node's clock. */
 export class RealTimers implements TimerService {
   private readonly timers = new Map<RootContextState, { vm: PluginVm; handle: NodeJS.Timeout }>();
+
+  nowMs(): number {
+    return performance.now();
+  }
 
   setTickPeriod(vm: PluginVm, root: RootContextState, periodMs: number): void {
     root.tickPeriodMs = periodMs;

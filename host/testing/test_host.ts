@@ -8,11 +8,15 @@ import { ProxyWasmHost } from "../host.js";
 import type { Plugin, PluginOptions } from "../plugin.js";
 import type { ForeignFunction } from "../services.js";
 import { HeaderMap, type HeadersInit } from "../state/header_map.js";
-import type { PropertyLiteral, StreamInfo } from "../state/stream_info.js";
+import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
+import type { PropertyLiteral, StreamInfoInit } from "../state/stream_info.js";
+import type { HostOptions } from "../host.js";
 import { ManualTimers } from "../state/timers.js";
-import type { VmFailure } from "../vm/errors.js";
+import { VmFailedError, type VmFailure } from "../vm/errors.js";
 import { fromWire, headersFromUser } from "./encoding.js";
+import { ScriptedGrpc, TestGrpc } from "./test_grpc.js";
 import { TestHttpStream } from "./test_stream.js";
+import { TestTcpConnection } from "./test_tcp.js";
 
 /** Options of a test host: the plugin settings plus test-only knobs. */
 export interface TestHostOptions extends PluginOptions {
@@ -20,9 +24,15 @@ export interface TestHostOptions extends PluginOptions {
   wasm: Uint8Array | string;
   /** Log level (default trace: tests see everything). */
   logLevel?: LogLevelName;
-  /** Cluster names HTTP callouts may target; "*" accepts any. Default: "*". */
+  /** Cluster names HTTP and gRPC callouts may target; "*" accepts any. Default: "*". */
   clusters?: string[] | "*";
-  /** Host-wide properties by dotted path (`node.id`, `listener_direction`, …). */
+  /** The proxy's node (`node`, `xds.node`): id, cluster, metadata (a JSON object), locality. */
+  node?: NodeInfo;
+  /** Listener direction (`listener_direction`): "inbound" (1), "outbound" (2) or a number. */
+  listenerDirection?: HostOptions["listenerDirection"];
+  /** Listener metadata by filter namespace (`listener_metadata`). */
+  listenerMetadata?: MetadataInit;
+  /** Property values pinned by dotted path (`"request.id"`, `"node.metadata.NAME"`); they win over computed ones. */
   properties?: Record<string, PropertyLiteral>;
 }
 
@@ -86,6 +96,8 @@ export class TestHost {
     const callouts = new RecordingCallouts(options.clusters ?? "*");
     const host = new ProxyWasmHost({
       logLevel: options.logLevel ?? "trace", mode: "manual", callouts, properties: options.properties,
+      node: options.node, listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata,
+      grpc: new ScriptedGrpc(options.clusters ?? "*"),
     });
     const plugin = await host.loadPlugin(options.wasm, options);
     const t = new TestHost(host, plugin, callouts);
@@ -93,9 +105,24 @@ export class TestHost {
     return t;
   }
 
-  /** Opens a stream; attributes (source address, route, extra properties) may be set in `info`. */
-  httpStream(info?: Partial<StreamInfo>): TestHttpStream {
+  /**
+   * Opens a stream. Its attributes may be set in `info`: addresses, route and cluster names and
+   * metadata, dynamic metadata, filter state, pinned properties (`extra`), TLS facts, …
+   */
+  httpStream(info?: StreamInfoInit): TestHttpStream {
     return new TestHttpStream(this, info);
+  }
+
+  /** Opens a TCP connection through the plugin (proxy_on_new_connection); attributes as for httpStream. */
+  tcpConnection(info?: StreamInfoInit): TestTcpConnection {
+    return new TestTcpConnection(this, info);
+  }
+
+  private testGrpc: TestGrpc | undefined;
+
+  /** The plugin's gRPC calls and streams, answered by the test (scripted gRPC). */
+  get grpc(): TestGrpc {
+    return (this.testGrpc ??= new TestGrpc(this.host.grpc as ScriptedGrpc, () => this.host.runPending()));
   }
 
   // ---- time, queues, callouts, foreign functions ------------------------------------------------
@@ -144,7 +171,8 @@ export class TestHost {
 
   /** Times a callout out the way Envoy reports it: a generated 504 response. */
   timeoutHttpCall(token?: number): void {
-    this.respondToHttpCall({ status: 504, body: "upstream request timeout" }, token);
+    const body = "upstream request timeout";
+    this.respondToHttpCall({ headers: { ":status": "504", "content-length": String(body.length), "content-type": "text/plain" }, body }, token);
   }
 
   private finishCall(result: HttpCalloutResult, token?: number): void {
@@ -157,13 +185,38 @@ export class TestHost {
     this.host.runPending();
   }
 
-  /** Registers a foreign function the plugin can call. */
-  registerForeignFunction(name: string, fn: (args: Buffer) => Buffer | string): void {
+  /**
+   * Registers a foreign function the plugin can call with proxy_call_foreign_function: it gets
+   * the argument bytes and returns result bytes (text is sent as UTF-8) or a WasmResult status.
+   */
+  registerForeignFunction(name: string, fn: (args: Buffer) => Buffer | Uint8Array | string | number): void {
     const f: ForeignFunction = (args) => {
       const r = fn(args);
-      return typeof r === "string" ? Buffer.from(r, "utf8") : r;
+      return typeof r === "number" ? r : typeof r === "string" ? Buffer.from(r, "utf8") : Buffer.from(r);
     };
     this.host.foreignFunctions.set(name, f);
+  }
+
+  /**
+   * Calls the plugin's proxy_on_foreign_function(root, functionId, size) with `data` readable as
+   * buffer FOREIGN_FUNCTION_ARGUMENTS (8), as an embedder's own foreign-function bridge would.
+   */
+  callOnForeignFunction(functionId: number, data: string | Uint8Array = ""): void {
+    for (const vm of this.plugin.currentVms()) {
+      if (vm.failure) continue;
+      const root = vm.root;
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
+      root.foreignCallArgs = bytes;
+      try {
+        vm.call("proxy_on_foreign_function", root, root.id, functionId >>> 0, bytes.length);
+      } catch (err) {
+        if (!(err instanceof VmFailedError)) throw err;
+      } finally {
+        root.foreignCallArgs = undefined;
+      }
+      break;
+    }
+    this.host.runPending();
   }
 
   /** Runs queue notifications and other posted work. */

@@ -1,8 +1,8 @@
 // One HTTP stream of the test API: drive it callback by callback (callOnRequestHeaders, …) and read
 // back what the plugin did and what it let through to the upstream and to the client.
-import type { HttpStream, LastActions } from "../state/http_stream.js";
+import type { CompleteOptions, HttpStream, LastActions } from "../state/http_stream.js";
 import { HeaderMap, type HeadersInit } from "../state/header_map.js";
-import type { PropertyLiteral, StreamInfo } from "../state/stream_info.js";
+import type { PropertyLiteral, StreamInfoInit } from "../state/stream_info.js";
 import { fromWire, headersFromUser } from "./encoding.js";
 import type { TestHost } from "./test_host.js";
 
@@ -37,7 +37,10 @@ export class TestHttpStream {
   /** What the client received. */
   readonly downstream: TestSide = { headers: undefined, body: Buffer.alloc(0), trailers: undefined, ended: false };
 
-  constructor(private readonly t: TestHost, info?: Partial<StreamInfo>) {
+  /** The stream was reset (close_stream, a failure after response headers went out): its details. */
+  resetDetails: string | undefined;
+
+  constructor(private readonly t: TestHost, info?: StreamInfoInit) {
     const up = this.upstream;
     const down = this.downstream;
     const append = (side: TestSide, data: Buffer, end: boolean) => {
@@ -51,6 +54,7 @@ export class TestHttpStream {
       responseHeaders: (h, end) => { down.headers = h; down.ended ||= end; },
       responseData: (d, end) => append(down, d, end),
       responseTrailers: (tr) => { down.trailers = tr; down.ended = true; },
+      reset: (details) => { this.resetDetails = details; },
     }, info);
   }
 
@@ -97,9 +101,12 @@ export class TestHttpStream {
     return this.after(this.stream.lastActions.responseTrailers);
   }
 
-  /** Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete. */
-  complete(): void {
-    this.stream.complete();
+  /**
+   * Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete. With `requestComplete: false`
+   * (a stream that ended before the request completed) Envoy skips proxy_on_log.
+   */
+  complete(options?: CompleteOptions): void {
+    this.stream.complete(options);
     this.t.runPending();
   }
 
@@ -156,8 +163,12 @@ export class TestHttpStream {
     return this.stream.lastActions;
   }
 
-  /** Filter state the plugin wrote (proxy_set_property), as text. */
+  /**
+   * Filter state of the stream as text: `key` is the full key (`wasm.my_key`) or the name a plugin
+   * gave proxy_set_property (`my_key`, stored as `wasm.my_key`).
+   */
   filterState(key: string): string | undefined {
-    return this.stream.filterStates.get(key)?.toString("utf8");
+    const fs = this.stream.info.filterState;
+    return (fs.get(key) ?? fs.get(`wasm.${key}`))?.toString("utf8");
   }
 }

@@ -30,12 +30,24 @@ export function wasmFrames(err: unknown, info?: ModuleInfo): WasmFrame[] {
   return frames;
 }
 
-/** The message and backtrace lines of a trap. */
+/** How the host's rewrite of a module moved its bytes (see wasm/memory_limit.ts). */
+export interface OffsetShift {
+  /** Offsets at or after this position of the original module moved… */
+  shiftFrom: number;
+  /** …by this many bytes. */
+  shift: number;
+}
+
+/**
+ * The message and backtrace lines of a trap. Offsets are reported in the original module (as
+ * the .wasm file and its source map know them).
+ */
 export function symbolizeTrap(
-  err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver,
+  err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver, moved?: OffsetShift,
 ): { message: string; backtrace: string[] } {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const backtrace = wasmFrames(err, info).map((f, i) => {
+    if (moved && moved.shift !== 0 && f.offset >= moved.shiftFrom + moved.shift) f.offset -= moved.shift;
     const pos = sourceMap?.resolve(f.offset);
     const where = pos ? ` (${pos.source}:${pos.line}:${pos.column})` : "";
     return `${i}: 0x${f.offset.toString(16)} - ${f.name}${where}`;

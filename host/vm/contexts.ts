@@ -43,7 +43,8 @@ export abstract class HostContext {
     const r = this.root;
     if (type === MapType.HttpCallResponseHeaders) return r.calloutResponse?.headers;
     if (type === MapType.HttpCallResponseTrailers) return r.calloutResponse?.trailers;
-    if (type === MapType.GrpcReceiveInitialMetadata || type === MapType.GrpcReceiveTrailingMetadata) return r.grpcMetadata;
+    if (type === MapType.GrpcReceiveInitialMetadata) return r.grpcInitialMetadata;
+    if (type === MapType.GrpcReceiveTrailingMetadata) return r.grpcTrailingMetadata;
     return undefined;
   }
 
@@ -52,8 +53,24 @@ export abstract class HostContext {
     return false;
   }
 
+  /** The map to edit (add/replace/remove/set pairs), or undefined when it cannot be edited now. */
+  writableHeaderMap(type: MapType): HeaderMap | undefined {
+    return this.headerMapWritable(type) ? this.headerMap(type) : undefined;
+  }
+
+  /**
+   * True while proxy_on_log runs: an unavailable map then reads as NOT_FOUND instead of
+   * BAD_ARGUMENT (Envoy's access-log phase).
+   */
+  get accessLogPhase(): boolean {
+    return false;
+  }
+
   /** Notifies the context that a writable map changed (Envoy clears the route cache on request headers). */
   headerMapChanged(type: MapType): void {}
+
+  /** proxy_clear_route_cache (0.1.0) and the clear_route_cache foreign function; a no-op outside streams. */
+  clearRouteCache(): void {}
 
   /** The bytes of a buffer, or undefined when it is not available now (NOT_FOUND). */
   buffer(type: BufferType): Buffer | undefined {
@@ -97,17 +114,10 @@ export abstract class HostContext {
     return WasmResult.Ok;
   }
 
-  /** Filter state written with proxy_set_property (key is the raw path). */
-  setFilterState(path: string, value: Buffer): number {
-    return WasmResult.NotFound;
-  }
-
-  /** Filter state by key. */
-  filterState(key: string): Buffer | undefined {
-    return undefined;
-  }
-
-  /** What property lookups may read in this context; undefined for roots (stream attributes are NOT_FOUND). */
+  /**
+   * What property lookups may read in this context, and where proxy_set_property writes filter
+   * state; undefined for roots (stream attributes are NOT_FOUND, set_property is NOT_FOUND).
+   */
   propertyScope(): PropertyScope | undefined {
     return undefined;
   }
@@ -129,8 +139,10 @@ export class RootContextState extends HostContext {
   vmConfiguration: Buffer | undefined;
   /** The callout response being delivered, while proxy_on_http_call_response runs. */
   calloutResponse: CalloutResponse | undefined;
-  /** gRPC metadata being delivered, while a gRPC metadata callback runs. */
-  grpcMetadata: HeaderMap | undefined;
+  /** A gRPC stream's initial metadata, while proxy_on_grpc_receive_initial_metadata runs. */
+  grpcInitialMetadata: HeaderMap | undefined;
+  /** A gRPC stream's trailing metadata, while proxy_on_grpc_receive_trailing_metadata runs. */
+  grpcTrailingMetadata: HeaderMap | undefined;
   /** The gRPC message being delivered, while proxy_on_grpc_receive runs. */
   grpcReceiveBuffer: Buffer | undefined;
   /** Foreign-function arguments, while proxy_on_foreign_function runs. */
@@ -143,6 +155,8 @@ export class RootContextState extends HostContext {
   readonly callouts = new Map<number, PendingCallout>();
   /** True after on_done returned false: the plugin will call proxy_done. */
   pendingDone = false;
+  /** Properties declared with the declare_property foreign function, by path (byte string). */
+  readonly declaredProperties = new Map<string, { readonly: boolean }>();
 
   get root(): RootContextState {
     return this;

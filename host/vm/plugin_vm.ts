@@ -40,6 +40,12 @@ export class PluginVm {
   active: HostContext | undefined;
   /** The context host functions act on: `active`, unless proxy_set_effective_context changed it. */
   effective: HostContext | undefined;
+  /**
+   * proxy_send_local_response ran during the last finished callback: Envoy then ignores that
+   * callback's result and stops the stream (stopNextIteration). The stream reads and clears it.
+   */
+  stoppedIteration = false;
+  private stopNext = false;
   /** Per-VM id counters, as in Envoy. */
   private nextContext = 1;
   private depth = 0;
@@ -149,6 +155,7 @@ export class PluginVm {
     const prevEffective = this.effective;
     this.active = ctx;
     this.effective = ctx;
+    if (this.depth === 0) this.stopNext = false;
     this.depth++;
     let result: number | undefined;
     try {
@@ -159,11 +166,10 @@ export class PluginVm {
     } finally {
       this.active = prevActive;
       this.effective = prevEffective;
-      this.depth--;
-    }
-    if (this.mem.size > this.runtime.memoryLimitBytes) {
-      this.fail(name, new HostTrap(`memory limit exceeded: ${this.mem.size} bytes > ${this.runtime.memoryLimitBytes}`));
-      throw new VmFailedError(this.failure!);
+      if (--this.depth === 0) {
+        this.stoppedIteration = this.stopNext;
+        this.stopNext = false;
+      }
     }
     if (this.depth === 0 && this.holds === 0 && this.deferred.length > 0) this.runDeferred();
     return (result ?? 0) >>> 0;
@@ -254,13 +260,18 @@ export class PluginVm {
   /** Marks the VM failed (once), logging Envoy's messages at CRITICAL. */
   fail(callback: string, err: unknown): void {
     if (this.failure) return;
-    const { message, backtrace } = symbolizeTrap(err, this.info, this.runtime.sourceMap);
+    const { message, backtrace } = symbolizeTrap(err, this.info, this.runtime.sourceMap, this.runtime.offsetShift);
     this.failure = { callback, message, backtrace };
     this.runtime.log(5, `Function: ${callback} failed: ${message}`);
     if (backtrace.length > 0) {
       this.runtime.log(5, `Proxy-Wasm plugin in-VM backtrace:\n${backtrace.map((l) => `  ${l}`).join("\n")}`);
     }
     this.runtime.onVmFailed(this);
+  }
+
+  /** Envoy's stopNextIteration(true): the running callback's result is ignored, the stream stops. */
+  requestStopIteration(): void {
+    this.stopNext = true;
   }
 
   /** Throws the trap a host function raises for a call the current phase does not allow. */

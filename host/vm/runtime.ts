@@ -1,7 +1,7 @@
 // What a VM needs from the plugin that owns it and the host around it.
 import type { LogLevel } from "../abi/constants.js";
 import type { HostServices } from "../services.js";
-import type { SourcePositionResolver } from "./backtrace.js";
+import type { OffsetShift, SourcePositionResolver } from "./backtrace.js";
 import type { RootContextState } from "./contexts.js";
 import type { PluginVm } from "./plugin_vm.js";
 
@@ -33,6 +33,8 @@ export interface PluginRuntime {
   readonly services: HostServices;
   readonly memoryLimitBytes: number;
   readonly sourceMap: SourcePositionResolver | undefined;
+  /** How the host's rewrite moved the module's bytes (trap offsets are mapped back). */
+  readonly offsetShift: OffsetShift;
   /** Writes a plugin log line (with the plugin's prefix). */
   log(level: LogLevel, message: string): void;
   /** Called once when a VM of this plugin fails. */

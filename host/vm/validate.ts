@@ -6,6 +6,8 @@ import { checkImports } from "../imports/registry.js";
 import { sig } from "../imports/types.js";
 import { formatFuncType, looksLikeWasm, parseModule, sameFuncType, WasmFormatError, type FuncType, type ModuleInfo } from "../wasm/binary.js";
 import { PluginLoadError } from "./errors.js";
+import type { OffsetShift } from "./backtrace.js";
+import { capModuleMemory } from "../wasm/memory_limit.js";
 
 /** Signatures of the exports a host calls, for ABI 0.2.x. */
 const CALLBACKS_0_2: Record<string, FuncType> = {
@@ -109,14 +111,36 @@ export function validateModule(bytes: Uint8Array): ValidatedModule {
   return { info, abiVersion };
 }
 
-/** Validates and compiles a module. */
-export async function compileModule(bytes: Uint8Array): Promise<ValidatedModule & { module: WebAssembly.Module }> {
+/** A compiled module, and how the host's memory cap moved its byte offsets. */
+export interface CompiledModule extends ValidatedModule {
+  module: WebAssembly.Module;
+  offsetShift: OffsetShift;
+}
+
+/**
+ * Validates and compiles a module, with its memory capped at `memoryLimitBytes` (Envoy's VM
+ * memory limit: memory.grow beyond it fails inside the module).
+ */
+export async function compileModule(bytes: Uint8Array, memoryLimitBytes: number): Promise<CompiledModule> {
   const v = validateModule(bytes);
+  let capped;
+  try {
+    capped = capModuleMemory(bytes, memoryLimitBytes);
+  } catch (err) {
+    throw new PluginLoadError(`malformed WebAssembly module: ${(err as Error).message}`);
+  }
+  if (capped.initialBytes > memoryLimitBytes) {
+    throw new PluginLoadError(
+      `the module's initial memory (${mib(capped.initialBytes)}) exceeds the VM memory limit (${mib(memoryLimitBytes)})`,
+    );
+  }
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    module = await WebAssembly.compile(capped.bytes as Uint8Array<ArrayBuffer>);
   } catch (err) {
     throw new PluginLoadError(`invalid WebAssembly module: ${(err as Error).message}`);
   }
-  return { ...v, module };
+  return { ...v, module, offsetShift: { shiftFrom: capped.shiftFrom, shift: capped.shift } };
 }
+
+const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;

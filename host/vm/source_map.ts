@@ -1,0 +1,142 @@
+// Source maps of WebAssembly modules (Source Map v3, as binaryen writes them for AssemblyScript
+// debug builds): the generated "column" of a mapping is a byte offset in the .wasm file, so a trap
+// offset resolves to a source file, line and column. The mappings are decoded here (Base64 VLQ).
+import { readFileSync } from "node:fs";
+import type { SourcePositionResolver } from "./backtrace.js";
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) DIGIT[BASE64.charCodeAt(i)] = i;
+
+/** A source map that cannot be used, with the reason. */
+export class SourceMapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceMapError";
+  }
+}
+
+interface Mapping {
+  offset: number;
+  source: number;
+  line: number;
+  column: number;
+}
+
+/** The parsed mappings of a wasm source map, searchable by code offset. */
+export class WasmSourceMap implements SourcePositionResolver {
+  private readonly offsets: Int32Array;
+  private readonly entries: Mapping[];
+
+  private constructor(readonly sources: readonly string[], entries: Mapping[]) {
+    entries.sort((a, b) => a.offset - b.offset);
+    this.entries = entries;
+    this.offsets = Int32Array.from(entries, (e) => e.offset);
+  }
+
+  /** Parses a source map (JSON text or object). Throws SourceMapError when it is not a usable v3 map. */
+  static parse(json: string | object): WasmSourceMap {
+    let map: { version?: unknown; sources?: unknown; sourceRoot?: unknown; mappings?: unknown };
+    try {
+      map = typeof json === "string" ? JSON.parse(json) : (json as typeof map);
+    } catch (err) {
+      throw new SourceMapError(`source map is not JSON: ${(err as Error).message}`);
+    }
+    if (map.version !== 3) throw new SourceMapError(`unsupported source map version ${String(map.version)} (expected 3)`);
+    if (!Array.isArray(map.sources) || typeof map.mappings !== "string") {
+      throw new SourceMapError("source map lacks `sources` or `mappings`");
+    }
+    return new WasmSourceMap(map.sources.map(String), decodeMappings(map.mappings));
+  }
+
+  /** Reads and parses `<path>`; undefined when the file does not exist. */
+  static load(path: string): WasmSourceMap | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+    return WasmSourceMap.parse(text);
+  }
+
+  /** Number of mappings (for tests). */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** The source position of the last mapping at or before `offset`. */
+  resolve(offset: number): { source: string; line: number; column: number } | undefined {
+    const o = this.offsets;
+    let lo = 0;
+    let hi = o.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (o[mid]! <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (found < 0) return undefined;
+    const e = this.entries[found]!;
+    return { source: this.sources[e.source] ?? `source#${e.source}`, line: e.line + 1, column: e.column + 1 };
+  }
+}
+
+/**
+ * Decodes the `mappings` string. Segments are 1, 4 or 5 Base64-VLQ fields, each relative to the
+ * previous segment (the generated column resets per line; for wasm there is one line). Segments
+ * without a source (1 field) are skipped.
+ */
+export function decodeMappings(mappings: string): Mapping[] {
+  const out: Mapping[] = [];
+  let genColumn = 0;
+  let source = 0;
+  let line = 0;
+  let column = 0;
+  const fields = [0, 0, 0, 0, 0];
+  let i = 0;
+  const n = mappings.length;
+  while (i < n) {
+    const c = mappings.charCodeAt(i);
+    if (c === 59 /* ; */) {
+      // A new generated line resets the column (wasm maps have a single line).
+      genColumn = 0;
+      i++;
+      continue;
+    }
+    if (c === 44 /* , */) {
+      i++;
+      continue;
+    }
+    let count = 0;
+    while (i < n) {
+      const ch = mappings.charCodeAt(i);
+      if (ch === 44 || ch === 59) break;
+      // One VLQ value: 5 data bits per digit, continuation in bit 5, sign in the lowest bit.
+      let value = 0;
+      let shift = 0;
+      for (;;) {
+        if (i >= n) throw new SourceMapError("truncated VLQ value in source map mappings");
+        const d = DIGIT[mappings.charCodeAt(i++)] ?? -1;
+        if (d < 0) throw new SourceMapError(`invalid character '${mappings[i - 1]}' in source map mappings`);
+        value += (d & 31) * 2 ** shift;
+        shift += 5;
+        if ((d & 32) === 0) break;
+      }
+      if (count < 5) fields[count] = value % 2 === 1 ? -Math.floor(value / 2) : value / 2;
+      count++;
+    }
+    genColumn += fields[0]!;
+    if (count >= 4) {
+      source += fields[1]!;
+      line += fields[2]!;
+      column += fields[3]!;
+      out.push({ offset: genColumn, source, line, column });
+    }
+  }
+  return out;
+}
