@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { compileProject } from "../build/compile.js";
 import { UserError } from "../errors.js";
-import { devProxyOptionsFromArgs, type RunOptions } from "../commands/run.js";
+import { devProxyOptionsFromArgs, nodeMetadataProperties, type RunOptions } from "../commands/run.js";
 import type { EnvoyBootstrapOptions, EnvoyFilterKind, JsonMap } from "./bootstrap.js";
 
 /** Options `pwasm envoy-config` adds to `pwasm run`'s. */
@@ -18,14 +18,8 @@ export interface EnvoyOnlyOptions {
 
 /** Parses `--node-metadata` JSON as a Struct (nested values kept as they are). */
 export function parseNodeMetadata(json: string): JsonMap {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (err) {
-    throw new UserError(`--node-metadata is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UserError("--node-metadata must be a JSON object");
-  return parsed as JsonMap;
+  nodeMetadataProperties(json); // the same checks and messages as `pwasm run`
+  return JSON.parse(json) as JsonMap;
 }
 
 // Builds project directories first, reporting on stderr: `pwasm envoy-config` writes the bootstrap

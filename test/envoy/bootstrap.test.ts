@@ -3,10 +3,11 @@
 // Envoy would parse it (strict proto3 JSON, Any resolved by @type) and passes Envoy's validation
 // rules. The validator itself is shown to reject what Envoy rejects.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapYaml, envoyBootstrap, type EnvoyBootstrapOptions, type JsonMap } from "../../cli/envoy/bootstrap.js";
 import { built } from "../helpers/paths.js";
 import { EnvoyApi, type ConfigIssue } from "./api/validator.js";
@@ -140,36 +141,38 @@ describe("the validator rejects what Envoy rejects", () => {
   });
 });
 
+// Every shape the generator can write.
+const cases: Array<[string, Parameters<typeof generate>[0]]> = [
+  ["one HTTP plugin, upstream", { upstream: "http://127.0.0.1:8080" }],
+  ["direct response with a body, no admin", { directResponse: { status: 418, body: "short and stout\n" }, admin: false }],
+  ["every plugin setting", {
+    upstream: "http://localhost:8080",
+    plugins: [{
+      wasm, name: "my_plugin", rootId: "add_header", vmId: "vm_1", configuration: '{"header":"x-hello"}',
+      vmConfiguration: "vm-config", environment: { MODE: "on", LEVEL: "3" }, failurePolicy: "FAIL_OPEN", allowOnHeadersStopIteration: true,
+    }],
+  }],
+  ["a chain of two plugins and callout clusters (IP, DNS, https)", {
+    upstream: "https://api.example.com",
+    plugins: [{ wasm, rootId: "add_header" }, { wasm, rootId: "second", failurePolicy: "FAIL_CLOSED" }],
+    clusters: { auth: "http://127.0.0.1:9000", geo: "https://geo.example.com:8443", ipv6: "http://[::1]:7000" },
+    routeTimeoutMs: 2500,
+  }],
+  ["binary plugin configuration and inline module bytes", {
+    plugins: [{ wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), configuration: new Uint8Array([1, 2, 3, 255]) }],
+  }],
+  ["Istio node: id, metadata (nested), locality; inbound listener with metadata", {
+    node: { id: "sidecar~10.0.0.1~web-1.default~default.svc.cluster.local", cluster: "web.default", metadata: { NAMESPACE: "default", LABELS: { app: "web", version: "v1" }, ISTIO_VERSION: "1.27.0" }, locality: { region: "eu", zone: "eu-1a" } },
+    properties: { "node.metadata.WORKLOAD_NAME": "web", listener_direction: 1n },
+    listenerMetadata: { istio: { service: "web" } },
+  }],
+  ["a TCP plugin in front of a TCP upstream", { upstream: "http://127.0.0.1:5432", plugins: [{ wasm, type: "network", rootId: "tcp" }] }],
+  ["a TCP plugin with a direct response", { plugins: [{ wasm, type: "network" }], directResponse: { status: 200, body: "hello\n" } }],
+  ["network and HTTP plugins on one listener", { upstream: "http://127.0.0.1:8080", plugins: [{ wasm, type: "network", rootId: "conn" }, { wasm, rootId: "add_header" }] }],
+  ["listener and admin on all interfaces, route timeout off", { host: "0.0.0.0", port: 0, admin: { host: "0.0.0.0", port: 0 }, upstream: "http://10.1.2.3", routeTimeoutMs: 0 }],
+];
+
 describe("pwasm envoy-config bootstraps validate against Envoy's API", () => {
-  const cases: Array<[string, Parameters<typeof generate>[0]]> = [
-    ["one HTTP plugin, upstream", { upstream: "http://127.0.0.1:8080" }],
-    ["direct response with a body, no admin", { directResponse: { status: 418, body: "short and stout\n" }, admin: false }],
-    ["every plugin setting", {
-      upstream: "http://localhost:8080",
-      plugins: [{
-        wasm, name: "my_plugin", rootId: "add_header", vmId: "vm_1", configuration: '{"header":"x-hello"}',
-        vmConfiguration: "vm-config", environment: { MODE: "on", LEVEL: "3" }, failurePolicy: "FAIL_OPEN", allowOnHeadersStopIteration: true,
-      }],
-    }],
-    ["a chain of two plugins and callout clusters (IP, DNS, https)", {
-      upstream: "https://api.example.com",
-      plugins: [{ wasm, rootId: "add_header" }, { wasm, rootId: "second", failurePolicy: "FAIL_CLOSED" }],
-      clusters: { auth: "http://127.0.0.1:9000", geo: "https://geo.example.com:8443", ipv6: "http://[::1]:7000" },
-      routeTimeoutMs: 2500,
-    }],
-    ["binary plugin configuration and inline module bytes", {
-      plugins: [{ wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), configuration: new Uint8Array([1, 2, 3, 255]) }],
-    }],
-    ["Istio node: id, metadata (nested), locality; inbound listener with metadata", {
-      node: { id: "sidecar~10.0.0.1~web-1.default~default.svc.cluster.local", cluster: "web.default", metadata: { NAMESPACE: "default", LABELS: { app: "web", version: "v1" }, ISTIO_VERSION: "1.27.0" }, locality: { region: "eu", zone: "eu-1a" } },
-      properties: { "node.metadata.WORKLOAD_NAME": "web", listener_direction: 1n },
-      listenerMetadata: { istio: { service: "web" } },
-    }],
-    ["a TCP plugin in front of a TCP upstream", { upstream: "http://127.0.0.1:5432", plugins: [{ wasm, type: "network", rootId: "tcp" }] }],
-    ["a TCP plugin with a direct response", { plugins: [{ wasm, type: "network" }], directResponse: { status: 200, body: "hello\n" } }],
-    ["network and HTTP plugins on one listener", { upstream: "http://127.0.0.1:8080", plugins: [{ wasm, type: "network", rootId: "conn" }, { wasm, rootId: "add_header" }] }],
-    ["listener and admin on all interfaces, route timeout off", { host: "0.0.0.0", port: 0, admin: { host: "0.0.0.0", port: 0 }, upstream: "http://10.1.2.3", routeTimeoutMs: 0 }],
-  ];
 
   it.each(cases)("%s", (_, o) => {
     const { config, parsed, issues } = generate(o);
@@ -264,5 +267,55 @@ describe("pwasm envoy-config bootstraps validate against Envoy's API", () => {
     expect(() => envoyBootstrap({ plugins: [{ wasm }], clusters: { auth: "not a url" } })).toThrow("--cluster auth is not a URL: not a url");
     expect(() => envoyBootstrap({ plugins: [{ wasm }], upstream: "http://127.0.0.1:1", clusters: { upstream: "http://127.0.0.1:2" } })).toThrow(/cluster "upstream" is the route's upstream/);
     expect(() => envoyBootstrap({ plugins: [] })).toThrow("no plugins to configure");
+  });
+});
+
+// The same configs through Envoy's own Go API (protojson + protoc-gen-validate, api/gen/check): the
+// TypeScript validator must agree with it on what is accepted and what is refused.
+describe("a second opinion from Envoy's Go API", () => {
+  const checker = join(tmpdir(), `pwasm-envoy-check-${process.pid}`);
+  const goCheck = (configs: unknown[]): string[] =>
+    execFileSync(checker, { input: configs.map((c) => JSON.stringify(c)).join("\n") + "\n", encoding: "utf8", maxBuffer: 64 << 20 }).trimEnd().split("\n");
+
+  beforeAll(() => {
+    if (goModule.ok) execFileSync("go", ["build", "-o", checker, "./check"], { cwd: GEN_DIR, env: { ...process.env, GOFLAGS: "-mod=mod", GOPROXY: "off" }, stdio: "ignore" });
+  }, 180_000);
+  afterAll(() => rmSync(checker, { force: true }));
+
+  it.skipIf(!goModule.ok)(`accepts every generated config${goModule.ok ? "" : ` — skipped: ${goModule.reason}`}`, () => {
+    const configs = cases.map(([, o]) => generate(o).parsed);
+    expect(goCheck(configs)).toEqual(configs.map(() => "ok"));
+  });
+
+  it.skipIf(!goModule.ok)(`refuses what the TypeScript validator refuses, and accepts the JSON forms it accepts${goModule.ok ? "" : ` — skipped: ${goModule.reason}`}`, () => {
+    const base = () => generate({ upstream: "http://127.0.0.1:8080", plugins: [{ wasm, configuration: "c" }] }).parsed;
+    const mutations: Array<[string, (c: JsonMap) => void]> = [
+      ["unknown field", (c) => void ((at(httpFilters(c)[0], "typed_config", "config") as JsonMap).rootid = "x")],
+      ["port as text", (c) => void ((at(c, "admin", "address", "socket_address") as JsonMap).port_value = "ninety")],
+      ["unknown enum name", (c) => void ((at(httpFilters(c)[0], "typed_config", "config") as JsonMap).failure_policy = "FAIL_SOMETIMES")],
+      ["unknown Any type", (c) => void ((httpFilters(c)[1]!.typed_config as JsonMap)["@type"] = "type.googleapis.com/envoy.extensions.filters.http.nope.v3.Nope")],
+      ["extra field in a StringValue", (c) => void ((at(httpFilters(c)[0], "typed_config", "config", "configuration") as JsonMap).extra = "x")],
+      ["cluster without a name", (c) => void delete (at(c, "static_resources", "clusters", 0) as JsonMap).name],
+      ["zero connect timeout", (c) => void ((at(c, "static_resources", "clusters", 0) as JsonMap).connect_timeout = "0s")],
+      ["route and direct response", (c) => void ((at(hcm(c), "route_config", "virtual_hosts", 0, "routes", 0) as JsonMap).direct_response = { status: 200 })],
+      ["route without an action", (c) => void delete (at(hcm(c), "route_config", "virtual_hosts", 0, "routes", 0) as JsonMap).route],
+      ["HCM without stat_prefix", (c) => void delete hcm(c).stat_prefix],
+      ["status out of range", (c) => { const r = at(hcm(c), "route_config", "virtual_hosts", 0, "routes", 0) as JsonMap; delete r.route; r.direct_response = { status: 99 }; }],
+    ];
+    const refused = mutations.map(([, m]) => { const c = base(); m(c); return c; });
+    const go = goCheck(refused);
+    mutations.forEach(([name], i) => {
+      expect(go[i], name).not.toBe("ok");
+      expect(api.validate(refused[i], BOOTSTRAP), name).not.toEqual([]);
+    });
+    // Accepted by both: lowerCamel names, 64-bit and 32-bit numbers as strings, null for unset.
+    const accepted: Array<[string, (c: JsonMap) => void]> = [
+      ["lowerCamel field names", (c) => { const a = at(c, "admin", "address", "socket_address") as JsonMap; a.portValue = a.port_value!; delete a.port_value; }],
+      ["a number as a string", (c) => void ((at(c, "admin", "address", "socket_address") as JsonMap).port_value = "9901")],
+      ["null for an unset field", (c) => void ((at(httpFilters(c)[0], "typed_config", "config") as JsonMap).name = null)],
+    ];
+    const ok = accepted.map(([, m]) => { const c = base(); m(c); return c; });
+    expect(goCheck(ok)).toEqual(ok.map(() => "ok"));
+    accepted.forEach(([name], i) => expect(api.validate(ok[i], BOOTSTRAP), name).toEqual([]));
   });
 });
