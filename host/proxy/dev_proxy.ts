@@ -11,6 +11,7 @@ import { ProxyWasmHost, type HostOptions } from "../host.js";
 import type { Plugin, PluginOptions } from "../plugin.js";
 import { HeaderMap } from "../state/header_map.js";
 import type { PropertyLiteral } from "../state/stream_info.js";
+import { istioTagExtractor } from "../istio/tag_extractor.js";
 import { FilterChain } from "./filter_chain.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
 
@@ -41,7 +42,10 @@ export interface DevProxyOptions {
   /** Log level and sink of plugin logs. */
   logLevel?: HostOptions["logLevel"];
   onLog?: HostOptions["onLog"];
-  /** Tag extraction for /stats/prometheus. */
+  /**
+   * Tag extraction for /stats/prometheus. Default: Istio's bootstrap extraction for istio_* stats
+   * (host/istio/tag_extractor.ts), so Istio-encoded stat names print as labelled series.
+   */
   tagExtractor?: HostOptions["tagExtractor"];
 }
 
@@ -83,7 +87,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   const clusters = new Map(Object.entries(options.clusters ?? {}).map(([k, v]) => [k, new URL(v)]));
   const host = new ProxyWasmHost({
     mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
-    callouts: new HttpCalloutTransport(clusters), properties: options.properties, tagExtractor: options.tagExtractor,
+    callouts: new HttpCalloutTransport(clusters), properties: options.properties, tagExtractor: options.tagExtractor ?? istioTagExtractor,
   });
   let plugins: Plugin[] = [];
   for (const p of options.plugins) plugins.push(await host.loadPlugin(p.wasm, p));

@@ -8,22 +8,12 @@ import { istioTagExtractor, createIstioTagExtractor } from "../../host/istio/tag
 import { built } from "../helpers/paths.js";
 import { writeFlatNode, type FlatNodeObject } from "./helpers/flat_node.js";
 import {
-  ExpectedMetrics, HTTP_LABELS, PEER_LABELS, istioFamilies, labelSet, nodeLabels, type LabelSet,
+  ExpectedMetrics, HTTP_LABELS, PEER_LABELS, TCP_LABELS, istioFamilies, labelSet, nodeLabels, type LabelSet,
 } from "./helpers/istio.js";
-import { nodeProperties, type NodeMetadata } from "./helpers/mx.js";
+import { PRODUCTPAGE, REVIEWS, nodeProperties, type NodeMetadata } from "./helpers/mx.js";
 
 const wasm = built("plugins/stats");
 
-export const PRODUCTPAGE: NodeMetadata = {
-  NAME: "productpage-v1-6b746f74dc-9stvs", NAMESPACE: "default", WORKLOAD_NAME: "productpage-v1", CLUSTER_ID: "Kubernetes",
-  ISTIO_VERSION: "1.16.1", MESH_ID: "cluster.local",
-  LABELS: { app: "productpage", version: "v1", "service.istio.io/canonical-name": "productpage", "service.istio.io/canonical-revision": "v1" },
-};
-export const REVIEWS: NodeMetadata = {
-  NAME: "reviews-v1-545db77b95-qd2hq", NAMESPACE: "default", WORKLOAD_NAME: "reviews-v1", CLUSTER_ID: "Kubernetes",
-  ISTIO_VERSION: "1.16.1", MESH_ID: "cluster.local",
-  LABELS: { app: "reviews", version: "v1", "service.istio.io/canonical-name": "reviews", "service.istio.io/canonical-revision": "v1" },
-};
 const PRODUCTPAGE_SAN = "spiffe://cluster.local/ns/default/sa/bookinfo-productpage";
 const REVIEWS_SAN = "spiffe://cluster.local/ns/default/sa/bookinfo-reviews";
 
@@ -298,6 +288,66 @@ describe("stats: gRPC", () => {
     httpMetrics(e, { ...base, request_protocol: "grpc", grpc_response_status: "0" }, [sample]);
     httpMetrics(e, { ...base, request_protocol: "http" }, [sample]);
     expectFamilies(host, e.gauge(...BUILD("1.16.1")));
+  });
+});
+
+describe("stats: TCP (network filter)", () => {
+  function tcpMetrics(set: Record<string, string>, v: { opened: number; closed: number; sent: number; received: number }): ExpectedMetrics {
+    // The first report defines all four stats (Envoy shows a defined stat at 0 until it moves).
+    return new ExpectedMetrics()
+      .counter("istio_tcp_connections_opened_total", set, TCP_LABELS, v.opened)
+      .counter("istio_tcp_connections_closed_total", set, TCP_LABELS, v.closed)
+      .counter("istio_tcp_sent_bytes_total", set, TCP_LABELS, v.sent)
+      .counter("istio_tcp_received_bytes_total", set, TCP_LABELS, v.received)
+      .gauge(...BUILD("1.16.1"));
+  }
+
+  it("inbound: reports on the timer once the peer is known, deltas only, and at close", async () => {
+    const host = await statsHost("stats_inbound", REVIEWS);
+    const conn = host.tcpConnection({
+      filterState: { "wasm.downstream_peer": flatNodeOf(PRODUCTPAGE), "wasm.downstream_peer_id": "sidecar~productpage" },
+      extra: INBOUND_ATTRIBUTES,
+    });
+    conn.callOnDownstreamData("hello");
+    conn.callOnUpstreamData("world!");
+    const set = { ...INBOUND_LABELS, request_protocol: "tcp", response_code: "", grpc_response_status: "" };
+    expectFamilies(host, new ExpectedMetrics().gauge(...BUILD("1.16.1")));
+    host.advanceTime(15000);
+    expectFamilies(host, tcpMetrics(set, { opened: 1, closed: 0, sent: 6, received: 5 }));
+    host.advanceTime(15000); // nothing new: no change
+    expectFamilies(host, tcpMetrics(set, { opened: 1, closed: 0, sent: 6, received: 5 }));
+    conn.callOnDownstreamData("0123456789");
+    conn.callOnUpstreamData("x".repeat(20));
+    conn.closeDownstream();
+    expectFamilies(host, tcpMetrics(set, { opened: 1, closed: 1, sent: 26, received: 15 }));
+    // The closed connection is no longer reported on the timer.
+    host.advanceTime(15000);
+    expectFamilies(host, tcpMetrics(set, { opened: 1, closed: 1, sent: 26, received: 15 }));
+  });
+
+  it("outbound without metadata exchange: waits until close, then reports with the endpoint's istio.workload", async () => {
+    const host = await statsHost("stats_outbound", PRODUCTPAGE, JSON.stringify({ tcp_reporting_duration: "1s" }));
+    const conn = host.tcpConnection({ extra: { "upstream_host_metadata.filter_metadata.istio.workload": "mysql-v1;db;mysql;v8;Kubernetes" } });
+    conn.callOnDownstreamData("query");
+    conn.callOnUpstreamData("rows");
+    host.advanceTime(3000);
+    expectFamilies(host, new ExpectedMetrics().gauge(...BUILD("1.16.1")));
+    conn.closeDownstream();
+    const set = labelSet({
+      reporter: "source", ...nodeLabels("source", PRODUCTPAGE), destination_workload: "mysql-v1", destination_workload_namespace: "db",
+      destination_service_namespace: "db", destination_canonical_service: "mysql", destination_canonical_revision: "v8",
+      destination_cluster: "Kubernetes", request_protocol: "tcp", response_code: "",
+    });
+    expectFamilies(host, tcpMetrics(set, { opened: 1, closed: 1, sent: 4, received: 5 }));
+  });
+
+  it("a connection that failed (response flags set) reports on the timer without a peer", async () => {
+    const host = await statsHost("stats_outbound", PRODUCTPAGE, JSON.stringify({ tcp_reporting_duration: "2s" }));
+    const conn = host.tcpConnection({ extra: { "response.flags": BigInt(0x20) } });
+    conn.callOnDownstreamData("abc");
+    host.advanceTime(2000);
+    const set = labelSet({ reporter: "source", ...nodeLabels("source", PRODUCTPAGE), request_protocol: "tcp", response_flags: "UF", response_code: "" });
+    expectFamilies(host, tcpMetrics(set, { opened: 1, closed: 0, sent: 0, received: 3 }));
   });
 });
 

@@ -44,3 +44,17 @@ export function storedPeer(s: TestHttpStream, key: "downstream_peer" | "upstream
 }
 
 export const GET = { ":method": "GET", ":path": "/", ":authority": "reviews:9080", ":scheme": "http" };
+
+/** Bookinfo's productpage sidecar (an Istio 1.16 node's metadata, the keys a FlatNode keeps). */
+export const PRODUCTPAGE: NodeMetadata = {
+  NAME: "productpage-v1-6b746f74dc-9stvs", NAMESPACE: "default", WORKLOAD_NAME: "productpage-v1", CLUSTER_ID: "Kubernetes",
+  ISTIO_VERSION: "1.16.1", MESH_ID: "cluster.local",
+  LABELS: { app: "productpage", version: "v1", "service.istio.io/canonical-name": "productpage", "service.istio.io/canonical-revision": "v1" },
+};
+
+/** Bookinfo's reviews-v1 sidecar. */
+export const REVIEWS: NodeMetadata = {
+  NAME: "reviews-v1-545db77b95-qd2hq", NAMESPACE: "default", WORKLOAD_NAME: "reviews-v1", CLUSTER_ID: "Kubernetes",
+  ISTIO_VERSION: "1.16.1", MESH_ID: "cluster.local",
+  LABELS: { app: "reviews", version: "v1", "service.istio.io/canonical-name": "reviews", "service.istio.io/canonical-revision": "v1" },
+};
