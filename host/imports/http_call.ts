@@ -79,7 +79,14 @@ export const httpCallFunctions: HostFunctionDef[] = [
       const token = vm.newCalloutToken(0);
       const handle = transport.send(
         { cluster, headers, body, trailers, timeoutMs: timeoutMs | 0 }, token,
-        (result) => vm.defer(() => deliverHttpCallResponse(vm, root, token, result)),
+        (result) => vm.defer(() => {
+          try {
+            deliverHttpCallResponse(vm, root, token, result);
+          } catch (err) {
+            // A trap already failed the VM (and was logged); nothing waits for this callback.
+            if (!vm.failure) throw err;
+          }
+        }),
       );
       if (!handle) return WasmResult.InternalFailure;
       root.callouts.set(token, { token, cancel: () => handle.cancel() });
