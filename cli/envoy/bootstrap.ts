@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { basename, resolve } from "node:path";
 import { stringify } from "yaml";
+import { ISTIO_STANDARD_TAGS } from "../../host/istio/tag_extractor.js";
 import type { DevProxyOptions, DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
@@ -84,6 +85,23 @@ const TYPE = {
   string: "type.googleapis.com/google.protobuf.StringValue",
   bytes: "type.googleapis.com/google.protobuf.BytesValue",
 } as const;
+
+/**
+ * Istio's stat tag extraction (its bootstrap's stats_config.stats_tags), which the dev proxy applies
+ * by default: Istio-encoded stat names (`reporter=.=destination;.;…;.;istio_requests_total`) become
+ * labelled Prometheus series. Other names do not match.
+ */
+export function istioStatsTags(): JsonMap[] {
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return [
+    ...ISTIO_STANDARD_TAGS.map((t) => ({ tag_name: t, regex: `(${escape(t)}=\\.=(.*?);\\.;)` })),
+    // Istio's helpers for istio_build and the stats filter's cache counter (host/istio/tag_extractor.ts).
+    { tag_name: "component", regex: "(component\\.(.+?)\\.)" },
+    { tag_name: "tag", regex: "(tag\\.(.+?);\\.)" },
+    { tag_name: "cache", regex: "(cache\\.(.+?)\\.)" },
+    { tag_name: "wasm_filter", regex: "(wasm_filter\\.(.+?)\\.)" },
+  ];
+}
 
 const socketAddress = (address: string, port: number): JsonMap => ({ socket_address: { address, port_value: port } });
 
@@ -208,7 +226,7 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
   const warnings: string[] = [];
   const node: EnvoyNode = { id: o.node?.id ?? "pwasm", cluster: o.node?.cluster ?? "pwasm", ...(o.node?.metadata ? { metadata: { ...o.node.metadata } } : {}), ...(o.node?.locality ? { locality: o.node.locality } : {}) };
   const { direction } = foldProperties(o, node, warnings);
-  if (o.tagExtractor) warnings.push("tag extraction for Prometheus is a function in the dev proxy; Envoy needs stats_config.stats_tags, not generated");
+  if (o.tagExtractor) warnings.push("a custom tag extractor is a function in the dev proxy and cannot be written as stats_config; Istio's stats_tags are written instead");
 
   const httpPlugins = o.plugins.map((p, i) => ({ p, i })).filter(({ p }) => (p.type ?? "http") === "http");
   const networkPlugins = o.plugins.map((p, i) => ({ p, i })).filter(({ p }) => p.type === "network");
@@ -284,6 +302,7 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
     const a = o.admin ?? {};
     config.admin = { address: socketAddress(a.host ?? "127.0.0.1", a.port ?? 9901) };
   }
+  config.stats_config = { stats_tags: istioStatsTags() };
   config.static_resources = { listeners: [listener], clusters };
   return { config, warnings };
 }

@@ -245,6 +245,17 @@ describe("pwasm envoy-config bootstraps validate against Envoy's API", () => {
     expect(warnings).toEqual(["property request.id is computed by Envoy per request and cannot be pinned in a bootstrap; ignored"]);
   });
 
+  it("extracts Istio's stat tags as the dev proxy does, so istio_* metrics print with the same labels", () => {
+    const { parsed } = generate({});
+    const tags = at(parsed, "stats_config", "stats_tags") as Array<{ tag_name: string; regex: string }>;
+    const reporter = tags.find((t) => t.tag_name === "reporter")!;
+    expect(reporter.regex).toBe("(reporter=\\.=(.*?);\\.;)");
+    // Envoy's semantics: group 1 is cut from the name, group 2 is the value.
+    const m = new RegExp(reporter.regex).exec("reporter=.=destination;.;response_code=.=200;.;istio_requests_total")!;
+    expect([m[1], m[2]]).toEqual(["reporter=.=destination;.;", "destination"]);
+    expect(tags.map((t) => t.tag_name)).toEqual(expect.arrayContaining(["source_workload", "destination_service", "response_code", "grpc_response_status", "component"]));
+  });
+
   it("uses envoy.filters.network.wasm for TCP plugins, ahead of tcp_proxy", () => {
     const { parsed } = generate({ upstream: "http://127.0.0.1:5432", plugins: [{ wasm, type: "network", rootId: "tcp", name: "conn_logger" }] });
     const filters = at(parsed, "static_resources", "listeners", 0, "filter_chains", 0, "filters") as JsonMap[];
