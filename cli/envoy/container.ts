@@ -25,6 +25,8 @@ const BRIDGE_ADMIN_PORT = 9901;
 /** Envoy's log line with our --log-format: `[time][level][component] message`. */
 const LOG_FORMAT = "[%Y-%m-%d %T.%e][%l][%n] %v";
 const LOG_LINE = /^\[[^\]]*\]\[(\w+)\]\[([\w.]+)\] /;
+/** Output lines kept for error reports: a long run with chatty plugins must not grow without bound. */
+const OUTPUT_LINES_KEPT = 200;
 
 /** How to run Envoy. */
 export interface EnvoyContainerOptions {
@@ -56,7 +58,7 @@ export interface EnvoyContainer {
   readonly url: string;
   /** http://host:port of the admin listener. */
   readonly adminUrl: string;
-  /** Everything Envoy printed so far, line by line. */
+  /** Envoy's last output lines (up to OUTPUT_LINES_KEPT), for diagnostics. */
   readonly output: readonly string[];
   /** Resolves with Envoy's exit code when the container ends. */
   readonly exited: Promise<number | null>;
@@ -224,7 +226,9 @@ export async function startEnvoyContainer(o: EnvoyContainerOptions): Promise<Env
     await ensureImage(o.engine, image, o.onProgress);
 
     const output: string[] = [];
-    child = spawn(o.engine.command, plan.args, { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: a terminal's Ctrl-C reaches pwasm, which removes the container, and
+    // not the engine CLI, which would stop Envoy behind pwasm's back.
+    child = spawn(o.engine.command, plan.args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const exited = new Promise<number | null>((done) => {
       child!.on("error", () => done(null));
       child!.on("close", (code) => done(code));
@@ -235,6 +239,7 @@ export async function startEnvoyContainer(o: EnvoyContainerOptions): Promise<Env
       partial = lines.pop() ?? "";
       for (const line of lines) {
         output.push(line);
+        if (output.length > OUTPUT_LINES_KEPT) output.shift();
         if (isInterestingLogLine(line)) o.onLog?.(line);
       }
     };
