@@ -1,0 +1,125 @@
+// Compiles an AssemblyScript plugin project through the compiler's programmatic API, using the
+// project's asconfig.json targets. The pwasm SDK resolves from this package when the project has
+// no node_modules/pwasm of its own, and outputs are written atomically (no truncated .wasm).
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import { PACKAGE_ROOT } from "../package_root.js";
+import { UserError } from "../errors.js";
+
+/** What to build. */
+export interface CompileOptions {
+  /** Project directory (holds asconfig.json). */
+  dir: string;
+  /** asconfig target; default "release". */
+  target?: string;
+  /** Directory of an AssemblyScript installation to compile with (default: pwasm's own). */
+  compilerDir?: string;
+  /** Extra compiler arguments (e.g. ["--runtime", "incremental"]). */
+  extraArgs?: string[];
+  /** Override the output file (relative to `dir`). */
+  outFile?: string;
+}
+
+/** What a build produced. */
+export interface CompileResult {
+  /** Absolute path of the .wasm written. */
+  outFile: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Wall time in ms. */
+  ms: number;
+  target: string;
+  /** Compiler version used. */
+  compilerVersion: string;
+  /** Compiler warnings (text), if any. */
+  warnings: string;
+}
+
+interface AsConfig {
+  extends?: string;
+  entries?: string[];
+  targets?: Record<string, { outFile?: string } & Record<string, unknown>>;
+  options?: Record<string, unknown>;
+}
+
+// Follows `extends` to find the target's outFile, resolved against the file that sets it.
+async function findOutFile(configPath: string, target: string): Promise<string | undefined> {
+  const cfg = JSON.parse(await readFile(configPath, "utf8")) as AsConfig;
+  const out = cfg.targets?.[target]?.outFile;
+  if (out) return resolve(dirname(configPath), out);
+  if (cfg.extends) return findOutFile(resolve(dirname(configPath), cfg.extends), target);
+  return undefined;
+}
+
+const SDK_MARKER = `node_modules${sep}pwasm${sep}`;
+
+type AscModule = typeof import("assemblyscript/asc");
+
+async function loadCompiler(compilerDir?: string): Promise<{ asc: AscModule; version: string }> {
+  const dir = compilerDir ?? join(PACKAGE_ROOT, "node_modules", "assemblyscript");
+  const pkgPath = join(dir, "package.json");
+  if (!existsSync(pkgPath)) throw new UserError(`AssemblyScript compiler not found in ${dir}`);
+  const version = (JSON.parse(await readFile(pkgPath, "utf8")) as { version: string }).version;
+  const asc = (await import(pathToFileURL(join(dir, "dist", "asc.js")).href)) as AscModule;
+  return { asc: (asc as unknown as { default?: AscModule }).default ?? asc, version };
+}
+
+/** Compiles one project target. Throws UserError with the compiler's diagnostics on failure. */
+export async function compileProject(options: CompileOptions): Promise<CompileResult> {
+  const dir = resolve(options.dir);
+  const target = options.target ?? "release";
+  const configPath = join(dir, "asconfig.json");
+  if (!existsSync(configPath)) throw new UserError(`no asconfig.json in ${dir}: not an AssemblyScript project (try \`pwasm init\`)`);
+  const outFile = options.outFile ? resolve(dir, options.outFile) : await findOutFile(configPath, target);
+  if (!outFile) throw new UserError(`asconfig.json has no outFile for target "${target}" in ${dir}`);
+  const { asc, version } = await loadCompiler(options.compilerDir);
+
+  const stderr: string[] = [];
+  const outputs = new Map<string, Uint8Array | string>();
+  const started = performance.now();
+  const args = ["--baseDir", dir, "--config", "asconfig.json", "--target", target, ...(options.extraArgs ?? [])];
+  if (options.outFile) args.push("--outFile", relative(dir, outFile));
+  const result = await asc.main(args, {
+    stdout: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
+    stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
+    readFile: async (name: string, baseDir: string) => {
+      const full = isAbsolute(name) ? name : resolve(baseDir, name);
+      try {
+        return await readFile(full, "utf8");
+      } catch {
+        // The SDK comes from this pwasm package when the project does not have it installed.
+        const i = full.lastIndexOf(SDK_MARKER);
+        if (i < 0) return null;
+        try {
+          return await readFile(join(PACKAGE_ROOT, full.slice(i + SDK_MARKER.length)), "utf8");
+        } catch {
+          return null;
+        }
+      }
+    },
+    // Collected, then written after a successful compile.
+    writeFile: async (name: string, contents: Uint8Array | string, baseDir: string) => {
+      outputs.set(isAbsolute(name) ? name : resolve(baseDir, name), contents);
+    },
+    listFiles: async () => null,
+  });
+  const ms = Math.round(performance.now() - started);
+  const text = stderr.join("");
+  if (result.error) {
+    throw new UserError(`build failed (${relative(process.cwd(), dir) || "."}, target ${target}):\n${text.trim() || result.error.message}`);
+  }
+  if (!outputs.has(outFile)) throw new UserError(`the compiler produced no ${relative(process.cwd(), outFile)}`);
+  // Atomic writes: a crash never leaves a truncated .wasm behind.
+  for (const [path, contents] of outputs) {
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, contents);
+    await rename(tmp, path);
+  }
+  const bytes = (outputs.get(outFile) as Uint8Array).length;
+  // Binaryen reports this on every converge build; it is not a problem of the plugin.
+  const warnings = text.split("\n").filter((l) => l.trim() && !l.includes("Last converge was suboptimal")).join("\n");
+  return { outFile, bytes, ms, target, compilerVersion: version, warnings };
+}

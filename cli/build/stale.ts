@@ -1,0 +1,41 @@
+// Decides whether a project's build output is older than its sources (so `pwasm test` and the
+// test suite rebuild only what changed).
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../package_root.js";
+
+const SKIP = new Set(["build", "node_modules", ".git", "dist"]);
+
+// Newest modification time of the .ts/.json files under `dir`.
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (SKIP.has(entry.name)) continue;
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// Code shared by sibling projects lives in a sibling `common` folder (plugins/common).
+function sharedSource(projectDir: string): number {
+  const common = join(projectDir, "..", "common");
+  return existsSync(common) && statSync(common).isDirectory() ? newestSource(common) : 0;
+}
+
+/**
+ * True when `outFile` is missing or older than the project's sources, a sibling `common` folder,
+ * the pwasm SDK, or pwasm's base asconfig.json.
+ */
+export function isStale(projectDir: string, outFile: string): boolean {
+  if (!existsSync(outFile)) return true;
+  const built = statSync(outFile).mtimeMs;
+  const inputs = Math.max(
+    newestSource(projectDir),
+    sharedSource(projectDir),
+    newestSource(join(PACKAGE_ROOT, "sdk")),
+    statSync(join(PACKAGE_ROOT, "asconfig.json")).mtimeMs,
+  );
+  return inputs > built;
+}
