@@ -3,6 +3,7 @@
 // not stop execution in Envoy. So: log at CRITICAL through proxy_log, then trap.
 import { proxy_log } from "./imports";
 import { LogLevel } from "./types";
+import { encodeUtf8 } from "./utf8";
 
 // The message is assembled in static memory: an abort may come from running out of memory, so it
 // must not allocate.
@@ -14,7 +15,7 @@ function put(pos: usize, s: string | null): usize {
   const units = <usize>s.length;
   // Worst case 3 bytes per UTF-16 unit; clip to what fits (keeping room for the location).
   const room = (ABORT_BUF_SIZE - 32 - pos) / 3;
-  return pos + String.UTF8.encodeUnsafe(changetype<usize>(s), <i32>(units < room ? units : room), ABORT_BUF + pos);
+  return pos + encodeUtf8(changetype<usize>(s), units < room ? units : room, ABORT_BUF + pos);
 }
 
 function putNumber(pos: usize, n: u32): usize {

@@ -2,6 +2,7 @@
 import { proxy_get_buffer_bytes, proxy_get_buffer_status, proxy_set_buffer_bytes } from "./imports";
 import { OUT_AUX, OUT_LEN, OUT_PTR, takeBuffer } from "./memory";
 import { BufferType, WasmResult } from "./types";
+import { decodeBuffer, encodeString } from "./utf8";
 
 // Envoy's proxy_set_buffer_bytes only edits at the ends: start 0 drops `size` leading bytes then
 // prepends, start >= length appends. These (start, size) pairs are the three whole-buffer edits.
@@ -41,7 +42,7 @@ export class Buffer {
 
   /** The bytes as UTF-8 text. */
   getString(start: usize = 0, maxSize: usize = 0x7fffffff): string {
-    return String.UTF8.decode(this.get(start, maxSize));
+    return decodeBuffer(this.get(start, maxSize));
   }
 
   /** Size in bytes (proxy_get_buffer_status). */
@@ -56,7 +57,7 @@ export class Buffer {
 
   /** Replaces the whole buffer with UTF-8 text. */
   replaceString(text: string): WasmResult {
-    return this.replace(String.UTF8.encode(text));
+    return this.replace(encodeString(text));
   }
 
   /** Adds bytes at the end. */
@@ -66,7 +67,7 @@ export class Buffer {
 
   /** Adds UTF-8 text at the end. */
   appendString(text: string): WasmResult {
-    return this.append(String.UTF8.encode(text));
+    return this.append(encodeString(text));
   }
 
   /** Adds bytes at the start. */
@@ -76,7 +77,7 @@ export class Buffer {
 
   /** Adds UTF-8 text at the start. */
   prependString(text: string): WasmResult {
-    return this.prepend(String.UTF8.encode(text));
+    return this.prepend(encodeString(text));
   }
 }
 

@@ -1,12 +1,20 @@
 // Routes the host's callbacks to context objects: roots by id (created from the factory registered
 // for the host's `plugin_root_id`), streams and connections by id. Also paces garbage collection
 // for the minimal runtime, which never collects on its own.
+import { deliverCallout, calloutRouter } from "./callouts";
 import { tableGet, tablePut, tableRemove } from "./context_table";
-import { BaseContext, ContextKind, HttpContext, RootContext, TcpContext } from "./context";
+import { BaseContext, ContextKind, RootContext, StreamContext } from "./context";
 import { proxy_get_property } from "./imports";
 import { logWarn } from "./log";
 import { OUT_LEN, OUT_PTR, hostBytesSinceCollect, releaseStaged, resetHostBytes, stage0, stagedLen0, takeString } from "./memory";
 import { WasmResult } from "./types";
+
+// ASC_RUNTIME values (std/assembly/shared/runtime.ts): Stub 0, Minimal 1, Incremental 2.
+const RUNTIME_STUB = 0;
+const RUNTIME_MINIMAL = 1;
+// The stub runtime never frees: every request would leak its context.
+// @ts-ignore: compile-time check
+if (ASC_RUNTIME == RUNTIME_STUB) ERROR("pwasm: the stub runtime never frees memory; build with --runtime minimal (default) or incremental");
 
 /** Creates the root context of a plugin for the given context id. */
 export type RootContextFactory = (contextId: u32) => RootContext;
@@ -17,16 +25,15 @@ class FactoryEntry {
   constructor(public rootId: string, public factory: RootContextFactory, public next: FactoryEntry | null) {}
 }
 let factoryList: FactoryEntry | null = null;
-let factoryCount: i32 = 0;
 
 /**
  * Registers the root context class for `rootId` (the plugin's `root_id` in Envoy's config, the
  * `WasmPlugin`'s `pluginName` in Istio). Call it at the top level of the plugin's entry file.
- * Registering with an empty `rootId` makes that root serve every root id nobody else claims.
+ * Registering with an empty `rootId` makes that root serve every root id nobody else claims; a
+ * plugin with a single registration also serves a host that sets no root id.
  */
 export function registerRootContext(factory: RootContextFactory, rootId: string = ""): void {
   factoryList = new FactoryEntry(rootId, factory, factoryList);
-  factoryCount++;
 }
 
 function pickFactory(rootId: string): RootContextFactory | null {
@@ -38,15 +45,9 @@ function pickFactory(rootId: string): RootContextFactory | null {
     e = e.next;
   }
   // A single registered root also serves a host that sets no root id at all.
-  if (fallback === null && factoryCount == 1 && rootId.length == 0) fallback = factoryList!.factory;
+  const only = factoryList;
+  if (fallback === null && rootId.length == 0 && only !== null && only.next === null) fallback = only.factory;
   return fallback;
-}
-
-// Every live context lives in one table keyed by id (context_table.ts); the kind field makes the
-// changetype casts below safe.
-
-function lookup(contextId: u32): BaseContext | null {
-  return tableGet(contextId);
 }
 
 function readRootId(): string {
@@ -65,62 +66,63 @@ export function createContext(contextId: u32, parentContextId: u32): void {
     if (factory !== null) {
       root = factory(contextId);
     } else {
-      logWarn("pwasm: unknown root id, passing traffic through:");
-      logWarn(rootId);
+      logWarn("pwasm: unknown root id, passing through");
       root = new RootContext(contextId);
     }
     root.rootId = rootId;
-    tablePut(contextId, root);
+    tablePut(root);
     return;
   }
   const root = getRootContext(parentContextId);
   if (root === null) return;
-  const http = root.createHttpContext(contextId);
-  if (http !== null) {
-    tablePut(contextId, http);
-    return;
-  }
-  const tcp = root.createTcpContext(contextId);
-  if (tcp !== null) tablePut(contextId, tcp);
+  let ctx = root.createHttpContext(contextId);
+  if (ctx === null) ctx = root.createTcpContext(contextId);
+  if (ctx !== null) tablePut(ctx);
 }
 
 /** The root context with this id, or null. */
 export function getRootContext(contextId: u32): RootContext | null {
-  const c = lookup(contextId);
-  return c !== null && c.kind == ContextKind.Root ? changetype<RootContext>(c) : null;
+  const c = tableGet(contextId);
+  return c !== null && c.contextKind == ContextKind.Root ? changetype<RootContext>(c) : null;
 }
 
-/** The HTTP context with this id, or null (streams whose root created none). */
-export function getHttpContext(contextId: u32): HttpContext | null {
-  const c = lookup(contextId);
-  return c !== null && c.kind == ContextKind.Http ? changetype<HttpContext>(c) : null;
+/** The stream context (HTTP stream or TCP connection) with this id, or null when its root created none. */
+export function getStreamContext(contextId: u32): StreamContext | null {
+  const c = tableGet(contextId);
+  return c !== null && c.contextKind == ContextKind.Stream ? changetype<StreamContext>(c) : null;
 }
 
-/** The TCP context with this id, or null. */
-export function getTcpContext(contextId: u32): TcpContext | null {
-  const c = lookup(contextId);
-  return c !== null && c.kind == ContextKind.Tcp ? changetype<TcpContext>(c) : null;
+/** Any live context with this id, or null. */
+export function getContext(contextId: u32): BaseContext | null {
+  return tableGet(contextId);
 }
 
 /** proxy_on_done for any kind of context. */
 export function doneContext(contextId: u32): bool {
-  const c = lookup(contextId);
+  const c = tableGet(contextId);
   if (c === null) return true;
-  if (c.kind == ContextKind.Http) return changetype<HttpContext>(c).onDone();
-  if (c.kind == ContextKind.Tcp) return changetype<TcpContext>(c).onDone();
+  if (c.contextKind == ContextKind.Stream) return changetype<StreamContext>(c).onDone();
   return changetype<RootContext>(c).onDone();
 }
 
 /** proxy_on_log for a stream or connection. */
 export function logContext(contextId: u32): void {
-  const c = lookup(contextId);
-  if (c === null) return;
-  if (c.kind == ContextKind.Http) changetype<HttpContext>(c).onLog();
-  else if (c.kind == ContextKind.Tcp) changetype<TcpContext>(c).onLog();
+  const c = getStreamContext(contextId);
+  if (c !== null) c.onLog();
 }
 
-// ASC_RUNTIME values (std/assembly/shared/runtime.ts): Stub 0, Minimal 1, Incremental 2.
-const RUNTIME_MINIMAL = 1;
+/** Callout events (proxy_on_http_call_response, proxy_on_grpc_*) for root `rootId`. */
+export function calloutEvent(rootId: u32, token: u32, event: u32, a: u32, b: u32, c: u32): void {
+  const router = calloutRouter;
+  if (router !== null) {
+    router(rootId, token, event, a, b, c);
+    return;
+  }
+  // No callout went through the SDK: the root handles raw tokens itself.
+  const root = getRootContext(rootId);
+  if (root !== null) deliverCallout(root, token, event, a, b, c);
+}
+
 // Minimal-runtime collection pacing: collect after this many finished contexts, or sooner when the
 // host handed over this many bytes. Both bound the garbage a busy VM can hold.
 const COLLECT_EVERY_CONTEXTS: u32 = 32;
@@ -129,10 +131,9 @@ let deletedSinceCollect: u32 = 0;
 
 /** proxy_on_delete: forgets the context. */
 export function deleteContext(contextId: u32): void {
-  const c = lookup(contextId);
+  const c = tableGet(contextId);
   if (c === null) return;
-  if (c.kind == ContextKind.Http) changetype<HttpContext>(c).onDelete();
-  else if (c.kind == ContextKind.Tcp) changetype<TcpContext>(c).onDelete();
+  if (c.contextKind == ContextKind.Stream) changetype<StreamContext>(c).onDelete();
   else changetype<RootContext>(c).onDelete();
   tableRemove(contextId);
   deletedSinceCollect++;

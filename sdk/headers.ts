@@ -8,6 +8,7 @@ import {
   OUT_LEN, OUT_PTR, releaseStaged, stage0, stage1, stagedLen0, stagedLen1, takeBuffer, takeString,
 } from "./memory";
 import { MapType, WasmResult } from "./types";
+import { decodeUtf8, encodeUtf8, setObjectSize } from "./utf8";
 
 /** One `key: value` entry of a header map. */
 export class HeaderPair {
@@ -22,30 +23,31 @@ export type Headers = Array<HeaderPair>;
  * then each key and value followed by a NUL byte. All integers little-endian.
  */
 export function serializeHeaders(pairs: Headers): ArrayBuffer {
-  const n = pairs.length;
-  let size: usize = 4 + <usize>n * 8;
-  for (let i = 0; i < n; i++) {
+  const n = <usize>pairs.length;
+  // Allocated at the worst case (3 UTF-8 bytes per UTF-16 unit), then trimmed.
+  let worst: usize = 4 + n * 10;
+  for (let i = 0; i < <i32>n; i++) {
     const p = unchecked(pairs[i]);
-    size += <usize>String.UTF8.byteLength(p.key) + <usize>String.UTF8.byteLength(p.value) + 2;
+    worst += (<usize>p.key.length + <usize>p.value.length) * 3;
   }
-  const buf = new ArrayBuffer(<i32>size);
-  const base = changetype<usize>(buf);
+  const base = __new(worst, idof<ArrayBuffer>());
   store<u32>(base, <u32>n);
   let lens = base + 4;
-  let data = base + 4 + <usize>n * 8;
-  for (let i = 0; i < n; i++) {
+  let data = lens + n * 8;
+  for (let i = 0; i < <i32>n; i++) {
     const p = unchecked(pairs[i]);
-    const k = String.UTF8.encodeUnsafe(changetype<usize>(p.key), p.key.length, data);
+    const k = encodeUtf8(changetype<usize>(p.key), <usize>p.key.length, data);
     store<u8>(data + k, 0);
     data += k + 1;
-    const v = String.UTF8.encodeUnsafe(changetype<usize>(p.value), p.value.length, data);
+    const v = encodeUtf8(changetype<usize>(p.value), <usize>p.value.length, data);
     store<u8>(data + v, 0);
     data += v + 1;
     store<u32>(lens, <u32>k);
     store<u32>(lens, <u32>v, 4);
     lens += 8;
   }
-  return buf;
+  setObjectSize(base, data - base);
+  return changetype<ArrayBuffer>(base);
 }
 
 /**
@@ -67,10 +69,10 @@ export function deserializeHeaders(buf: ArrayBuffer): Headers {
     const vl = <usize>load<u32>(lens, 4);
     lens += 8;
     if (kl > end - data || end - data - kl < 1) break;
-    const key = String.UTF8.decodeUnsafe(data, kl);
+    const key = decodeUtf8(data, kl);
     data += kl + 1;
     if (vl > end - data || end - data - vl < 1) break;
-    const value = String.UTF8.decodeUnsafe(data, vl);
+    const value = decodeUtf8(data, vl);
     data += vl + 1;
     out.push(new HeaderPair(key, value));
   }

@@ -3,10 +3,10 @@
 //   import { RootContext, HttpContext, Action, registerRootContext } from "pwasm/sdk";
 //   export * from "pwasm/sdk/exports";
 //
-// Map of ABI functions to wrappers: sdk/README.md.
+// Map of ABI functions to wrappers: sdk/README.md. proxy-runtime's API: "pwasm/sdk/compat".
 export * from "./types";
 export * from "./context";
-export { registerRootContext, RootContextFactory } from "./dispatcher";
+export { registerRootContext, RootContextFactory, getContext } from "./dispatcher";
 export * from "./headers";
 export * from "./buffers";
 export * from "./properties";
@@ -14,3 +14,7 @@ export * from "./metrics";
 export * from "./stream";
 export * from "./log";
 export * from "./time";
+export * from "./shared";
+export * from "./foreign";
+export { lastResult } from "./result";
+export { grpcSend, grpcCancel, grpcClose, getStatus, CalloutStatus } from "./callouts";

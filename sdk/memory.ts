@@ -1,14 +1,29 @@
 // Memory that crosses the ABI: the allocator the host calls, the out-slots host calls write their
 // results to, and a staging area for the strings a plugin hands to the host.
+import { decodeUtf8, encodeUtf8, setObjectSize } from "./utf8";
+
+// ASC_RUNTIME values (std/assembly/shared/runtime.ts): Stub 0, Minimal 1, Incremental 2.
+// The incremental collector may run inside any allocation, so a buffer the host filled must be
+// pinned until the SDK adopts it. The minimal runtime collects only when the SDK says so (at the
+// end of a callback, when every buffer has been adopted or dropped), so it needs no pins — and a
+// buffer a plugin never adopts is simply garbage.
+// @ts-ignore: decorator
+@inline const PIN_HOST_BUFFERS: bool = ASC_RUNTIME == 2;
 
 /**
  * The allocator the host calls for every buffer it hands to the plugin (exported as both
- * `proxy_on_memory_allocate` and `malloc`). The buffer is a pinned `ArrayBuffer`, so no collection
- * can free it before the SDK adopts it with {@link takeBuffer} / {@link takeString}, which unpin it.
- * Size 0 still returns a real object: some hosts ask for it.
+ * `proxy_on_memory_allocate` and `malloc`): a new `ArrayBuffer`, adopted by the SDK with
+ * {@link takeBuffer} / {@link takeString}. Size 0 still returns a real object: some hosts ask for it.
  */
 export function allocate(size: usize): usize {
-  return __pin(__new(size, idof<ArrayBuffer>()));
+  const ptr = __new(size, idof<ArrayBuffer>());
+  return PIN_HOST_BUFFERS ? __pin(ptr) : ptr;
+}
+
+// Ends the host's hold on a buffer it returned.
+// @ts-ignore: decorator
+@inline function release(ptr: usize): void {
+  if (PIN_HOST_BUFFERS) __unpin(ptr);
 }
 
 /** Bytes handed over by the host since the last collection (used to pace collections). */
@@ -38,10 +53,10 @@ export function takeBuffer(): ArrayBuffer {
   if (ptr == 0) return new ArrayBuffer(0);
   hostBytesSinceCollect += len;
   const buf = changetype<ArrayBuffer>(ptr);
-  __unpin(ptr);
+  release(ptr);
   // A host may hand back a smaller length than it allocated; never expose the slack.
-  if (<usize>buf.byteLength == len) return buf;
-  return buf.slice(0, <i32>len);
+  if (len < <usize>buf.byteLength) setObjectSize(ptr, len);
+  return buf;
 }
 
 /** Adopts the last returned buffer as UTF-8 text. */
@@ -50,8 +65,8 @@ export function takeString(): string {
   const len = load<usize>(OUT_LEN);
   if (ptr == 0) return "";
   hostBytesSinceCollect += len;
-  const s = String.UTF8.decodeUnsafe(ptr, len);
-  __unpin(ptr);
+  const s = decodeUtf8(ptr, len);
+  release(ptr);
   return s;
 }
 
@@ -60,7 +75,7 @@ export function dropBuffer(): void {
   const ptr = load<usize>(OUT_PTR);
   if (ptr != 0) {
     hostBytesSinceCollect += load<usize>(OUT_LEN);
-    __unpin(ptr);
+    release(ptr);
   }
 }
 
@@ -80,14 +95,14 @@ export let stagedLen1: usize = 0;
 /** Encodes `s` as UTF-8 into staging slot 0; returns its address (length in `stagedLen0`). */
 export function stage0(s: string): usize {
   const dest = stageDest(s, STAGE, 0);
-  stagedLen0 = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, dest);
+  stagedLen0 = encodeUtf8(changetype<usize>(s), <usize>s.length, dest);
   return dest;
 }
 
 /** Encodes `s` as UTF-8 into staging slot 1; returns its address (length in `stagedLen1`). */
 export function stage1(s: string): usize {
   const dest = stageDest(s, STAGE + STAGE_SLOT_SIZE, 1);
-  stagedLen1 = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, dest);
+  stagedLen1 = encodeUtf8(changetype<usize>(s), <usize>s.length, dest);
   return dest;
 }
 

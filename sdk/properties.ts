@@ -1,36 +1,38 @@
 // Properties (Envoy attributes) by path, and filter state written with proxy_set_property.
 import { proxy_get_property, proxy_set_property } from "./imports";
 import { OUT_LEN, OUT_PTR, takeBuffer } from "./memory";
+import { noteResult } from "./result";
 import { WasmResult } from "./types";
+import { decodeBuffer, encodeString, encodeUtf8, setObjectSize } from "./utf8";
 
 /** Encodes path segments as the ABI wants them: UTF-8, separated by NUL bytes. */
 export function serializePath(path: Array<string>): ArrayBuffer {
-  let size = 0;
-  for (let i = 0; i < path.length; i++) size += String.UTF8.byteLength(unchecked(path[i])) + (i > 0 ? 1 : 0);
-  const buf = new ArrayBuffer(size);
-  let p = changetype<usize>(buf);
+  let worst: usize = <usize>path.length;
+  for (let i = 0; i < path.length; i++) worst += <usize>unchecked(path[i]).length * 3;
+  const base = __new(worst, idof<ArrayBuffer>());
+  let p = base;
   for (let i = 0; i < path.length; i++) {
-    if (i > 0) { store<u8>(p, 0); p++; }
+    if (i > 0) store<u8>(p++, 0);
     const s = unchecked(path[i]);
-    p += String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+    p += encodeUtf8(changetype<usize>(s), <usize>s.length, p);
   }
-  return buf;
+  setObjectSize(base, p - base);
+  return changetype<ArrayBuffer>(base);
 }
 
 /**
  * Raw bytes of a property such as `["request", "path"]` or `["node", "metadata", "NAME"]`
- * (proxy_get_property); null when absent.
+ * (proxy_get_property); null when absent (lastResult: NotFound).
  */
 export function getProperty(path: Array<string>): ArrayBuffer | null {
   const p = serializePath(path);
-  if (proxy_get_property(changetype<usize>(p), <usize>p.byteLength, OUT_PTR, OUT_LEN) != WasmResult.Ok) return null;
-  return takeBuffer();
+  return noteResult(proxy_get_property(changetype<usize>(p), <usize>p.byteLength, OUT_PTR, OUT_LEN)) ? takeBuffer() : null;
 }
 
 /** A string-valued property; null when absent. */
 export function getPropertyString(path: Array<string>): string | null {
   const b = getProperty(path);
-  return b !== null ? String.UTF8.decode(b) : null;
+  return b !== null ? decodeBuffer(b) : null;
 }
 
 /** An integer property (int64 / uint64, 8 bytes little-endian); `fallback` when absent or not 8 bytes. */
@@ -55,5 +57,5 @@ export function setProperty(path: Array<string>, value: ArrayBuffer): WasmResult
 
 /** Writes a string property. */
 export function setPropertyString(path: Array<string>, value: string): WasmResult {
-  return setProperty(path, String.UTF8.encode(value));
+  return setProperty(path, encodeString(value));
 }

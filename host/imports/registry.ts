@@ -9,6 +9,7 @@ import { VmPhase, type PluginVm } from "../vm/plugin_vm.js";
 import { bufferFunctions } from "./buffers.js";
 import { contextFunctions } from "./context.js";
 import { headerMapFunctions } from "./header_maps.js";
+import { grpcFunctions } from "./grpc.js";
 import { httpCallFunctions } from "./http_call.js";
 import { loggingFunctions } from "./logging.js";
 import { metricFunctions } from "./metrics.js";
@@ -26,6 +27,7 @@ export const HOST_FUNCTIONS: readonly HostFunctionDef[] = [
   ...headerMapFunctions,
   ...streamFunctions,
   ...httpCallFunctions,
+  ...grpcFunctions,
   ...sharedDataFunctions,
   ...sharedQueueFunctions,
   ...metricFunctions,

@@ -10,7 +10,7 @@ class AddHeaderRoot extends RootContext {
   headerValue: string = "add-header";
   requests: Counter = new Counter(0);
 
-  onConfigure(size: usize): bool {
+  onConfigure(size: u32): bool {
     this.requests = Counter.define("add_header.requests_total");
     if (size == 0) return true;
     const config = this.getPluginConfigurationString();
