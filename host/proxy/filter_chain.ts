@@ -25,6 +25,10 @@ export class FilterChain {
   constructor(plugins: Plugin[], private readonly ends: ChainEnds, info?: StreamInfoInit, options?: HttpStreamOptions & { worker?: number }) {
     this.info = newStreamInfo(info);
     const n = plugins.length;
+    const toClientData = (d: Buffer, end: boolean) => {
+      this.info.responseBodyBytes += d.length;
+      ends.downstream.responseData?.(d, end);
+    };
     // What reaches the client decides whether a local reply can still be sent or must reset.
     const toClient = (h: HeaderMap, end: boolean) => {
       this.info.responseHeadersSent = true;
@@ -36,7 +40,7 @@ export class FilterChain {
         requestData: (d, end) => (i + 1 < n ? this.streams[i + 1]!.decodeData(d, end) : ends.upstream.requestData?.(d, end)),
         requestTrailers: (t) => (i + 1 < n ? this.streams[i + 1]!.decodeTrailers(t) : ends.upstream.requestTrailers?.(t)),
         responseHeaders: (h, end) => (i > 0 ? this.streams[i - 1]!.encodeHeaders(h, end) : toClient(h, end)),
-        responseData: (d, end) => (i > 0 ? this.streams[i - 1]!.encodeData(d, end) : ends.downstream.responseData?.(d, end)),
+        responseData: (d, end) => (i > 0 ? this.streams[i - 1]!.encodeData(d, end) : toClientData(d, end)),
         responseTrailers: (t) => (i > 0 ? this.streams[i - 1]!.encodeTrailers(t) : ends.downstream.responseTrailers?.(t)),
         reset: (details) => ends.reset(details),
       };
@@ -61,6 +65,7 @@ export class FilterChain {
   }
 
   decodeData(data: Buffer, endOfStream: boolean): void {
+    this.info.requestBodyBytes += data.length;
     if (this.first) this.first.decodeData(data, endOfStream);
     else this.ends.upstream.requestData?.(data, endOfStream);
   }
@@ -78,8 +83,9 @@ export class FilterChain {
   }
 
   encodeData(data: Buffer, endOfStream: boolean): void {
-    if (this.last) this.last.encodeData(data, endOfStream);
-    else this.ends.downstream.responseData?.(data, endOfStream);
+    if (this.last) return this.last.encodeData(data, endOfStream);
+    this.info.responseBodyBytes += data.length;
+    this.ends.downstream.responseData?.(data, endOfStream);
   }
 
   encodeTrailers(trailers: HeaderMap): void {

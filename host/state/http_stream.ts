@@ -205,7 +205,8 @@ export class HttpStream extends HostContext {
   /** A request body chunk arrives. */
   decodeData(chunk: Buffer, endOfStream: boolean): void {
     if (this.request.outputEnded || this.request.inputEnded) return;
-    this.info.requestBodyBytes += chunk.length;
+    // A chain counts bytes at its ends; a stream on its own is both ends.
+    if (this.downstreamEnd) this.info.requestBodyBytes += chunk.length;
     this.dispatch(() => this.onData(this.request, chunk, endOfStream));
   }
 
@@ -537,8 +538,12 @@ export class HttpStream extends HostContext {
     if (!d.headersSent) this.sendHeaders(d, false);
     if (endOfStream) d.outputEnded = true;
     if (data.length === 0 && !endOfStream) return;
-    if (this.isRequest(d)) this.sink.requestData?.(data, endOfStream);
-    else this.sink.responseData?.(data, endOfStream);
+    if (this.isRequest(d)) {
+      this.sink.requestData?.(data, endOfStream);
+    } else {
+      if (this.downstreamEnd) this.info.responseBodyBytes += data.length;
+      this.sink.responseData?.(data, endOfStream);
+    }
   }
 
   private forwardTrailers(d: Direction): void {

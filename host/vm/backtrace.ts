@@ -4,7 +4,8 @@ import type { ModuleInfo } from "../wasm/binary.js";
 
 /** Maps a code offset of the module to a source position (from a debug build's source map). */
 export interface SourcePositionResolver {
-  resolve(offset: number): { source: string; line: number; column: number } | undefined;
+  /** The position of the mapping at or before `offset`; `mappedOffset` is where that mapping starts. */
+  resolve(offset: number): { source: string; line: number; column: number; mappedOffset?: number } | undefined;
 }
 
 const WASM_FRAME = /^\s*at (?:(.*?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)?/;
@@ -48,7 +49,11 @@ export function symbolizeTrap(
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const backtrace = wasmFrames(err, info).map((f, i) => {
     if (moved && moved.shift !== 0 && f.offset >= moved.shiftFrom + moved.shift) f.offset -= moved.shift;
-    const pos = sourceMap?.resolve(f.offset);
+    let pos = sourceMap?.resolve(f.offset);
+    // A mapping from before this function's body belongs to another function (compiler stubs
+    // have no mappings of their own): show no position rather than a wrong one.
+    const body = info?.code.find((c) => c.index === f.functionIndex);
+    if (pos && body && pos.mappedOffset !== undefined && pos.mappedOffset < body.start) pos = undefined;
     const where = pos ? ` (${pos.source}:${pos.line}:${pos.column})` : "";
     return `${i}: 0x${f.offset.toString(16)} - ${f.name}${where}`;
   });

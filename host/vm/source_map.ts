@@ -66,7 +66,7 @@ export class WasmSourceMap implements SourcePositionResolver {
   }
 
   /** The source position of the last mapping at or before `offset`. */
-  resolve(offset: number): { source: string; line: number; column: number } | undefined {
+  resolve(offset: number): { source: string; line: number; column: number; mappedOffset: number } | undefined {
     const o = this.offsets;
     let lo = 0;
     let hi = o.length - 1;
@@ -82,7 +82,7 @@ export class WasmSourceMap implements SourcePositionResolver {
     }
     if (found < 0) return undefined;
     const e = this.entries[found]!;
-    return { source: this.sources[e.source] ?? `source#${e.source}`, line: e.line + 1, column: e.column + 1 };
+    return { source: this.sources[e.source] ?? `source#${e.source}`, line: e.line + 1, column: e.column + 1, mappedOffset: e.offset };
   }
 }
 

@@ -143,4 +143,4 @@ export async function compileModule(bytes: Uint8Array, memoryLimitBytes: number)
   return { ...v, module, offsetShift: { shiftFrom: capped.shiftFrom, shift: capped.shift } };
 }
 
-const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+const mib = (n: number) => (n < 1024 * 1024 ? `${Math.round(n / 1024)} KiB` : `${+(n / (1024 * 1024)).toFixed(1)} MiB`);
