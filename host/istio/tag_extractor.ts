@@ -34,8 +34,9 @@ export interface IstioTagExtractorOptions {
    */
   extraStatTags?: readonly string[];
   /**
-   * Apply extraction only to stats whose remaining name starts with `istio` (default true), so
-   * other plugins' metrics keep their names as Envoy without Istio's bootstrap would show them.
+   * Apply extraction only to stats whose own name (the last component) starts with `istio`
+   * (default true), so other plugins' metrics keep their names as Envoy without Istio's bootstrap
+   * would show them.
    */
   istioOnly?: boolean;
 }
@@ -82,11 +83,10 @@ export function createIstioTagExtractor(options: IstioTagExtractorOptions = {}):
   ];
   const istioOnly = options.istioOnly ?? true;
   return (statName: string): ExtractedName => {
-    // Cheap pre-check: names without Istio's separators or helpers are left alone.
-    if (istioOnly && !statName.includes("istio")) return { name: statName, labels: [] };
-    const r = extractTags(statName, extractors);
-    if (istioOnly && !r.name.startsWith("istio")) return { name: statName, labels: [] };
-    return r;
+    // An Istio stat's own name is its last component (after the last `.` or `;`): istio_….
+    const tail = statName.slice(Math.max(statName.lastIndexOf("."), statName.lastIndexOf(";")) + 1);
+    if (istioOnly && !tail.startsWith("istio")) return { name: statName, labels: [] };
+    return extractTags(statName, extractors);
   };
 }
 

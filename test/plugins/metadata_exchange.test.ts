@@ -49,6 +49,17 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
         expect(host.failures).toEqual([]);
       });
 
+      it("reads the node from Envoy's node message (node.metadata as a Struct, listener direction)", async () => {
+        const host = await createTestHost({
+          wasm, listenerDirection: "outbound",
+          node: { id: EXAMPLE_NODE_ID, metadata: { ...EXAMPLE_METADATA, PROXY_CONFIG: { concurrency: 2, tracing: {} }, INTERCEPTION_MODE: "REDIRECT" } },
+        });
+        const s = host.httpStream();
+        s.callOnRequestHeaders(GET, true);
+        expect(s.upstream.headers?.get(MD)).toBe(EXAMPLE_HEADER);
+        expect(s.upstream.headers?.get(ID)).toBe(EXAMPLE_NODE_ID);
+      });
+
       it("decodes the example header to the same fields (inbound request), strips it, and answers on the response", async () => {
         const host = await mx(1, REVIEWS, REVIEWS_ID);
         const s = host.httpStream();

@@ -10,7 +10,7 @@ import { ROOT } from "../helpers/paths.js";
 import { AS_027_MINIMAL, AS_028_MINIMAL, buildVariant } from "../sdk/variants.js";
 import { writeFlatNode, type FlatNodeObject } from "./helpers/flat_node.js";
 import {
-  ExpectedMetrics, HTTP_LABELS, PEER_LABELS, TCP_LABELS, istioFamilies, labelSet, nodeLabels, type LabelSet,
+  ExpectedMetrics, HTTP_LABELS, PEER_LABELS, TCP_LABELS, istioFamilies, labelSet, labelText, nodeLabels, type LabelSet,
 } from "./helpers/istio.js";
 import { PRODUCTPAGE, REVIEWS, nodeProperties, type NodeMetadata } from "./helpers/mx.js";
 
@@ -149,6 +149,23 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
         expectFamilies(host, httpMetrics(new ExpectedMetrics(), INBOUND_LABELS, samples).gauge(...BUILD("1.16.1")));
         // And the exact line the document shows for this series.
         expect(host.prometheus()).toContain(`istio_requests_total{reporter="destination",source_workload="productpage-v1",`);
+      });
+
+      it("inbound: the same labels from Envoy's own attributes (node message, TLS, cluster metadata)", async () => {
+        const host = await createTestHost({ wasm, rootId: "stats_inbound", configuration: JSON.stringify({ disable_host_header_fallback: true }), node: { id: "sidecar~reviews", metadata: REVIEWS } });
+        host.host.tagExtractor = istioTagExtractor;
+        const s = host.httpStream({
+          mtls: true,
+          tls: { uriSanPeerCertificate: PRODUCTPAGE_SAN, uriSanLocalCertificate: REVIEWS_SAN },
+          clusterName: "inbound|9080||",
+          clusterMetadata: { istio: { services: [{ host: "reviews.default.svc.cluster.local", name: "reviews", namespace: "default" }] } },
+          filterState: { "wasm.downstream_peer": flatNodeOf(PRODUCTPAGE), "wasm.downstream_peer_id": "sidecar~productpage" },
+        });
+        s.callOnRequestHeaders({ ":method": "GET", ":path": "/reviews/0", ":authority": "reviews:9080" }, true);
+        s.callOnResponseHeaders({ ":status": "200" }, true);
+        s.complete();
+        const series = host.prometheus().split("\n").filter((l) => l.startsWith("istio_requests_total{"));
+        expect(series).toEqual([`istio_requests_total${labelText(INBOUND_LABELS, HTTP_LABELS)} 1`]);
       });
 
       it("inbound: failures are separate series with response flags and code; plain TLS is 'none'", async () => {
