@@ -1,7 +1,7 @@
 // `pwasm run <plugin...>`: the embedded dev proxy, with Envoy's plugin settings as flags.
 import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { Option, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
 import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
@@ -12,6 +12,8 @@ import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
 import { UserError } from "../errors.js";
 import { hostPort, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
+import type { NodeInfo } from "../../host/state/envoy_messages.js";
+import type { JsonObject } from "../../host/state/protobuf.js";
 import { printBuild } from "./build.js";
 
 /** Options of `pwasm run`, as parsed. */
@@ -31,6 +33,10 @@ export interface RunOptions {
   cluster?: string[];
   property?: string[];
   nodeMetadata?: string;
+  nodeId?: string;
+  nodeCluster?: string;
+  listenerDirection?: "inbound" | "outbound";
+  reloadBackoff?: number;
   concurrency: number;
   logLevel: string;
   debug?: boolean;
@@ -77,6 +83,32 @@ export function nodeMetadataProperties(json: string): Array<[string, PropertyLit
   return Object.entries(parsed as Record<string, unknown>).map(([k, v]) => [`node.metadata.${k}`, typeof v === "string" ? v : JSON.stringify(v)]);
 }
 
+// `--cluster name=url`: the URL must be http(s) with a host.
+function clusterArg(spec: string): [string, string] {
+  const [name, url] = keyValue(spec, "name=url");
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UserError(`--cluster ${name}: not a URL: ${url}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UserError(`--cluster ${name}: expected an http:// or https:// URL, got ${url}`);
+  return [name, url];
+}
+
+// A whole number of milliseconds, 1 or more (Envoy's backoff needs a positive base interval).
+function positiveMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of milliseconds ≥ 1, got '${value}'`);
+  return n;
+}
+
+/** Parses `--node-metadata` JSON as the node's metadata Struct. */
+export function parseNodeMetadataJson(json: string): JsonObject {
+  nodeMetadataProperties(json); // the checks and their messages
+  return JSON.parse(json) as JsonObject;
+}
+
 /** Builds the dev proxy's plugin list from the arguments and options. */
 export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<DevProxyPlugin[]> {
   const failurePolicy: FailurePolicy | undefined = o.failOpen ? "FAIL_OPEN" : o.failurePolicy;
@@ -92,6 +124,7 @@ export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<De
       vmId: nth(o.vmId, i, n, "--vm-id"),
       vmConfiguration: nth(o.vmConfig, i, n, "--vm-config"),
       failurePolicy,
+      reloadBackoffMs: o.reloadBackoff,
       environment,
       concurrency: o.concurrency,
     });
@@ -116,9 +149,13 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--failure-policy <policy>", "what a trap does to streams (default: FAIL_RELOAD)").choices(["FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN"]))
     .option("--fail-open", "same as --failure-policy FAIL_OPEN")
     .addOption(repeatable("--env <KEY=VALUE>", "environment variable for the plugins"))
-    .addOption(repeatable("--cluster <name=url>", "HTTP callout cluster"))
-    .addOption(repeatable("--property <path=value>", "property value, e.g. listener_direction=1"))
-    .option("--node-metadata <json|@file>", "node metadata as a JSON object (node.metadata.*)", textOrFile)
+    .option("--reload-backoff <ms>", "FAIL_RELOAD: least time between VM reloads (Envoy reload_config.backoff.base_interval; default 1000)", positiveMs)
+    .addOption(repeatable("--cluster <name=url>", "cluster for callouts: proxy_http_call over HTTP/1.1, proxy_grpc_call/stream over HTTP/2 (h2c for http://)"))
+    .addOption(repeatable("--property <path=value>", "pin a property, e.g. request.id=abc (numbers are int64)"))
+    .option("--node-metadata <json|@file>", "the node's metadata Struct as a JSON object (node.metadata.*, e.g. Istio's NAME, LABELS)", textOrFile)
+    .option("--node-id <id>", "the node's id (node.id; Istio sidecars: sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local)")
+    .option("--node-cluster <name>", "the node's cluster (node.cluster)")
+    .addOption(new Option("--listener-direction <direction>", "listener_direction the plugins see").choices(["inbound", "outbound"]))
     .option("--concurrency <n>", "VMs per plugin (Envoy: one per worker)", positiveInt, 1)
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
@@ -178,7 +215,11 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
   const m = /^(\d{3})(?::([\s\S]*))?$/.exec(o.directResponse);
   if (!m) throw new UserError(`--direct-response must be <status>[:<body>], got '${o.directResponse}'`);
   const properties: Record<string, PropertyLiteral> = Object.fromEntries((o.property ?? []).map(parseProperty));
-  if (o.nodeMetadata) Object.assign(properties, Object.fromEntries(nodeMetadataProperties(o.nodeMetadata)));
+  const node: NodeInfo = {
+    ...(o.nodeId !== undefined ? { id: o.nodeId } : {}),
+    ...(o.nodeCluster !== undefined ? { cluster: o.nodeCluster } : {}),
+    ...(o.nodeMetadata ? { metadata: parseNodeMetadataJson(o.nodeMetadata) } : {}),
+  };
   if (o.upstream) {
     try {
       new URL(o.upstream);
@@ -192,8 +233,10 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
     admin: o.admin === false ? false : { host: o.admin.host, port: o.admin.port },
     upstream: o.upstream,
     directResponse: { status: Number(m[1]), body: m[2] ?? "" },
-    clusters: Object.fromEntries((o.cluster ?? []).map((c) => keyValue(c, "name=url"))),
+    clusters: Object.fromEntries((o.cluster ?? []).map((c) => clusterArg(c))),
     properties,
+    node,
+    listenerDirection: o.listenerDirection,
     logLevel,
   };
 }

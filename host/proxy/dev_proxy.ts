@@ -14,6 +14,8 @@ import type { PropertyLiteral } from "../state/stream_info.js";
 import { istioTagExtractor } from "../istio/tag_extractor.js";
 import { FilterChain } from "./filter_chain.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
+import { Http2GrpcTransport } from "./grpc_transport.js";
+import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
 
 /** One plugin of the chain: its module and its settings. */
 export interface DevProxyPlugin extends PluginOptions {
@@ -33,9 +35,19 @@ export interface DevProxyOptions {
   upstream?: string;
   /** Reply when there is no upstream; default 200 with an empty body. */
   directResponse?: { status: number; body?: string };
-  /** HTTP callout clusters: name → base URL. */
+  /**
+   * Clusters plugins call out to: name → base URL. HTTP callouts (proxy_http_call) go there over
+   * HTTP/1.1, gRPC calls and streams (proxy_grpc_call / proxy_grpc_stream) over HTTP/2
+   * (cleartext h2c for http://, TLS for https://).
+   */
   clusters?: Record<string, string>;
-  /** Host-wide properties (node metadata, listener_direction, …) by dotted path. */
+  /** The proxy's node (`node`, `xds.node`): id, cluster, metadata, locality. */
+  node?: NodeInfo;
+  /** Listener direction (`listener_direction`): "inbound" (1), "outbound" (2) or a number. */
+  listenerDirection?: HostOptions["listenerDirection"];
+  /** Listener metadata by filter namespace (`listener_metadata`). */
+  listenerMetadata?: MetadataInit;
+  /** Property values pinned by dotted path (`listener_direction`, `request.id`, …). */
   properties?: Record<string, PropertyLiteral>;
   /** Route timeout in ms (Envoy's default 15 s); 0 = none. */
   routeTimeoutMs?: number;
@@ -85,9 +97,11 @@ function listen(server: http.Server, host: string, port: number): Promise<Addres
 /** Starts the dev proxy; resolves once both listeners accept connections. */
 export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy> {
   const clusters = new Map(Object.entries(options.clusters ?? {}).map(([k, v]) => [k, new URL(v)]));
+  const grpc = new Http2GrpcTransport(clusters);
   const host = new ProxyWasmHost({
     mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
-    callouts: new HttpCalloutTransport(clusters), properties: options.properties, tagExtractor: options.tagExtractor ?? istioTagExtractor,
+    callouts: new HttpCalloutTransport(clusters), grpc, properties: options.properties,
+    node: options.node, listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata, tagExtractor: options.tagExtractor ?? istioTagExtractor,
   });
   let plugins: Plugin[] = [];
   for (const p of options.plugins) plugins.push(await host.loadPlugin(p.wasm, p));
@@ -334,6 +348,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         adminServer ? new Promise<void>((r) => adminServer!.close(() => r())) : Promise.resolve(),
       ]);
       host.shutdown();
+      grpc.close();
     },
   };
 }
