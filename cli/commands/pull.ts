@@ -45,6 +45,7 @@ export async function pullCommand(refArg: string, o: PullCliOptions): Promise<vo
     throw new UserError(`${formatReference(ref)} has manifest digest ${image.digest}, which does not match the expected sha256:${expected}`);
   }
   const { verdict, blobs } = await checkImage(client, image);
+  for (const w of image.warnings) process.stderr.write(`pwasm: warning: ${w}\n`);
   if (!verdict.accepted || !verdict.module) {
     throw new UserError(`Istio would refuse ${formatReference(ref)}: ${verdict.reasons.join("; ")}`);
   }

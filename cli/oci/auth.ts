@@ -1,5 +1,6 @@
 // The registry auth handshake (Docker token spec): parse `WWW-Authenticate`, answer Basic
 // challenges with the credentials, and trade them for scoped Bearer tokens at the realm.
+import { isIP } from "node:net";
 import type { Credentials } from "./credentials.js";
 
 /** One parsed `WWW-Authenticate` challenge. */
@@ -74,4 +75,34 @@ export async function fetchBearerToken(
   // Docker's spec: 60 s when the server does not say.
   const lifetime = Math.max(10, body.expires_in ?? 60) * 1000;
   return { ok: true, token: { authorization: `Bearer ${token}`, expiresAt: Date.now() + lifetime - 5_000 } };
+}
+
+/**
+ * Why Istio's fetcher (istio/istio master, 2026: ssrfProtectionTransport) would refuse this
+ * challenge, or undefined. It checks the realm of every 401 — Basic included — and wants an
+ * http(s) URL whose host is not localhost, cloud metadata or a private/loopback/link-local IP.
+ */
+export function istioRealmProblem(challenge: Challenge | undefined): string | undefined {
+  const realm = challenge?.params.realm;
+  if (realm === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    return `the registry's ${challenge!.scheme} realm "${realm}" is not an http(s) URL`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `the registry's realm "${realm}" is not an http(s) URL`;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host === "metadata.google.internal") return `the registry's realm "${realm}" points at ${host}`;
+  if (isIP(host) && isPrivateOrLocal(host)) return `the registry's realm "${realm}" points at a private, loopback or link-local address`;
+  return undefined;
+}
+
+function isPrivateOrLocal(ip: string): boolean {
+  if (isIP(ip) === 4) {
+    const [a, b] = ip.split(".").map(Number) as [number, number];
+    return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  const v6 = ip.toLowerCase();
+  return v6 === "::1" || v6.startsWith("fc") || v6.startsWith("fd") || /^fe[89ab]/.test(v6);
 }

@@ -129,6 +129,11 @@ export class RegistryClient {
     this.doFetch = options.fetch ?? fetch;
   }
 
+  /** The auth challenge the registry answered with (after a ping), if any. */
+  get authChallenge(): Challenge | undefined {
+    return this.challenge;
+  }
+
   /** `https://host` or `http://host`, once pinged. */
   get baseUrl(): string | undefined {
     return this.base;

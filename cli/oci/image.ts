@@ -2,6 +2,7 @@
 // to its linux/amd64 child), apply Istio's layout rules, download and verify blobs, and take the
 // module out. Used by `pwasm pull` and `pwasm inspect`.
 import type { Descriptor, ImageManifest } from "./artifact.js";
+import { istioRealmProblem } from "./auth.js";
 import { RegistryClient, RegistryError } from "./client.js";
 import { sha256Digest } from "./digest.js";
 import { extractModule, istioCandidates, IstioRejection, MAX_MODULE_BYTES, moduleProblem, type IstioFormat } from "./istio_rules.js";
@@ -67,6 +68,8 @@ export async function resolveImage(client: RegistryClient, ref: ImageReference):
   } else if (fetched.mediaType && doc.mediaType && fetched.mediaType !== doc.mediaType) {
     warnings.push(`served as ${fetched.mediaType} but the manifest says ${String(doc.mediaType)}`);
   }
+  const realm = istioRealmProblem(client.authChallenge);
+  if (realm) warnings.push(`recent Istio (master, 2026) refuses this registry's 401 challenge: ${realm}`);
   if (doc.schemaVersion !== 2) warnings.push(`schemaVersion is ${String(doc.schemaVersion)}, expected 2`);
   if (!doc.config || !Array.isArray(doc.layers)) throw new IstioIndexError(`${mediaType || "the manifest"} is not an image manifest (no config and layers)`, undefined);
   return { reference: ref, digest, mediaType, manifest: doc as unknown as ImageManifest, manifestBytes: bytes, index, warnings };

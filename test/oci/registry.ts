@@ -58,7 +58,7 @@ async function waitReady(host: string, child: ChildProcess, log: () => string): 
 }
 
 /** Starts docker-registry on 127.0.0.1 with storage in a temp dir; with `auth`, behind htpasswd (bcrypt). */
-export async function startRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { auth?: { username: string; password: string }; realm?: string } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "pwasm-registry-"));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -66,7 +66,7 @@ export async function startRegistry(options: { auth?: { username: string; passwo
   if (options.auth) {
     const htpasswd = execFileSync("htpasswd", ["-Bbn", options.auth.username, options.auth.password]).toString();
     writeFileSync(join(dir, "htpasswd"), htpasswd);
-    authConfig = `auth:\n  htpasswd:\n    realm: pwasm-test\n    path: ${join(dir, "htpasswd")}\n`;
+    authConfig = `auth:\n  htpasswd:\n    realm: ${options.realm ?? "pwasm-test"}\n    path: ${join(dir, "htpasswd")}\n`;
   }
   writeFileSync(join(dir, "config.yml"), `version: 0.1
 log:
@@ -173,7 +173,7 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
 const GO_ENV = {
   GOCACHE: join(ROOT, ".cache", "go-build"),
   GOMODCACHE: join(ROOT, ".cache", "go-mod"),
-  GOFLAGS: "-mod=mod",
+  GOFLAGS: "-buildvcs=false", // same as .ci/run, so its build is a cache hit here
 };
 
 /** Path of the Go checker, built (or found up to date, via Go's build cache) under .cache/. */
