@@ -221,6 +221,23 @@ describe("pwasm push input", () => {
     expect(istio.digest).toBe(tagged.digest);
   });
 
+  it("reports upload progress on stderr with --progress (chunked), and none by default on a pipe", async () => {
+    const r = await runPwasm(["push", built("examples/add-header"), `oci://${reg.host}/progress/p:1`, "--chunk-size", "1024", "--progress", "--variant", "oci"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split("\n").filter((l) => /layer plugin\.wasm [0-9a-f]{12} /.test(l));
+    // One line per chunk that crosses into a new quarter: 1024-byte chunks of the module.
+    const expected = [0];
+    for (let done = 1024; ; done += 1024) {
+      const pct = Math.floor((Math.min(done, module.length) * 100) / module.length);
+      if (Math.floor(pct / 25) > Math.floor(expected.at(-1)! / 25)) expected.push(pct);
+      if (done >= module.length) break;
+    }
+    expect(lines.map((l) => Number(/(\d+)%$/.exec(l)?.[1]))).toEqual(expected);
+    expect(expected.at(-1)).toBe(100);
+    const quiet = await runPwasm(["push", built("examples/add-header"), `oci://${reg.host}/progress/q:1`, "--chunk-size", "1024", "--variant", "oci"]);
+    expect(quiet.stderr).not.toMatch(/%/);
+  });
+
   it("refuses plain HTTP to a registry that is not on loopback unless --insecure", async () => {
     // 127.0.0.1 is loopback; the same registry through a non-loopback name must ask for --insecure.
     const r = await runPwasm(["push", built("examples/add-header"), "oci://registry.invalid:5000/x/y:1", "--retries", "0", "--timeout", "5"]);

@@ -3,7 +3,8 @@
 // Go checker (Istio's fetcher, go-containerregistry, kube-apiserver's CRD validation), built once
 // with its caches under .cache/.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -58,7 +59,9 @@ async function waitReady(host: string, child: ChildProcess, log: () => string): 
 }
 
 /** Starts docker-registry on 127.0.0.1 with storage in a temp dir; with `auth`, behind htpasswd (bcrypt). */
-export async function startRegistry(options: { auth?: { username: string; password: string }; realm?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: { auth?: { username: string; password: string }; realm?: string; tokenAuth?: { realm: string; service: string; issuer: string; rootCertBundle: string } } = {},
+): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "pwasm-registry-"));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -67,6 +70,10 @@ export async function startRegistry(options: { auth?: { username: string; passwo
     const htpasswd = execFileSync("htpasswd", ["-Bbn", options.auth.username, options.auth.password]).toString();
     writeFileSync(join(dir, "htpasswd"), htpasswd);
     authConfig = `auth:\n  htpasswd:\n    realm: ${options.realm ?? "pwasm-test"}\n    path: ${join(dir, "htpasswd")}\n`;
+  }
+  if (options.tokenAuth) {
+    const t = options.tokenAuth;
+    authConfig = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
   }
   writeFileSync(join(dir, "config.yml"), `version: 0.1
 log:
@@ -214,4 +221,58 @@ export function lastJson<T>(stdout: string): T {
   const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
   if (!line) throw new Error(`no JSON in output:\n${stdout}`);
   return JSON.parse(line) as T;
+}
+
+/** A registry behind Docker token auth: a token server (Basic-authenticated, RS256 JWTs with an x5c chain) and the registry trusting it. */
+export interface TokenRegistry extends TestRegistry {
+  /** `scope` parameters of every token request, in order (one string per request, space-joined). */
+  tokenRequests: string[];
+}
+
+/** Starts a token server and a registry using it (`auth.token`), both on loopback. */
+export async function startTokenRegistry(auth: { username: string; password: string }): Promise<TokenRegistry> {
+  const keyDir = mkdtempSync(join(tmpdir(), "pwasm-token-"));
+  const keyFile = join(keyDir, "key.pem");
+  const certFile = join(keyDir, "cert.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=pwasm-test-token"], { stdio: "ignore" });
+  const key = createPrivateKey(readFileSync(keyFile));
+  const certDer = new X509Certificate(readFileSync(certFile)).raw.toString("base64");
+  const tokenRequests: string[] = [];
+  const b64url = (v: Buffer | string) => Buffer.from(v).toString("base64url");
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const scopes = url.searchParams.getAll("scope");
+    tokenRequests.push(scopes.join(" "));
+    const header = req.headers.authorization ?? "";
+    const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString() : undefined;
+    if (given !== undefined && given !== `${auth.username}:${auth.password}`) {
+      res.writeHead(401, { "content-type": "application/json" }).end('{"details":"bad credentials"}');
+      return;
+    }
+    // Anonymous callers get a token without access, as Docker Hub gives for private repositories.
+    const access = given === undefined ? [] : scopes.map((s) => {
+      const [type, ...rest] = s.split(":");
+      const actions = rest.pop()!.split(",");
+      return { type, name: rest.join(":"), actions };
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: "pwasm-test-issuer", sub: auth.username, aud: url.searchParams.get("service"), exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access };
+    const head = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c: [certDer] }));
+    const body = b64url(JSON.stringify(claims));
+    const signature = sign("RSA-SHA256", Buffer.from(`${head}.${body}`), key).toString("base64url");
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: `${head}.${body}.${signature}`, expires_in: 300 }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const realm = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/token`;
+  const reg = await startRegistry({ tokenAuth: { realm, service: "pwasm-test-registry", issuer: "pwasm-test-issuer", rootCertBundle: certFile } });
+  const close = reg.close.bind(reg);
+  return Object.assign(reg, {
+    auth,
+    tokenRequests,
+    async close() {
+      await close();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(keyDir, { recursive: true, force: true });
+    },
+  });
 }
