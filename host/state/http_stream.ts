@@ -199,7 +199,13 @@ export class HttpStream extends HostContext {
   /** Request headers arrive from downstream. */
   decodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
     if (this.request.outputEnded || this.request.headers) return;
-    this.dispatch(() => this.onHeaders(this.request, headers, endOfStream));
+    const vm = this.vm;
+    vm?.beginDispatch();
+    try {
+      this.onHeaders(this.request, headers, endOfStream);
+    } finally {
+      vm?.endDispatch();
+    }
   }
 
   /** A request body chunk arrives. */
@@ -207,13 +213,25 @@ export class HttpStream extends HostContext {
     if (this.request.outputEnded || this.request.inputEnded) return;
     // A chain counts bytes at its ends; a stream on its own is both ends.
     if (this.downstreamEnd) this.info.requestBodyBytes += chunk.length;
-    this.dispatch(() => this.onData(this.request, chunk, endOfStream));
+    const vm = this.vm;
+    vm?.beginDispatch();
+    try {
+      this.onData(this.request, chunk, endOfStream);
+    } finally {
+      vm?.endDispatch();
+    }
   }
 
   /** Request trailers arrive. */
   decodeTrailers(trailers: HeaderMap): void {
     if (this.request.outputEnded || this.request.inputEnded) return;
-    this.dispatch(() => this.onTrailers(this.request, trailers));
+    const vm = this.vm;
+    vm?.beginDispatch();
+    try {
+      this.onTrailers(this.request, trailers);
+    } finally {
+      vm?.endDispatch();
+    }
   }
 
   /** Response headers arrive from upstream (or a router-generated reply). */
@@ -223,19 +241,38 @@ export class HttpStream extends HostContext {
     const status = Number(headers.get(":status") ?? 0);
     if (status && !this.replying) this.info.responseCode = status;
     if (!this.info.responseCodeDetails) this.info.responseCodeDetails = "via_upstream";
-    this.dispatch(() => this.onHeaders(this.response, headers, endOfStream));
+    const vm = this.vm;
+    vm?.beginDispatch();
+    try {
+      this.onHeaders(this.response, headers, endOfStream);
+    } finally {
+      vm?.endDispatch();
+    }
   }
 
   /** A response body chunk arrives. */
   encodeData(chunk: Buffer, endOfStream: boolean): void {
     if (!this.acceptsResponse() || this.response.inputEnded) return;
-    this.dispatch(() => this.onData(this.response, chunk, endOfStream));
+    const vm = this.vm;
+    vm?.beginDispatch();
+    try {
+      this.onData(this.response, chunk, endOfStream);
+    } finally {
+      vm?.endDispatch();
+    }
   }
 
   /** Response trailers arrive. */
   encodeTrailers(trailers: HeaderMap): void {
     if (!this.acceptsResponse() || this.response.inputEnded) return;
-    this.dispatch(() => this.onTrailers(this.response, trailers));
+    // No closure here: this runs for every event of every request.
+    const vm = this.vm;
+    vm?.beginDispatch();
+    try {
+      this.onTrailers(this.response, trailers);
+    } finally {
+      vm?.endDispatch();
+    }
   }
 
   // Once a local reply answered, the upstream response is not the client's any more.

@@ -108,15 +108,15 @@ export type StreamInfoInit = Partial<Omit<StreamInfo, "dynamicMetadata" | "filte
 let nextConnectionId = 1;
 
 const toMap = <T>(v: Map<string, T> | Record<string, T> | undefined): Map<string, T> =>
-  v instanceof Map ? v : new Map(Object.entries(v ?? {}));
+  v === undefined ? new Map() : v instanceof Map ? v : new Map(Object.entries(v));
 
 const toBuffers = (v: Map<string, Buffer> | Record<string, string | Uint8Array> | undefined): Map<string, Buffer> =>
-  v instanceof Map ? v : new Map(Object.entries(v ?? {}).map(([k, x]) => [k, typeof x === "string" ? Buffer.from(x, "utf8") : Buffer.from(x)]));
+  v === undefined ? new Map() : v instanceof Map ? v : new Map(Object.entries(v).map(([k, x]) => [k, typeof x === "string" ? Buffer.from(x, "utf8") : Buffer.from(x)]));
 
 /** A fresh StreamInfo with loopback defaults. */
-export function newStreamInfo(init: StreamInfoInit = {}): StreamInfo {
-  const { dynamicMetadata, filterState, upstreamFilterState, extra, ...rest } = init;
-  return {
+export function newStreamInfo(init?: StreamInfoInit): StreamInfo {
+  // Built field by field: this runs for every request.
+  const info: StreamInfo = {
     startTime: Date.now(),
     protocol: "HTTP/1.1",
     source: { ip: "127.0.0.1", port: 50000 },
@@ -133,12 +133,19 @@ export function newStreamInfo(init: StreamInfoInit = {}): StreamInfo {
     requestBodyBytes: 0,
     responseBodyBytes: 0,
     endTime: undefined,
-    ...rest,
-    dynamicMetadata: toMap(dynamicMetadata),
-    filterState: toBuffers(filterState),
-    upstreamFilterState: toBuffers(upstreamFilterState),
-    extra: toMap(extra),
+    dynamicMetadata: new Map(),
+    filterState: new Map(),
+    upstreamFilterState: new Map(),
+    extra: new Map(),
   };
+  if (init === undefined) return info;
+  const { dynamicMetadata, filterState, upstreamFilterState, extra, ...rest } = init;
+  Object.assign(info, rest);
+  info.dynamicMetadata = toMap(dynamicMetadata);
+  info.filterState = toBuffers(filterState);
+  info.upstreamFilterState = toBuffers(upstreamFilterState);
+  info.extra = toMap(extra);
+  return info;
 }
 
 /** True for a complete StreamInfo (as opposed to options for one). */

@@ -25,6 +25,8 @@ describe("a trapping plugin", () => {
     expect(bad.downstream.headers?.get(":status")).toBe("503");
     bad.complete();
 
+    // FAIL_RELOAD reloads once Envoy's backoff has passed (base 1 s, jittered up to 1.5 s).
+    host.advanceTime(1500);
     const good = host.httpStream();
     expect(good.callOnRequestHeaders(GET, true)).toBe(0);
     good.callOnResponseHeaders({ ":status": "200" }, true);
