@@ -3,6 +3,7 @@
 import { performance } from "node:perf_hooks";
 import type { LogLevel, LogLevelName } from "./abi/constants.js";
 import type { CalloutTransport } from "./imports/http_call.js";
+import type { DnsResolver } from "./imports/dns.js";
 import { NO_GRPC, type GrpcTransport } from "./state/grpc_calls.js";
 import { Plugin, type PluginOptions } from "./plugin.js";
 import type { Clock, ForeignFunction, HostServices, LocalInfo, TimerService } from "./services.js";
@@ -37,6 +38,8 @@ export interface HostOptions {
   listenerMetadata?: MetadataInit;
   /** Property values pinned by dotted path (e.g. `{ "request.id": "abc" }`); they win over computed ones. */
   properties?: Record<string, PropertyLiteral>;
+  /** Resolver for envoy_resolve_dns; default none (lookups fail). */
+  dns?: DnsResolver;
   /** Clock override (tests). */
   clock?: Clock;
   /** Tag extraction for Prometheus output (Istio's stat-name convention). */
@@ -63,6 +66,7 @@ export class ProxyWasmHost implements HostServices {
   readonly foreignFunctions: Map<string, ForeignFunction> = envoyForeignFunctions();
   readonly properties: Map<string, PropertyLiteral>;
   readonly localInfo: LocalInfo;
+  dns: DnsResolver | undefined;
   readonly mode: "manual" | "real";
   tagExtractor: TagExtractor | undefined;
   private readonly pending: Array<() => void> = [];
@@ -82,6 +86,7 @@ export class ProxyWasmHost implements HostServices {
       listenerMetadata: options.listenerMetadata ?? {},
     };
     this.tagExtractor = options.tagExtractor;
+    this.dns = options.dns;
   }
 
   /** Loads (validates, compiles, starts) a plugin. Throws PluginLoadError with the reason. */

@@ -1,6 +1,7 @@
 // Services a host gives every plugin it runs: logs, metrics, shared data and queues, time, timers,
 // callouts, foreign functions, and host-wide properties.
 import type { CalloutTransport } from "./imports/http_call.js";
+import type { DnsResolver } from "./imports/dns.js";
 import type { GrpcTransport } from "./state/grpc_calls.js";
 import type { LogSink } from "./state/logs.js";
 import type { MetricStore } from "./state/metrics.js";
@@ -50,6 +51,8 @@ export interface HostServices {
   /** Where gRPC callouts go (state/grpc_calls.ts); none means every gRPC cluster is unknown. */
   readonly grpc?: GrpcTransport;
   readonly foreignFunctions: Map<string, ForeignFunction>;
+  /** Resolves names for envoy_resolve_dns; none means every lookup fails. */
+  readonly dns?: DnsResolver;
   /** Node and listener facts (properties `node`, `xds.*`, `listener_direction`, …). */
   readonly localInfo: LocalInfo;
   /** Property values pinned by dotted path (they win over computed ones). */

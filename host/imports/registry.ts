@@ -8,6 +8,7 @@ import { GuestMemoryFault, PluginLoadError } from "../vm/errors.js";
 import { VmPhase, type PluginVm } from "../vm/plugin_vm.js";
 import { bufferFunctions } from "./buffers.js";
 import { contextFunctions } from "./context.js";
+import { dnsFunctions } from "./dns.js";
 import { headerMapFunctions } from "./header_maps.js";
 import { grpcFunctions } from "./grpc.js";
 import { httpCallFunctions } from "./http_call.js";
@@ -33,6 +34,7 @@ export const HOST_FUNCTIONS: readonly HostFunctionDef[] = [
   ...metricFunctions,
   ...propertyFunctions,
   ...wasiFunctions,
+  ...dnsFunctions,
 ];
 
 const byKey = new Map<string, HostFunctionDef[]>();

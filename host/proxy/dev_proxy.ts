@@ -15,6 +15,7 @@ import { istioTagExtractor } from "../istio/tag_extractor.js";
 import { FilterChain } from "./filter_chain.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
 import { Http2GrpcTransport } from "./grpc_transport.js";
+import { SystemDnsResolver } from "./dns_resolver.js";
 import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
 
 /** One plugin of the chain: its module and its settings. */
@@ -100,7 +101,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   const grpc = new Http2GrpcTransport(clusters);
   const host = new ProxyWasmHost({
     mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
-    callouts: new HttpCalloutTransport(clusters), grpc, properties: options.properties,
+    callouts: new HttpCalloutTransport(clusters), grpc, dns: new SystemDnsResolver(), properties: options.properties,
     node: options.node, listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata, tagExtractor: options.tagExtractor ?? istioTagExtractor,
   });
   let plugins: Plugin[] = [];

@@ -32,6 +32,11 @@ export interface TestHostOptions extends PluginOptions {
   listenerDirection?: HostOptions["listenerDirection"];
   /** Listener metadata by filter namespace (`listener_metadata`). */
   listenerMetadata?: MetadataInit;
+  /**
+   * Names envoy_resolve_dns resolves, with their addresses (TTL 60 s); other names fail. The
+   * answer arrives as envoy_on_resolve_dns on the next runPending (every call of the API runs it).
+   */
+  dns?: Record<string, string[]>;
   /** Property values pinned by dotted path (`"request.id"`, `"node.metadata.NAME"`); they win over computed ones. */
   properties?: Record<string, PropertyLiteral>;
 }
@@ -97,6 +102,7 @@ export class TestHost {
     const host = new ProxyWasmHost({
       logLevel: options.logLevel ?? "trace", mode: "manual", callouts, properties: options.properties,
       node: options.node, listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata,
+      dns: { resolve: (name, done) => { const a = options.dns?.[name]; done(a ? a.map((address) => ({ address, ttlSeconds: 60 })) : undefined); } },
       grpc: new ScriptedGrpc(options.clusters ?? "*"),
     });
     const plugin = await host.loadPlugin(options.wasm, options);

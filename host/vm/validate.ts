@@ -45,6 +45,9 @@ const CALLBACKS_0_2: Record<string, FuncType> = {
   proxy_on_done: sig("i>i"),
   proxy_on_log: sig("i>"),
   proxy_on_delete: sig("i>"),
+  // Envoy's own extensions.
+  envoy_on_resolve_dns: sig("iii>"),
+  envoy_on_stats_update: sig("ii>"),
 };
 
 /** 0.1.0 differs only in the header callbacks, which had no end_of_stream. */
