@@ -73,25 +73,34 @@ export class RealTimers implements TimerService {
   setTickPeriod(vm: PluginVm, root: RootContextState, periodMs: number): void {
     root.tickPeriodMs = periodMs;
     const old = this.timers.get(root);
-    if (old) clearInterval(old.handle);
+    if (old) clearTimeout(old.handle);
     this.timers.delete(root);
-    if (periodMs > 0) {
-      const handle = setInterval(() => vm.runtime.deliverTick(vm, root), periodMs);
+    if (periodMs <= 0) return;
+    // Envoy re-arms the timer after each proxy_on_tick returns (ticks never overlap or queue up).
+    const arm = () => {
+      const handle = setTimeout(() => {
+        vm.runtime.deliverTick(vm, root);
+        const cur = this.timers.get(root);
+        if (cur?.handle === handle && root.tickPeriodMs > 0) arm();
+      }, root.tickPeriodMs);
+      // Timers alone do not keep the process alive (the proxy's listeners do).
+      handle.unref();
       this.timers.set(root, { vm, handle });
-    }
+    };
+    arm();
   }
 
   clear(vm: PluginVm): void {
     for (const [root, t] of this.timers) {
       if (t.vm !== vm) continue;
-      clearInterval(t.handle);
+      clearTimeout(t.handle);
       this.timers.delete(root);
     }
   }
 
   /** Stops every timer. */
   stopAll(): void {
-    for (const t of this.timers.values()) clearInterval(t.handle);
+    for (const t of this.timers.values()) clearTimeout(t.handle);
     this.timers.clear();
   }
 }
