@@ -478,6 +478,45 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
         expect(requests.name).toMatch(/;\.;grpc_response_status=\.=;\.;istio_requests_total$/);
       });
 
+      it("expressions: operators, precedence, conversions, peers and failures", async () => {
+        const dims: Record<string, string> = {
+          e_and_or: "has(request.headers['x-user']) && !(request.method == 'POST') || false ? 'yes' : 'no'",
+          e_concat: "request.method + ':' + request.url_path",
+          e_int: "string(response.code + 1)",
+          e_int_parse: "string(int('41') + 1)",
+          e_bool: "string(connection.mtls)",
+          e_ne: "request.headers['x-user'] != 'admin'",
+          e_missing: "request.headers['x-absent']",
+          e_type_error: "request.method + 1",
+          e_peer: "downstream_peer.namespace + '/' + downstream_peer.labels['version']",
+          e_has_peer: "has(upstream_peer.workload_name)",
+          e_filter_state: "istio_operationId",
+          e_node: "node.metadata['WORKLOAD_NAME']",
+        };
+        const host = await statsHost("stats_inbound", REVIEWS, JSON.stringify({ metrics: [{ name: "requests_total", dimensions: dims }] }));
+        exchange(host, {
+          ...sample, request: { "x-user": "bob" }, properties: { ...INBOUND_ATTRIBUTES, "connection.mtls": true },
+          filterState: { downstream_peer: flatNodeOf(PRODUCTPAGE), istio_operationId: Buffer.from("GetReviews") },
+        });
+        expect(host.logs("warn")).toEqual([]);
+        const name = host.host.metrics.all().find((m) => m.name.endsWith("istio_requests_total"))!.name;
+        const got = Object.fromEntries([...name.matchAll(/(?<=^|;\.;)(e_\w+)=\.=(.*?);\.;/g)].map((m) => [m[1], m[2]]));
+        expect(got).toEqual({
+          e_and_or: "yes", e_bool: "true", e_concat: "GET:/reviews/0", e_filter_state: "GetReviews", e_has_peer: "false",
+          e_int: "201", e_int_parse: "42", e_missing: "unknown", e_ne: "true", e_node: "reviews-v1", e_peer: "default/v1",
+          e_type_error: "unknown",
+        });
+      });
+
+      it("reporter SERVER_GATEWAY: reporter waypoint, source from the downstream peer, destination from the upstream peer", async () => {
+        const host = await statsHost("stats_inbound", { NAMESPACE: "istio-system", WORKLOAD_NAME: "waypoint" }, JSON.stringify({ reporter: "SERVER_GATEWAY", disable_host_header_fallback: true }));
+        exchange(host, { ...sample, properties: { "connection.mtls": true }, filterState: { downstream_peer: flatNodeOf(PRODUCTPAGE), upstream_peer: flatNodeOf(REVIEWS) } });
+        const [series] = host.prometheus().split("\n").filter((l) => l.startsWith("istio_requests_total{"));
+        expect(series).toContain('reporter="waypoint",source_workload="productpage-v1",');
+        expect(series).toContain('destination_workload="reviews-v1",destination_workload_namespace="default",');
+        expect(series).toContain('connection_security_policy="mutual_tls"');
+      });
+
       it("a configuration that is not JSON is logged and the defaults apply", async () => {
         const host = await statsHost("stats_inbound", REVIEWS, "{nope");
         expect(host.logs("warn").join("\n")).toMatch(/stats: configuration is not a JSON object/);
