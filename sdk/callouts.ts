@@ -107,24 +107,33 @@ function pairsOf(headers: Headers | null): ArrayBuffer | null {
 // @ts-ignore: decorator
 @inline function lenOf(b: ArrayBuffer | null): usize { return b !== null ? <usize>b.byteLength : 0; }
 
-/** Sends an HTTP callout for `receiver` (see BaseContext.httpCall); the token, or 0 when refused. */
-export function dispatchHttpCall(
+/** Sends an HTTP callout for `receiver` (see BaseContext.dispatchHttpCall); the token, or 0 when refused. */
+export function httpCallFor(
   receiver: BaseContext, cluster: string, headers: Headers, body: ArrayBuffer | null,
   trailers: Headers | null, timeoutMilliseconds: u32,
 ): u32 {
-  const h = serializeHeaders(headers);
-  const t = pairsOf(trailers);
+  return httpCallPairsFor(receiver, cluster, serializeHeaders(headers), body, pairsOf(trailers), timeoutMilliseconds);
+}
+
+/**
+ * Like {@link httpCallFor}, with headers and trailers already in the ABI's pairs format
+ * (`serializeHeaders`), for callers that keep headers as bytes.
+ */
+export function httpCallPairsFor(
+  receiver: BaseContext, cluster: string, headers: ArrayBuffer, body: ArrayBuffer | null,
+  trailers: ArrayBuffer | null, timeoutMilliseconds: u32,
+): u32 {
   const c = stage0(cluster);
   const r = proxy_http_call(
-    c, stagedLen0, changetype<usize>(h), <usize>h.byteLength, ptrOf(body), lenOf(body),
-    ptrOf(t), lenOf(t), timeoutMilliseconds, OUT_PTR,
+    c, stagedLen0, changetype<usize>(headers), <usize>headers.byteLength, ptrOf(body), lenOf(body),
+    ptrOf(trailers), lenOf(trailers), timeoutMilliseconds, OUT_PTR,
   );
   releaseStaged();
   return track(receiver, r);
 }
 
-/** Starts a unary gRPC call for `receiver` (see BaseContext.grpcCall); the token, or 0 when refused. */
-export function dispatchGrpcCall(
+/** Starts a unary gRPC call for `receiver` (see BaseContext.dispatchGrpcCall); the token, or 0 when refused. */
+export function grpcCallFor(
   receiver: BaseContext, service: string, serviceName: string, method: string,
   initialMetadata: Headers | null, message: ArrayBuffer, timeoutMilliseconds: u32,
 ): u32 {
@@ -140,8 +149,8 @@ export function dispatchGrpcCall(
   return track(receiver, r);
 }
 
-/** Opens a gRPC stream for `receiver` (see BaseContext.grpcStream); the token, or 0 when refused. */
-export function dispatchGrpcStream(
+/** Opens a gRPC stream for `receiver` (see BaseContext.openGrpcStream); the token, or 0 when refused. */
+export function grpcStreamFor(
   receiver: BaseContext, service: string, serviceName: string, method: string, initialMetadata: Headers | null,
 ): u32 {
   const svc = encodeString(service);

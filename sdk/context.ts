@@ -4,7 +4,7 @@
 // declares both sets of callbacks (as the C++ SDK's Context does); the subclasses add accessors.
 // Callback parameter types follow proxy-runtime's, so its API (sdk/compat) is these same classes.
 import { Buffer, getPluginConfiguration, getVmConfiguration, requestBody, responseBody, downstreamData, upstreamData } from "./buffers";
-import { dispatchGrpcCall, dispatchGrpcStream, dispatchHttpCall } from "./callouts";
+import { grpcCallFor, grpcStreamFor, httpCallFor } from "./callouts";
 import { HeaderMap, Headers, requestHeaders, requestTrailers, responseHeaders, responseTrailers } from "./headers";
 import { proxy_done, proxy_set_effective_context } from "./imports";
 import { closeStream, continueStream, sendLocalResponse } from "./stream";
@@ -34,12 +34,12 @@ export class BaseContext {
    * {@link onHttpCallResponse} of this context. `headers` must include `:method`, `:path` and
    * `:authority`. Returns the call's token, or 0 when the host refused it (see `lastResult()`).
    */
-  httpCall(cluster: string, headers: Headers, body: ArrayBuffer | null, trailers: Headers | null, timeoutMilliseconds: u32): u32 {
-    return dispatchHttpCall(this, cluster, headers, body, trailers, timeoutMilliseconds);
+  dispatchHttpCall(cluster: string, headers: Headers, body: ArrayBuffer | null, trailers: Headers | null, timeoutMilliseconds: u32): u32 {
+    return httpCallFor(this, cluster, headers, body, trailers, timeoutMilliseconds);
   }
 
   /**
-   * The response to an {@link httpCall} (proxy_on_http_call_response). `numHeaders` 0 means the
+   * The response to a {@link dispatchHttpCall} (proxy_on_http_call_response). `numHeaders` 0 means the
    * call failed (reset); `getStatus()` says why. Read the response with `httpCallResponseHeaders`,
    * `httpCallResponseBody` and `httpCallResponseTrailers` here; they are gone afterwards.
    */
@@ -49,16 +49,16 @@ export class BaseContext {
    * Starts a unary gRPC call (proxy_grpc_call) to the cluster `service`. The response arrives in
    * {@link onGrpcReceive}; a failure in {@link onGrpcClose}. Returns the token, or 0 when refused.
    */
-  grpcCall(service: string, serviceName: string, method: string, initialMetadata: Headers | null, message: ArrayBuffer, timeoutMilliseconds: u32): u32 {
-    return dispatchGrpcCall(this, service, serviceName, method, initialMetadata, message, timeoutMilliseconds);
+  dispatchGrpcCall(service: string, serviceName: string, method: string, initialMetadata: Headers | null, message: ArrayBuffer, timeoutMilliseconds: u32): u32 {
+    return grpcCallFor(this, service, serviceName, method, initialMetadata, message, timeoutMilliseconds);
   }
 
   /**
    * Opens a gRPC stream (proxy_grpc_stream) to the cluster `service`; send on it with `grpcSend`.
    * Events arrive in the onGrpc* callbacks of this context. Returns the token, or 0 when refused.
    */
-  grpcStream(service: string, serviceName: string, method: string, initialMetadata: Headers | null): u32 {
-    return dispatchGrpcStream(this, service, serviceName, method, initialMetadata);
+  openGrpcStream(service: string, serviceName: string, method: string, initialMetadata: Headers | null): u32 {
+    return grpcStreamFor(this, service, serviceName, method, initialMetadata);
   }
 
   /** A gRPC stream's initial metadata arrived (read it with `grpcReceiveInitialMetadata`). */

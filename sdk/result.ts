@@ -5,7 +5,7 @@ import { WasmResult } from "./types";
 let last: WasmResult = WasmResult.Ok;
 
 /**
- * The host's status for the last call of `httpCall`, `grpcCall`, `grpcStream`, `getSharedData`,
+ * The host's status for the last call of `dispatchHttpCall`, `dispatchGrpcCall`, `openGrpcStream`, `getSharedData`,
  * `registerSharedQueue`, `resolveSharedQueue`, `dequeueSharedQueue`, `callForeignFunction` and
  * `getProperty` (e.g. `Empty` after dequeuing from an empty queue).
  */

@@ -1,10 +1,15 @@
-import { describe, expect, it } from "vitest";
+// examples/add-header and its proxy-runtime-style twin examples/compat-add-header, each compiled
+// with AssemblyScript 0.28 and 0.27, pass the same behavioural checks through the test API.
+import { beforeAll, describe, expect, it } from "vitest";
 import { createTestHost } from "../../host/index.js";
-import { built } from "../helpers/paths.js";
+import { buildExample, exampleBuilds } from "./variants.js";
 
-const wasm = built("examples/add-header");
+describe.each(exampleBuilds("add-header", "compat-add-header"))("$name", (build) => {
+  let wasm: string;
+  beforeAll(async () => {
+    wasm = await buildExample(build);
+  });
 
-describe("examples/add-header through the test API", () => {
   it("adds the configured response header and counts requests", async () => {
     const host = await createTestHost({ wasm, rootId: "add_header", configuration: "x-hello: world" });
     for (let i = 0; i < 3; i++) {
@@ -25,6 +30,14 @@ describe("examples/add-header through the test API", () => {
     s.callOnRequestHeaders({ ":method": "GET", ":path": "/" }, true);
     s.callOnResponseHeaders({ ":status": "204" }, true);
     expect(s.responseHeaders.get("x-pwasm")).toBe("add-header");
+  });
+
+  it("keeps everything after the one optional space, including Unicode", async () => {
+    const host = await createTestHost({ wasm, rootId: "add_header", configuration: "x-greeting:  grüße ✓" });
+    const s = host.httpStream();
+    s.callOnRequestHeaders({ ":method": "GET", ":path": "/" }, true);
+    s.callOnResponseHeaders({ ":status": "200" }, true);
+    expect(s.responseHeaders.get("x-greeting")).toBe(" grüße ✓");
   });
 
   it("rejects a configuration without a colon", async () => {
