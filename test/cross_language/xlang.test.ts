@@ -10,6 +10,8 @@ import type { TestHttpStream } from "../../host/testing/test_stream.js";
 import { buildFixture, describeFixture, type BuiltFixture, type FixtureLanguage } from "../fixtures/build.js";
 
 const LANGUAGES: FixtureLanguage[] = ["go", "c", "assemblyscript"];
+/** The ABI each toolchain's module declares (the Go SDK release speaks 0.2.0). */
+const ABI: Record<FixtureLanguage, string> = { go: "0.2.0", c: "0.2.1", assemblyscript: "0.2.1" };
 const built = new Map<FixtureLanguage, BuiltFixture>();
 
 beforeAll(async () => {
@@ -39,6 +41,7 @@ describe.each(LANGUAGES)("xlang plugin (%s)", (language) => {
 
   it("starts, defines its metrics and arms a 1 s tick", async () => {
     const host = await load();
+    expect(host.plugin.abiVersion).toBe(ABI[language]);
     expect(host.logs("info")).toContain("xlang: configured");
     expect(host.tickPeriodMs).toBe(1000);
     expect(host.metric("xlang_requests_total")).toBe(0);

@@ -18,7 +18,7 @@ import { Rng, fuzzSeed } from "./rng.js";
 
 /** Cases per run (FUZZ_MODULES overrides, for longer local runs). */
 const MODULES = Number(process.env.FUZZ_MODULES ?? 16_000);
-const WATCHDOG_MS = 2_000;
+const WATCHDOG_MS = 5_000;
 const MEMORY_LIMIT_BYTES = 16 << 20;
 const SEED = fuzzSeed();
 
