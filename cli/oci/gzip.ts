@@ -1,6 +1,8 @@
-// Reproducible gzip: a fixed header (no name, mtime 0, OS "unknown") around zlib's raw deflate,
-// so the same bytes in always give the same bytes out, whatever the platform writes by default.
-import { deflateRawSync, gunzipSync } from "node:zlib";
+// Reproducible gzip: a fixed header (no name, mtime 0, OS "unknown") around our own deterministic
+// DEFLATE (deflate.ts), so the same bytes in give the same bytes out on every machine and Node
+// build, whichever zlib it links.
+import { gunzipSync } from "node:zlib";
+import { deflateRaw } from "./deflate.js";
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -19,12 +21,12 @@ export function crc32(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** gzip at level 9 with a header that carries no time, name or OS. */
+/** gzip with a header that carries no time, name or OS. */
 export function gzipReproducible(data: Uint8Array): Uint8Array {
-  const body = deflateRawSync(data, { level: 9, memLevel: 9, windowBits: 15 });
+  const body = deflateRaw(data);
   const out = new Uint8Array(10 + body.length + 8);
-  // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=2 (max compression) OS=255 (unknown)
-  out.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x02, 0xff]);
+  // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown)
+  out.set([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
   out.set(body, 10);
   const view = new DataView(out.buffer, out.byteOffset + 10 + body.length, 8);
   view.setUint32(0, crc32(data), true);
