@@ -58,7 +58,7 @@ const CALLBACKS = [
   "proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers", "proxy_on_response_metadata",
   "proxy_on_http_call_response", "proxy_on_grpc_receive_initial_metadata", "proxy_on_grpc_receive",
   "proxy_on_grpc_receive_trailing_metadata", "proxy_on_grpc_close",
-  "proxy_on_done", "proxy_on_log", "proxy_on_delete",
+  "proxy_on_done", "proxy_on_log", "proxy_on_delete", "envoy_on_resolve_dns",
 ];
 
 const refusal = (bytes: Uint8Array): Error => {
@@ -184,6 +184,7 @@ async function driveTo(site: TrapSite, host: TestHost): Promise<{ streamReply?: 
     case "proxy_on_tick":
       host.tick();
       return {};
+    case "envoy_on_resolve_dns":
     case "proxy_on_queue_ready":
     case "proxy_on_http_call_response":
     case "proxy_on_grpc_receive":
