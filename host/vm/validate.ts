@@ -50,12 +50,14 @@ const CALLBACKS_0_2: Record<string, FuncType> = {
   envoy_on_stats_update: sig("ii>"),
 };
 
-/** 0.1.0 differs only in the header callbacks, which had no end_of_stream. */
-const CALLBACKS_0_1: Record<string, FuncType> = {
-  ...CALLBACKS_0_2,
-  proxy_on_request_headers: sig("ii>i"),
-  proxy_on_response_headers: sig("ii>i"),
-};
+/**
+ * 0.1.0: the header callbacks had no end_of_stream, and proxy_on_foreign_function did not exist
+ * (Envoy does not look it up, so its signature is not checked).
+ */
+const CALLBACKS_0_1: Record<string, FuncType> = Object.fromEntries(
+  Object.entries({ ...CALLBACKS_0_2, proxy_on_request_headers: sig("ii>i"), proxy_on_response_headers: sig("ii>i") })
+    .filter(([name]) => name !== "proxy_on_foreign_function"),
+);
 
 /** The expected signature of a callback export for an ABI version, if the host calls it. */
 export function callbackSignature(name: string, abi: AbiVersion): FuncType | undefined {
