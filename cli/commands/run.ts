@@ -90,9 +90,9 @@ function clusterArg(spec: string): [string, string] {
   try {
     u = new URL(url);
   } catch {
-    throw new UserError(`--cluster ${name}: not a URL: ${url}`);
+    throw new UserError(`--cluster ${name} is not a URL: ${url}`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UserError(`--cluster ${name}: expected an http:// or https:// URL, got ${url}`);
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UserError(`--cluster ${name} must be an http:// or https:// URL, got ${url}`);
   return [name, url];
 }
 

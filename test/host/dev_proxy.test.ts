@@ -235,7 +235,7 @@ describe("dev proxy VMs, timers and settings", () => {
     const lines: string[] = [];
     await proxy({ ...options, port: 0, admin: false, onLog: (e) => lines.push(e.message) });
     expect(lines).toEqual(["productpage-v1", "sidecar~1", "r", "v"]);
-    await expect(devProxyOptionsFromArgs([`${dir}/p.wasm`], { ...o, cluster: ["auth=ftp://x"] })).rejects.toThrow("--cluster auth: expected an http:// or https:// URL, got ftp://x");
+    await expect(devProxyOptionsFromArgs([`${dir}/p.wasm`], { ...o, cluster: ["auth=ftp://x"] })).rejects.toThrow("--cluster auth must be an http:// or https:// URL, got ftp://x");
     await expect(devProxyOptionsFromArgs([`${dir}/p.wasm`], { ...o, nodeMetadata: "[1]" })).rejects.toThrow("--node-metadata must be a JSON object");
   });
 });
