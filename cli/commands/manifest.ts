@@ -10,6 +10,7 @@ import { kubeName } from "../manifest/wasmplugin.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex, sha256Hex } from "../oci/digest.js";
 import { resolveImage } from "../oci/image.js";
+import { istioCandidates } from "../oci/istio_rules.js";
 import { formatReference, parseReference } from "../oci/reference.js";
 
 /** Options of `pwasm manifest`. */
@@ -57,6 +58,9 @@ export async function manifestCommand(urlArg: string, o: ManifestCommandOptions)
       const client = connect(ref, o, await resolveCredentials(ref, o));
       const image = await resolveImage(client, ref);
       sha256 = image.digest;
+      // The layer rules need no download; content problems are left to `pwasm inspect`.
+      const { candidates, reasons } = istioCandidates(image.manifest, image.mediaType);
+      if (!candidates.length) process.stderr.write(`pwasm: warning: Istio would refuse ${formatReference(ref)}: ${reasons.join("; ")}\n`);
       if (image.index) process.stderr.write(`pwasm: ${formatReference(ref)} is an index; using its linux/amd64 manifest ${image.digest} (the digest Istio compares)\n`);
     }
     if (o.pin) {

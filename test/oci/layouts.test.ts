@@ -52,6 +52,15 @@ const CASES: Array<[string, Layout, boolean, string | undefined, RegExp | undefi
   ["plugin.wasm that is not wasm", { config: ociConfig, layers: [{ mediaType: MT.OCI_LAYER_TAR_GZIP, data: tarGz("plugin.wasm", text("not a module at all")) }] }, false, "compat", /not a WebAssembly module/],
 ];
 
+// Layouts whose manifest alone decides the refusal (no layer needs reading).
+const REFUSED_BY_MANIFEST = new Set([
+  "Docker manifest with an OCI-typed last layer",
+  "oras default: uncompressed tar",
+  "single raw wasm layer (wasm-to-oci)",
+  "three-layer wasm artifact",
+  "two layers without the module type",
+]);
+
 let reg: TestRegistry;
 let gocheck: string;
 let client: RegistryClient;
@@ -111,6 +120,11 @@ describe("pwasm agrees with Istio's fetcher on every layout", () => {
     expect(ours.istio.accepted).toBe(accepted);
     expect(ours.istio.format).toBe(format);
     if (reason) expect(ours.istio.reasons.join("\n")).toMatch(reason);
+    // pwasm manifest warns about layouts Istio refuses by their manifest alone.
+    const manifest = await runPwasm(["manifest", `oci://${ref}`]);
+    expect(manifest.code, manifest.stderr).toBe(0);
+    expect(manifest.stdout).toContain(`sha256: ${pushed.digest.slice(7)}`);
+    expect(/warning: Istio would refuse/.test(manifest.stderr)).toBe(REFUSED_BY_MANIFEST.has(name));
     const out = join(work, `${repo.replace(/\//g, "_")}.wasm`);
     const pull = await runPwasm(["pull", `oci://${ref}`, "-o", out]);
     if (accepted) {
