@@ -2,7 +2,7 @@
 // before the suites run, so tests exercise what a user would build and run.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { compileProject } from "../../cli/build/compile.js";
 import { isStale } from "../../cli/build/stale.js";
 
@@ -20,7 +20,10 @@ export function projectDirs(): string[] {
 export default async function setup(): Promise<void> {
   for (const dir of projectDirs()) {
     for (const target of ["release", "debug"]) {
-      if (isStale(dir, join(dir, "build", `${target}.wasm`))) await compileProject({ dir, target });
+      if (!isStale(dir, join(dir, "build", `${target}.wasm`))) continue;
+      const r = await compileProject({ dir, target });
+      // Every build says what it produced, as `pwasm build` does.
+      process.stdout.write(`built ${relative(ROOT, r.outFile)}  ${r.bytes.toLocaleString("en-US")} bytes  (${target}, AssemblyScript ${r.compilerVersion})\n`);
     }
   }
   // CLI tests run the compiled CLI, as a user would.
