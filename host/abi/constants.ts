@@ -94,6 +94,21 @@ export type FilterTrailersStatus = (typeof FilterTrailersStatus)[keyof typeof Fi
 /** gRPC status codes used by the host. */
 export const GrpcStatus = { Ok: 0, Unavailable: 14, Internal: 13, Unauthenticated: 16 } as const;
 
+/**
+ * Envoy's HTTP → gRPC status mapping (Grpc::Utility::httpToGrpcStatus), used for local replies to
+ * gRPC requests and for `response.grpc_status` when a response carries no grpc-status.
+ */
+export function httpToGrpcStatus(code: number): number {
+  switch (code) {
+    case 400: return 13;
+    case 401: return 16;
+    case 403: return 7;
+    case 404: return 12;
+    case 429: case 502: case 503: case 504: return 14;
+    default: return 2;
+  }
+}
+
 /** WASI errno values the host returns. */
 export const WasiErrno = {
   Success: 0,

@@ -20,7 +20,7 @@
 // - a local reply raised while decoding passes through this plugin's response callbacks; while
 //   encoding it goes straight to the client; after response headers went out the stream resets.
 import {
-  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult,
+  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, httpToGrpcStatus, MapType, StreamType, WasmResult,
 } from "../abi/constants.js";
 import { HostContext, type LocalReply, type RootContextState } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
@@ -119,17 +119,6 @@ export interface LastActions {
   responseTrailers?: number;
 }
 
-// Envoy's default grpc-status for a local reply without one (Grpc::Utility::httpToGrpcStatus).
-function httpToGrpcStatus(code: number): number {
-  switch (code) {
-    case 400: return 13;
-    case 401: return 16;
-    case 403: return 7;
-    case 404: return 12;
-    case 429: case 502: case 503: case 504: return 14;
-    default: return 2;
-  }
-}
 
 // Envoy's PercentEncoding::encode for grpc-message: everything outside printable ASCII, and '%'.
 function percentEncode(s: string): string {

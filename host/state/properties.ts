@@ -9,7 +9,7 @@
 //   route_metadata, upstream_host_metadata, listener_direction, listener_metadata; plugin_name,
 //   plugin_root_id, plugin_vm_id, connection_id; any other name X is the filter state `wasm.X`
 //   written with proxy_set_property. Stream attributes are NOT_FOUND in a root context.
-import { WasmResult } from "../abi/constants.js";
+import { httpToGrpcStatus, WasmResult } from "../abi/constants.js";
 import { fromByteString } from "../abi/text.js";
 import type { HostContext } from "../vm/contexts.js";
 import { localityValue, metadataValue, nodeValue, type MetadataInit } from "./envoy_messages.js";
@@ -125,17 +125,6 @@ function requestProperty(s: PropertyScope, field: string): PropertyValue | undef
   }
 }
 
-// Envoy's HTTP → gRPC status mapping (used when a response carries no grpc-status).
-function httpToGrpcStatus(code: number): number {
-  switch (code) {
-    case 400: return 13;
-    case 401: return 16;
-    case 403: return 7;
-    case 404: return 12;
-    case 429: case 502: case 503: case 504: return 14;
-    default: return 2;
-  }
-}
 
 function responseProperty(s: PropertyScope, field: string): PropertyValue | undefined {
   const info = s.info;
