@@ -384,8 +384,10 @@ export class HttpStream extends HostContext {
     d.headers = headers;
     d.headersVisible = true;
     if (endOfStream) d.inputEnded = true;
-    if (this.failed()) return this.passHeaders(d, endOfStream);
     const isRequest = this.isRequest(d);
+    // Envoy skips a filter whose context never came to be (it saw no request headers).
+    if (!isRequest && !this.created && this.vm && !this.vm.failure) return this.sendHeaders(d, endOfStream);
+    if (this.failed()) return this.passHeaders(d, endOfStream);
     const raw = this.invoke(isRequest ? "proxy_on_request_headers" : "proxy_on_response_headers", headers.count, endOfStream ? 1 : 0);
     if (raw === undefined) return this.bypass ? this.passHeaders(d, endOfStream) : undefined;
     if (isRequest) this.lastActions.requestHeaders = raw;
@@ -414,6 +416,7 @@ export class HttpStream extends HostContext {
 
   private onData(d: Direction, chunk: Buffer, endOfStream: boolean): void {
     if (endOfStream) d.inputEnded = true;
+    if (!this.created && this.vm && !this.vm.failure) return this.forwardData(d, chunk, endOfStream);
     if (d.stop === Stop.All) {
       // Envoy buffers without calling the filter; the plugin sees it on continue.
       d.buffered = concat(d.buffered, chunk);
@@ -481,6 +484,10 @@ export class HttpStream extends HostContext {
   private onTrailers(d: Direction, trailers: HeaderMap): void {
     d.inputEnded = true;
     d.trailers = trailers;
+    if (!this.created && this.vm && !this.vm.failure) {
+      d.trailersSeen = true;
+      return this.forwardTrailers(d);
+    }
     if (d.stop === Stop.All) return; // delivered to the plugin on continue
     if (this.failed()) {
       d.trailersSeen = true;

@@ -211,3 +211,19 @@ describe("filter chains", () => {
     expect(chain.info.responseCode).toBe(401);
   });
 });
+
+describe("a plugin that never saw the request", () => {
+  it("is skipped for response events (Envoy calls no callback on a context that was never created)", async () => {
+    const wasm = proxyModule(() => `
+      (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (call $inc (i32.const 0)) (i32.const 1))
+      (func (export "proxy_on_response_body") (param i32 i32 i32) (result i32) (call $inc (i32.const 0)) (i32.const 1))`);
+    const host = await createTestHost({ wasm });
+    const s = host.httpStream();
+    s.callOnResponseHeaders({ ":status": "200" });
+    s.callOnResponseBody("body", true);
+    expect(slot(host, 0)).toBe(0);
+    expect(s.downstream.headers?.get(":status")).toBe("200");
+    expect(s.responseBody).toBe("body");
+    expect(s.downstream.ended).toBe(true);
+  });
+});
