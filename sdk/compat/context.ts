@@ -20,7 +20,9 @@ export type HttpCallbackFunction = (origin_context: BaseContext, headers: u32, b
 
 /** A pending httpCall: the context to resume and the function to call with the response. */
 export class HttpCallback {
+  /** The context the call was made for. */
   origin_context: BaseContext;
+  /** Called with the response. */
   cb: HttpCallbackFunction;
   constructor(origin_context: BaseContext, cb: HttpCallbackFunction) {
     this.origin_context = origin_context;
@@ -159,6 +161,7 @@ export class RootContext extends NativeRootContext {
  * onResponseHeaders, onDownstreamData, … (returning the …StatusValues enums).
  */
 export class Context extends HttpContext {
+  /** The root context that created this one. */
   root_context: RootContext;
 
   constructor(context_id: u32, root_context: RootContext) {

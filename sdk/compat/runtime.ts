@@ -26,6 +26,7 @@ import {
 
 /** A value with an address, for host calls that write a result (proxy-runtime's Reference). */
 export class Reference<T> {
+  /** The value the host writes. */
   data: T;
   /** The address of `data`. */
   ptr(): usize {
@@ -35,7 +36,9 @@ export class Reference<T> {
 
 /** One header as bytes (proxy-runtime's HeaderPair: UTF-8 key and value). */
 export class HeaderPair {
+  /** Header name (UTF-8). */
   key: ArrayBuffer;
+  /** Header value (UTF-8). */
   value: ArrayBuffer;
 
   constructor(header_key_data: ArrayBuffer, header_value_data: ArrayBuffer) {
@@ -122,7 +125,9 @@ export function logLevel(): LogLevelValues {
 
 /** A status code with its message bytes. */
 export class StatusWithData {
+  /** The status code (gRPC status, or 11 after a failed HTTP callout). */
   status: u32;
+  /** The status message bytes. */
   data: ArrayBuffer;
   constructor(status: u32, data: ArrayBuffer) {
     this.status = status;
@@ -195,8 +200,11 @@ export function clear_route_cache(): WasmResultValues {
 
 /** The result of get_shared_data. */
 export class GetSharedData {
+  /** The value, when found. */
   value: ArrayBuffer | null = null;
+  /** The host status (NotFound for a missing key). */
   result: WasmResultValues = WasmResultValues.Ok;
+  /** The CAS to pass to set_shared_data. */
   cas: usize = 0;
 }
 
@@ -220,7 +228,9 @@ export function set_shared_data(key: string, value: ArrayBuffer, cas: u32 = 0): 
 
 /** The result of registering or resolving a queue. */
 export class TokenSharedQueueResult {
+  /** The host status. */
   result: WasmResultValues = WasmResultValues.Ok;
+  /** The queue id, when Ok. */
   token: u32 = 0;
 }
 
@@ -245,7 +255,9 @@ export function resolve_shared_queue(vm_id: string, queue_name: string): TokenSh
 
 /** The result of dequeue_shared_queue. */
 export class DequeueSharedQueueResult {
+  /** The host status (Empty for an empty queue). */
   result: WasmResultValues = WasmResultValues.Ok;
+  /** The item, when Ok. */
   data: ArrayBuffer | null = null;
 }
 
@@ -320,6 +332,7 @@ export function set_header_map_pairs(typ: HeaderMapTypeValues, headers: Headers)
 
 /** One header map, by its type: what `stream_context.headers.request` and friends are. */
 export class HeaderStreamManipulator {
+  /** Which map. */
   typ: HeaderMapTypeValues;
   constructor(typ: HeaderMapTypeValues) {
     this.typ = typ;
@@ -340,8 +353,11 @@ export class HeaderStreamManipulator {
 
 /** The request, response and callout-response maps of one kind (headers or trailers). */
 export class HeaderMapManipulator {
+  /** Request headers (or trailers). */
   request: HeaderStreamManipulator;
+  /** Response headers (or trailers). */
   response: HeaderStreamManipulator;
+  /** An HTTP callout's response headers (or trailers), inside its callback. */
   http_callback: HeaderStreamManipulator;
   constructor(request: HeaderStreamManipulator, response: HeaderStreamManipulator, http_callback: HeaderStreamManipulator) {
     this.request = request;
@@ -352,7 +368,9 @@ export class HeaderMapManipulator {
 
 /** Headers and trailers of the current stream. */
 export class StreamContext {
+  /** Header maps. */
   headers: HeaderMapManipulator;
+  /** Trailer maps. */
   trailers: HeaderMapManipulator;
   constructor(headers: HeaderMapManipulator, trailers: HeaderMapManipulator) {
     this.headers = headers;
@@ -390,8 +408,11 @@ export function set_buffer_bytes(typ: BufferTypeValues, start: u32, length: u32,
 
 /** The result of get_buffer_status. */
 export class BufferStatusResult {
+  /** The host status. */
   result: WasmResultValues = WasmResultValues.Ok;
+  /** The buffer size in bytes. */
   length: usize = 0;
+  /** Buffer flags (always 0 in Envoy). */
   flags: u32 = 0;
 }
 
@@ -410,7 +431,9 @@ export function get_buffer_status(typ: BufferTypeValues): BufferStatusResult {
 
 /** The result of define_metric. */
 export class MetricResult {
+  /** The host status. */
   result: WasmResultValues = WasmResultValues.Ok;
+  /** The metric id, when Ok. */
   metric_id: u32 = 0;
 }
 
@@ -435,7 +458,9 @@ export function record_metric(metric_id: u32, value: u64): WasmResultValues {
 
 /** The result of get_metric. */
 export class MetricData {
+  /** The host status. */
   result: WasmResultValues = WasmResultValues.Ok;
+  /** The value, when Ok. */
   data: u64 = 0;
 }
 
@@ -449,6 +474,7 @@ export function get_metric(metric_id: u32): MetricData {
 
 /** A metric defined by name at construction. */
 export class Metric {
+  /** The host's id of the metric (0 if the host refused it). */
   metric_id: u32;
   constructor(typ: MetricTypeValues, name: string) {
     this.metric_id = define_metric(typ, name).metric_id;

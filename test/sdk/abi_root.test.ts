@@ -2,6 +2,7 @@
 // start and configuration, metrics, shared data with CAS, shared queues and onQueueReady, foreign
 // functions both ways, logging and the log level, time, the timer, proxy_done.
 import { beforeAll, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestHost, type TestHost, type TestHostOptions } from "../../host/index.js";
 import { VARIANTS, buildVariant } from "./variants.js";
@@ -135,5 +136,22 @@ describe.each(VARIANTS)("SDK root and service wrappers ($name)", (variant) => {
     t.callOnForeignFunction(99);
     expect(t.logs("info")).toContain("done: 0");
     expect(t.logs("info")).toContain("root deleted");
+  });
+
+  it("exports one allocator as proxy_on_memory_allocate and malloc, giving distinct writable memory", async () => {
+    // The host prefers malloc (as Envoy does); call both directly, size 0 included.
+    const module = await WebAssembly.compile(await readFile(wasm));
+    const env = Object.fromEntries(WebAssembly.Module.imports(module).map((i) => [i.name, () => 0]));
+    const instance = await WebAssembly.instantiate(module, { env });
+    const e = instance.exports as Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+    e._initialize!();
+    const ptrs = [e.proxy_on_memory_allocate!(32), e.malloc!(32), e.proxy_on_memory_allocate!(0), e.malloc!(100_000)];
+    expect(ptrs.every((p) => p > 0)).toBe(true);
+    expect(new Set(ptrs).size).toBe(4);
+    const bytes = new Uint8Array(e.memory.buffer);
+    bytes.fill(0xab, ptrs[3]!, ptrs[3]! + 100_000);
+    bytes.fill(0xcd, ptrs[0]!, ptrs[0]! + 32);
+    expect(bytes[ptrs[3]! + 99_999]).toBe(0xab);
+    expect(bytes[ptrs[1]!]).not.toBe(0xcd);
   });
 });
