@@ -6,6 +6,7 @@ export { ProxyWasmHost, type HostOptions } from "./host.js";
 export { Plugin, type PluginOptions, type ReloadStats } from "./plugin.js";
 export type { Clock, ForeignFunction, HostServices, LocalInfo, TimerService } from "./services.js";
 export type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "./imports/http_call.js";
+export type { DnsResolver, DnsAnswer } from "./imports/dns.js";
 export { HeaderMap, type HeadersInit } from "./state/header_map.js";
 export { NO_GRPC, type GrpcTransport, type GrpcCalloutRequest, type GrpcEvents, type GrpcCallHandle, type GrpcStreamHandle } from "./state/grpc_calls.js";
 export { TcpConnection, type TcpConnectionSink, type TcpLastActions } from "./state/tcp_connection.js";
