@@ -11,7 +11,7 @@ import {
   proxy_http_call, proxy_set_effective_context,
 } from "./imports";
 import { logDebug } from "./log";
-import { OUT_AUX, OUT_LEN, OUT_PTR, releaseStaged, stage0, stage1, stagedLen0, stagedLen1, takeString } from "./memory";
+import { OUT_AUX, OUT_LEN, OUT_PTR, stage0, stage1, stagedLen0, stagedLen1, takeString } from "./memory";
 import { noteResult } from "./result";
 import { WasmResult } from "./types";
 import { encodeString } from "./utf8";
@@ -128,7 +128,6 @@ export function httpCallPairsFor(
     c, stagedLen0, changetype<usize>(headers), <usize>headers.byteLength, ptrOf(body), lenOf(body),
     ptrOf(trailers), lenOf(trailers), timeoutMilliseconds, OUT_PTR,
   );
-  releaseStaged();
   return track(receiver, r);
 }
 
@@ -145,7 +144,6 @@ export function grpcCallFor(
     changetype<usize>(svc), <usize>svc.byteLength, sn, stagedLen0, mn, stagedLen1, ptrOf(m), lenOf(m),
     changetype<usize>(message), <usize>message.byteLength, timeoutMilliseconds, OUT_PTR,
   );
-  releaseStaged();
   return track(receiver, r);
 }
 
@@ -160,7 +158,6 @@ export function grpcStreamFor(
   const r = proxy_grpc_stream(
     changetype<usize>(svc), <usize>svc.byteLength, sn, stagedLen0, mn, stagedLen1, ptrOf(m), lenOf(m), OUT_PTR,
   );
-  releaseStaged();
   return track(receiver, r);
 }
 

@@ -36,11 +36,23 @@ export function registerRootContext(factory: RootContextFactory, rootId: string 
   factoryList = new FactoryEntry(rootId, factory, factoryList);
 }
 
+// String equality without pulling the standard library's comparison into every plugin.
+function sameString(a: string, b: string): bool {
+  const n = <usize>a.length;
+  if (n != <usize>b.length) return false;
+  const pa = changetype<usize>(a);
+  const pb = changetype<usize>(b);
+  for (let i: usize = 0; i < n << 1; i += 2) {
+    if (load<u16>(pa + i) != load<u16>(pb + i)) return false;
+  }
+  return true;
+}
+
 function pickFactory(rootId: string): RootContextFactory | null {
   let fallback: RootContextFactory | null = null;
   let e = factoryList;
   while (e !== null) {
-    if (e.rootId == rootId) return e.factory;
+    if (sameString(e.rootId, rootId)) return e.factory;
     if (e.rootId.length == 0) fallback = e.factory;
     e = e.next;
   }
@@ -53,7 +65,6 @@ function pickFactory(rootId: string): RootContextFactory | null {
 function readRootId(): string {
   const p = stage0("plugin_root_id");
   const r = proxy_get_property(p, stagedLen0, OUT_PTR, OUT_LEN);
-  releaseStaged();
   return r == WasmResult.Ok ? takeString() : "";
 }
 
@@ -145,6 +156,7 @@ export function deleteContext(contextId: u32): void {
  * so no managed reference may be live in a local when it runs.
  */
 export function maybeCollect(): void {
+  releaseStaged();
   if (ASC_RUNTIME == RUNTIME_MINIMAL) {
     if (deletedSinceCollect >= COLLECT_EVERY_CONTEXTS || hostBytesSinceCollect >= COLLECT_EVERY_HOST_BYTES) {
       deletedSinceCollect = 0;

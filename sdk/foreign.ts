@@ -3,7 +3,7 @@
 // the plugin (proxy_on_foreign_function → RootContext.onForeignFunction).
 import { getBufferBytes } from "./buffers";
 import { proxy_call_foreign_function } from "./imports";
-import { OUT_LEN, OUT_PTR, releaseStaged, stage0, stagedLen0, takeBuffer } from "./memory";
+import { OUT_LEN, OUT_PTR, stage0, stagedLen0, takeBuffer } from "./memory";
 import { noteResult } from "./result";
 import { BufferType } from "./types";
 
@@ -14,7 +14,6 @@ import { BufferType } from "./types";
 export function callForeignFunction(name: string, args: ArrayBuffer): ArrayBuffer | null {
   const n = stage0(name);
   const r = proxy_call_foreign_function(n, stagedLen0, changetype<usize>(args), <usize>args.byteLength, OUT_PTR, OUT_LEN);
-  releaseStaged();
   return noteResult(r) ? takeBuffer() : null;
 }
 

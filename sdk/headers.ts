@@ -5,7 +5,7 @@ import {
   proxy_set_header_map_pairs,
 } from "./imports";
 import {
-  OUT_LEN, OUT_PTR, releaseStaged, stage0, stage1, stagedLen0, stagedLen1, takeBuffer, takeString,
+  OUT_LEN, OUT_PTR, stage0, stage1, stagedLen0, stagedLen1, takeBuffer, takeString,
 } from "./memory";
 import { MapType, WasmResult } from "./types";
 import { decodeUtf8, encodeUtf8, setObjectSize } from "./utf8";
@@ -90,7 +90,6 @@ export class HeaderMap {
   get(name: string): string | null {
     const k = stage0(name);
     const r = proxy_get_header_map_value(<u32>this.mapType, k, stagedLen0, OUT_PTR, OUT_LEN);
-    releaseStaged();
     if (r != WasmResult.Ok) return null;
     return takeString();
   }
@@ -117,7 +116,6 @@ export class HeaderMap {
     const k = stage0(name);
     const v = stage1(value);
     const r = proxy_replace_header_map_value(<u32>this.mapType, k, stagedLen0, v, stagedLen1);
-    releaseStaged();
     return <WasmResult>r;
   }
 
@@ -126,7 +124,6 @@ export class HeaderMap {
     const k = stage0(name);
     const v = stage1(value);
     const r = proxy_add_header_map_value(<u32>this.mapType, k, stagedLen0, v, stagedLen1);
-    releaseStaged();
     return <WasmResult>r;
   }
 
@@ -134,7 +131,6 @@ export class HeaderMap {
   remove(name: string): WasmResult {
     const k = stage0(name);
     const r = proxy_remove_header_map_value(<u32>this.mapType, k, stagedLen0);
-    releaseStaged();
     return <WasmResult>r;
   }
 

@@ -1,13 +1,12 @@
 // Logging through proxy_log at the six Proxy-Wasm levels.
 import { proxy_get_log_level, proxy_log } from "./imports";
-import { OUT_PTR, stage0, stagedLen0, releaseStaged } from "./memory";
+import { OUT_PTR, stage0, stagedLen0 } from "./memory";
 import { LogLevel, WasmResult } from "./types";
 
 /** Writes `message` to the host's log at `level` (proxy_log). */
 export function log(level: LogLevel, message: string): void {
   const ptr = stage0(message);
   proxy_log(<u32>level, ptr, stagedLen0);
-  releaseStaged();
 }
 
 /** Logs at TRACE. */

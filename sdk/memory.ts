@@ -83,7 +83,8 @@ export function dropBuffer(): void {
 // that fit are encoded into static memory, so add/replace/get of a header allocates nothing.
 const STAGE_SLOT_SIZE: usize = 2048;
 const STAGE: usize = memory.data(<i32>(STAGE_SLOT_SIZE * 2));
-// Keeps a large encoding alive until the next call reuses its slot.
+// Keeps a large encoding alive until the host call that needs it is over: until the next spill
+// into the same slot, or the end of the callback (releaseStaged).
 let stageSpill0: ArrayBuffer | null = null;
 let stageSpill1: ArrayBuffer | null = null;
 
@@ -117,7 +118,7 @@ function stageDest(s: string, slot: usize, spill: i32): usize {
   return changetype<usize>(buf);
 }
 
-/** Drops large staged encodings once the host call that needed them returned. */
+/** Drops large staged encodings; the dispatcher calls it at the end of callbacks. */
 export function releaseStaged(): void {
   stageSpill0 = null;
   stageSpill1 = null;

@@ -1,13 +1,12 @@
 // Metrics: counters, gauges and histograms (proxy_define_metric and friends).
 import { proxy_define_metric, proxy_get_metric, proxy_increment_metric, proxy_record_metric } from "./imports";
-import { OUT_PTR, releaseStaged, stage0, stagedLen0 } from "./memory";
+import { OUT_PTR, stage0, stagedLen0 } from "./memory";
 import { MetricType, WasmResult } from "./types";
 
 /** Defines a metric (proxy_define_metric) and returns its id; 0 if the host refused. */
 export function defineMetric(type: MetricType, name: string): u32 {
   const p = stage0(name);
   const r = proxy_define_metric(<u32>type, p, stagedLen0, OUT_PTR);
-  releaseStaged();
   return r == WasmResult.Ok ? load<u32>(OUT_PTR) : 0;
 }
 

@@ -4,7 +4,7 @@ import {
   proxy_dequeue_shared_queue, proxy_enqueue_shared_queue, proxy_get_shared_data, proxy_register_shared_queue,
   proxy_resolve_shared_queue, proxy_set_shared_data,
 } from "./imports";
-import { OUT_AUX, OUT_LEN, OUT_PTR, releaseStaged, stage0, stage1, stagedLen0, stagedLen1, takeBuffer } from "./memory";
+import { OUT_AUX, OUT_LEN, OUT_PTR, stage0, stage1, stagedLen0, stagedLen1, takeBuffer } from "./memory";
 import { noteResult } from "./result";
 import { WasmResult } from "./types";
 
@@ -17,7 +17,6 @@ export class SharedData {
 export function getSharedData(key: string): SharedData | null {
   const k = stage0(key);
   const r = proxy_get_shared_data(k, stagedLen0, OUT_PTR, OUT_LEN, OUT_AUX);
-  releaseStaged();
   if (!noteResult(r)) return null;
   const cas = load<u32>(OUT_AUX);
   return new SharedData(takeBuffer(), cas);
@@ -30,7 +29,6 @@ export function getSharedData(key: string): SharedData | null {
 export function setSharedData(key: string, value: ArrayBuffer, cas: u32 = 0): WasmResult {
   const k = stage0(key);
   const r = proxy_set_shared_data(k, stagedLen0, changetype<usize>(value), <usize>value.byteLength, cas);
-  releaseStaged();
   return <WasmResult>r;
 }
 
@@ -41,7 +39,6 @@ export function setSharedData(key: string, value: ArrayBuffer, cas: u32 = 0): Wa
 export function registerSharedQueue(name: string): u32 {
   const n = stage0(name);
   const r = proxy_register_shared_queue(n, stagedLen0, OUT_PTR);
-  releaseStaged();
   return noteResult(r) ? load<u32>(OUT_PTR) : 0;
 }
 
@@ -50,7 +47,6 @@ export function resolveSharedQueue(vmId: string, name: string): u32 {
   const v = stage0(vmId);
   const n = stage1(name);
   const r = proxy_resolve_shared_queue(v, stagedLen0, n, stagedLen1, OUT_PTR);
-  releaseStaged();
   return noteResult(r) ? load<u32>(OUT_PTR) : 0;
 }
 

@@ -1,7 +1,7 @@
 // Stream control: continue, close, local replies.
 import { proxy_close_stream, proxy_continue_stream, proxy_send_local_response } from "./imports";
 import { Headers, serializeHeaders } from "./headers";
-import { releaseStaged, stage0, stage1, stagedLen0, stagedLen1 } from "./memory";
+import { stage0, stage1, stagedLen0, stagedLen1 } from "./memory";
 import { GrpcStatus, StreamType, WasmResult } from "./types";
 
 /** Resumes a paused stream once the current callback returns (proxy_continue_stream). */
@@ -47,6 +47,5 @@ function sendStaged(
     hl = <usize>h.byteLength;
   }
   const r = proxy_send_local_response(statusCode, d, stagedLen0, bodyPtr, bodyLen, hp, hl, <i32>grpcStatus);
-  releaseStaged();
   return <WasmResult>r;
 }

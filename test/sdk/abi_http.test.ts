@@ -37,6 +37,12 @@ describe.each(VARIANTS)("SDK HTTP wrappers ($name)", (variant) => {
     const earlier = h.entries().filter(([k]) => !["x-size", "x-count", "x-unicode"].includes(k));
     expect(Number(h.get("x-count"))).toBe(earlier.length + 1);
     expect(Number(h.get("x-size"))).toBe(earlier.reduce((n, [k, v]) => n + k.length + v.length, 0));
+    // Strings longer than the SDK's static staging slots (name and value) pass intact.
+    const long = "ü".repeat(3000);
+    const t2 = await host();
+    const s2 = t2.httpStream();
+    s2.callOnRequestHeaders({ ...GET, "x-op": "headers", "x-long": long }, true);
+    expect(s2.requestHeaders.get(`x-long-copy-${"k".repeat(700)}`)).toBe(`${long}✓`);
     // What went upstream is what the plugin left.
     expect(s.upstream.headers?.get("x-added")).toBe("one");
   });
