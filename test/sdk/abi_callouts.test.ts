@@ -128,6 +128,7 @@ describe.each(VARIANTS)("SDK callout wrappers ($name)", (variant) => {
     expect(s.requestHeaders.get("x-cancel")).toBe("0");
     expect(s.requestHeaders.get("x-cancel-again")).toBe("1"); // NotFound
     expect(s.requestHeaders.get("x-send-on-call")).toBe("2"); // BadArgument: not a stream
+    expect(s.requestHeaders.get("x-cancel-http-token")).toBe("2/2"); // BadArgument: an HTTP token
     expect(t.grpc.calls).toHaveLength(0);
     expect(t.grpc.cancelled).toHaveLength(1);
   });
