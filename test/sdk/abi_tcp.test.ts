@@ -91,4 +91,23 @@ describe.each(VARIANTS)("SDK TCP wrappers ($name)", (variant) => {
     expect(t.logs("info")).toContain("continue upstream: 12");
     expect(c.upstreamText).toBe("bad-continue");
   });
+
+  it("closes the connection when the plugin traps, or passes bytes through when failing open", async () => {
+    const closed = await createTestHost({ wasm, rootId: "tcp", failurePolicy: "FAIL_CLOSED" });
+    const c = closed.tcpConnection();
+    c.callOnDownstreamData("trap");
+    expect(c.closedBy).toBe("wasm_fail_stream");
+    expect(c.upstreamText).toBe("");
+    expect(closed.failures).toHaveLength(1);
+    // The SDK's abort handler logs the message before trapping.
+    expect(closed.logs("critical").some((l) => l.includes("tcp trap"))).toBe(true);
+
+    const open = await createTestHost({ wasm, rootId: "tcp", failurePolicy: "FAIL_OPEN" });
+    const o = open.tcpConnection();
+    o.callOnDownstreamData("trap");
+    expect(o.closedBy).toBeUndefined();
+    expect(o.upstreamText).toBe("trap");
+    o.callOnDownstreamData(" more");
+    expect(o.upstreamText).toBe("trap more");
+  });
 });
