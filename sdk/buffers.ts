@@ -2,7 +2,7 @@
 import { proxy_get_buffer_bytes, proxy_get_buffer_status, proxy_set_buffer_bytes } from "./imports";
 import { OUT_AUX, OUT_LEN, OUT_PTR, takeBuffer } from "./memory";
 import { BufferType, WasmResult } from "./types";
-import { decodeBuffer, encodeString } from "./utf8";
+import { decodeBuffer, emptyBuffer, encodeString } from "./utf8";
 
 // Envoy's proxy_set_buffer_bytes only edits at the ends: start 0 drops `size` leading bytes then
 // prepends, start >= length appends. These (start, size) pairs are the three whole-buffer edits.
@@ -37,7 +37,7 @@ export class Buffer {
   /** The bytes available now: the current chunk, or everything buffered after a Pause. */
   get(start: usize = 0, maxSize: usize = 0x7fffffff): ArrayBuffer {
     const b = getBufferBytes(this.bufferType, start, maxSize);
-    return b !== null ? b : new ArrayBuffer(0);
+    return b !== null ? b : emptyBuffer();
   }
 
   /** The bytes as UTF-8 text. */
@@ -103,11 +103,11 @@ export class Buffer {
 /** The plugin configuration (available inside onConfigure). */
 export function getPluginConfiguration(): ArrayBuffer {
   const b = getBufferBytes(BufferType.PluginConfiguration);
-  return b !== null ? b : new ArrayBuffer(0);
+  return b !== null ? b : emptyBuffer();
 }
 
 /** The VM configuration (available inside onVmStart). */
 export function getVmConfiguration(): ArrayBuffer {
   const b = getBufferBytes(BufferType.VmConfiguration);
-  return b !== null ? b : new ArrayBuffer(0);
+  return b !== null ? b : emptyBuffer();
 }

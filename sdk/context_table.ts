@@ -6,7 +6,15 @@
 import { BaseContext } from "./context";
 
 const BUCKET_MASK: u32 = 1023;
-const buckets = new StaticArray<BaseContext | null>(<i32>BUCKET_MASK + 1);
+const BUCKETS_BYTES: usize = (<usize>BUCKET_MASK + 1) << alignof<usize>();
+const buckets = newBuckets();
+
+// Allocated directly: the StaticArray constructor's length check cannot fail here and costs bytes.
+function newBuckets(): StaticArray<BaseContext | null> {
+  const ptr = __new(BUCKETS_BYTES, idof<StaticArray<BaseContext | null>>());
+  memory.fill(ptr, 0, BUCKETS_BYTES);
+  return changetype<StaticArray<BaseContext | null>>(ptr);
+}
 
 /** Stores `ctx` under its id, replacing any earlier context with that id. */
 export function tablePut(ctx: BaseContext): void {

@@ -6,6 +6,7 @@ import { proxy_call_foreign_function } from "./imports";
 import { OUT_LEN, OUT_PTR, stage0, stagedLen0, takeBuffer } from "./memory";
 import { noteResult } from "./result";
 import { BufferType } from "./types";
+import { emptyBuffer } from "./utf8";
 
 /**
  * Calls the host function `name` with `args` (proxy_call_foreign_function); its result bytes, or
@@ -20,5 +21,5 @@ export function callForeignFunction(name: string, args: ArrayBuffer): ArrayBuffe
 /** The arguments of the current onForeignFunction call (buffer FOREIGN_FUNCTION_ARGUMENTS). */
 export function getForeignFunctionArguments(): ArrayBuffer {
   const b = getBufferBytes(BufferType.CallData);
-  return b !== null ? b : new ArrayBuffer(0);
+  return b !== null ? b : emptyBuffer();
 }

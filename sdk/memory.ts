@@ -1,6 +1,6 @@
 // Memory that crosses the ABI: the allocator the host calls, the out-slots host calls write their
 // results to, and a staging area for the strings a plugin hands to the host.
-import { decodeUtf8, encodeUtf8, setObjectSize } from "./utf8";
+import { decodeUtf8, emptyBuffer, encodeUtf8, setObjectSize } from "./utf8";
 
 // ASC_RUNTIME values (std/assembly/shared/runtime.ts): Stub 0, Minimal 1, Incremental 2.
 // The incremental collector may run inside any allocation, so a buffer the host filled must be
@@ -50,7 +50,7 @@ export const OUT_AUX: usize = memory.data(8);
 export function takeBuffer(): ArrayBuffer {
   const ptr = load<usize>(OUT_PTR);
   const len = load<usize>(OUT_LEN);
-  if (ptr == 0) return new ArrayBuffer(0);
+  if (ptr == 0) return emptyBuffer();
   hostBytesSinceCollect += len;
   const buf = changetype<ArrayBuffer>(ptr);
   release(ptr);
@@ -112,7 +112,7 @@ export function stage1(s: string): usize {
 function stageDest(s: string, slot: usize, spill: i32): usize {
   const worst = <usize>s.length * 3;
   if (worst <= STAGE_SLOT_SIZE) return slot;
-  const buf = new ArrayBuffer(<i32>worst);
+  const buf = changetype<ArrayBuffer>(__new(worst, idof<ArrayBuffer>()));
   if (spill == 0) stageSpill0 = buf;
   else stageSpill1 = buf;
   return changetype<usize>(buf);

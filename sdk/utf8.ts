@@ -81,6 +81,11 @@ export function decodeUtf8(ptr: usize, len: usize): string {
   return changetype<string>(out);
 }
 
+/** A new empty buffer (without the size check of `new ArrayBuffer`, which cannot fail here). */
+export function emptyBuffer(): ArrayBuffer {
+  return changetype<ArrayBuffer>(__new(0, idof<ArrayBuffer>()));
+}
+
 /** Decodes a whole buffer of UTF-8. */
 export function decodeBuffer(buf: ArrayBuffer): string {
   return decodeUtf8(changetype<usize>(buf), <usize>buf.byteLength);
