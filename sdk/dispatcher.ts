@@ -30,7 +30,7 @@ let factoryList: FactoryEntry | null = null;
  * Registers the root context class for `rootId` (the plugin's `root_id` in Envoy's config, the
  * `WasmPlugin`'s `pluginName` in Istio). Call it at the top level of the plugin's entry file.
  * Registering with an empty `rootId` makes that root serve every root id nobody else claims; a
- * plugin with a single registration also serves a host that sets no root id.
+ * host that sets no root id gets the first root registered.
  */
 export function registerRootContext(factory: RootContextFactory, rootId: string = ""): void {
   factoryList = new FactoryEntry(rootId, factory, factoryList);
@@ -48,17 +48,17 @@ function sameString(a: string, b: string): bool {
   return true;
 }
 
+// The factory for a root id: the one registered for it; else one registered for every id ("");
+// else, when the host sets no root id, the first one registered.
 function pickFactory(rootId: string): RootContextFactory | null {
   let fallback: RootContextFactory | null = null;
   let e = factoryList;
   while (e !== null) {
     if (sameString(e.rootId, rootId)) return e.factory;
-    if (e.rootId.length == 0) fallback = e.factory;
+    // The list is newest first: the last match kept is the earliest registration.
+    if (e.rootId.length == 0 || rootId.length == 0) fallback = e.factory;
     e = e.next;
   }
-  // A single registered root also serves a host that sets no root id at all.
-  const only = factoryList;
-  if (fallback === null && rootId.length == 0 && only !== null && only.next === null) fallback = only.factory;
   return fallback;
 }
 
