@@ -2,6 +2,7 @@
 // 0.1.0 forms proxy_continue_request / proxy_continue_response.
 import { StreamType, WasmResult } from "../abi/constants.js";
 import { decodePairs } from "../abi/pairs.js";
+import { lowerKey } from "../state/header_map.js";
 import { sig, type HostFunctionDef } from "./types.js";
 
 export const streamFunctions: HostFunctionDef[] = [
@@ -31,7 +32,7 @@ export const streamFunctions: HostFunctionDef[] = [
       const body = vm.mem.copy(bodyPtr, bodyLen);
       const pairs = decodePairs(vm.mem.check(headersPtr, headersLen), headersPtr >>> 0, headersLen >>> 0) ?? [];
       const headers: Array<[string, string]> = [];
-      for (let i = 0; i < pairs.length; i += 2) headers.push([pairs[i]!.toLowerCase(), pairs[i + 1]!]);
+      for (let i = 0; i < pairs.length; i += 2) headers.push([lowerKey(pairs[i]!), pairs[i + 1]!]);
       const g = grpcStatus | 0;
       return (vm.effective ?? vm.root).sendLocalResponse({
         statusCode: status >>> 0, details, body, headers, grpcStatus: g >= 0 && g <= 16 ? g : undefined,

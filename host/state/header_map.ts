@@ -2,6 +2,22 @@
 // repeated keys allowed. Keys and values are byte strings (latin1), so bytes pass through exactly.
 import type { FlatPairs } from "../abi/pairs.js";
 
+/**
+ * Lower-cases the ASCII letters of a byte-string key, as Envoy does; other bytes stay as they are
+ * (JavaScript's toLowerCase would also change latin1 letters such as 0xC0, corrupting UTF-8).
+ */
+export function lowerKey(key: string): string {
+  let upper = false;
+  let wide = false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c > 127) wide = true;
+  }
+  if (!upper) return key;
+  return wide ? key.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : key.toLowerCase();
+}
+
 /** Header input accepted by the host's APIs: an object, a list of pairs, or a Headers-like map. */
 export type HeadersInit = Record<string, string | string[]> | Iterable<readonly [string, string]>;
 
@@ -37,7 +53,7 @@ export class HeaderMap {
 
   /** First value of `key`, or undefined. */
   get(key: string): string | undefined {
-    const k = key.toLowerCase();
+    const k = lowerKey(key);
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) if (p[i] === k) return p[i + 1];
     return undefined;
@@ -45,7 +61,7 @@ export class HeaderMap {
 
   /** Every value of `key`, in order. */
   getAll(key: string): string[] {
-    const k = key.toLowerCase();
+    const k = lowerKey(key);
     const out: string[] = [];
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) if (p[i] === k) out.push(p[i + 1]!);
@@ -59,12 +75,12 @@ export class HeaderMap {
 
   /** Appends an entry. */
   add(key: string, value: string): void {
-    this.pairs.push(key.toLowerCase(), value);
+    this.pairs.push(lowerKey(key), value);
   }
 
   /** Makes `value` the only value of `key` (in place of the first entry; adds when absent). */
   set(key: string, value: string): void {
-    const k = key.toLowerCase();
+    const k = lowerKey(key);
     const p = this.pairs;
     let found = -1;
     for (let i = 0; i < p.length; i += 2) {
@@ -82,7 +98,7 @@ export class HeaderMap {
 
   /** Removes every entry of `key`. */
   remove(key: string): void {
-    const k = key.toLowerCase();
+    const k = lowerKey(key);
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) {
       if (p[i] === k) {
@@ -94,7 +110,7 @@ export class HeaderMap {
 
   /** Replaces every entry (keys lower-cased). */
   replaceAll(pairs: FlatPairs): void {
-    for (let i = 0; i < pairs.length; i += 2) pairs[i] = pairs[i]!.toLowerCase();
+    for (let i = 0; i < pairs.length; i += 2) pairs[i] = lowerKey(pairs[i]!);
     this.pairs = pairs;
   }
 
