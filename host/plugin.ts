@@ -32,9 +32,11 @@ export interface PluginOptions {
   /** WASI environment (Envoy `vm_config.environment_variables.key_values`). */
   environment?: Record<string, string>;
   /**
-   * What a trap does to streams (Envoy `failure_policy`). FAIL_RELOAD (default, as Envoy's
-   * default today): the failing stream gets a 503 and a later stream gets a fresh VM, at most once
-   * per reload backoff interval (streams in between get 503). FAIL_CLOSED: every stream gets a 503
+   * What a trap does to streams (Envoy `failure_policy`). FAIL_RELOAD (pwasm's default, a dev
+   * host's choice; Envoy defaults to FAIL_CLOSED unless the runtime flag
+   * `envoy.reloadable_features.wasm_failure_reload_by_default` is on, so `pwasm envoy-config`
+   * always writes the policy out): the failing stream gets a 503 and a later stream gets a fresh
+   * VM, at most once per reload backoff interval since the last load (streams in between get 503). FAIL_CLOSED: every stream gets a 503
    * until the plugin is reloaded. FAIL_OPEN: streams pass untouched.
    */
   failurePolicy?: FailurePolicy;
