@@ -1,7 +1,7 @@
 // Compiles an AssemblyScript plugin project through the compiler's programmatic API, using the
 // project's asconfig.json targets. The pwasm SDK resolves from this package when the project has
 // no node_modules/pwasm of its own, and outputs are written atomically (no truncated .wasm).
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -103,7 +103,14 @@ export async function compileProject(options: CompileOptions): Promise<CompileRe
     writeFile: async (name: string, contents: Uint8Array | string, baseDir: string) => {
       outputs.set(isAbsolute(name) ? name : resolve(baseDir, name), contents);
     },
-    listFiles: async () => null,
+    // Needed for `lib` directories (e.g. @assemblyscript/wasi-shim).
+    listFiles: async (dirname: string, baseDir: string) => {
+      try {
+        return (await readdir(isAbsolute(dirname) ? dirname : resolve(baseDir, dirname))).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
+      } catch {
+        return null;
+      }
+    },
   });
   const ms = Math.round(performance.now() - started);
   const text = stderr.join("");

@@ -37,6 +37,28 @@ export function splitPath(raw: string): string[] {
   return parts;
 }
 
+/** A raw path split once: its segments and the dotted key user pins are stored under. */
+interface ParsedPath {
+  segments: readonly string[];
+  dotted: string;
+}
+
+// Plugins ask for the same few paths on every request: parse each once. Bounded, so hostile
+// plugins sending endless distinct paths cannot grow it without limit.
+const PARSED_PATHS = new Map<string, ParsedPath>();
+const PARSED_PATHS_MAX = 4096;
+
+function parsePath(raw: string): ParsedPath {
+  let p = PARSED_PATHS.get(raw);
+  if (p === undefined) {
+    const segments = splitPath(raw);
+    p = { segments, dotted: segments.map(fromByteString).join(".") };
+    if (PARSED_PATHS.size >= PARSED_PATHS_MAX) PARSED_PATHS.clear();
+    PARSED_PATHS.set(raw, p);
+  }
+  return p;
+}
+
 // A CEL map computed from a lookup function; whole, it cannot be serialized (Envoy's attribute
 // wrappers do not list their keys), so reading e.g. `request` alone is SERIALIZATION_FAILURE.
 function lookupMap(get: (key: string) => PropertyValue | undefined): PropertyMap {
@@ -249,13 +271,25 @@ function topLevel(ctx: HostContext, scope: PropertyScope | undefined, name: stri
 }
 
 /** A value pinned by the user for this exact path (dotted), if any. */
-function pinned(ctx: HostContext, scope: PropertyScope | undefined, segments: string[]): PropertyValue | undefined {
+function pinned(ctx: HostContext, scope: PropertyScope | undefined, path: ParsedPath): PropertyValue | undefined {
   const hostPins = ctx.vm.runtime.services.properties;
   const streamPins = scope?.info.extra;
   if (hostPins.size === 0 && (!streamPins || streamPins.size === 0)) return undefined;
-  const key = segments.map(fromByteString).join(".");
-  const v = streamPins?.get(key) ?? hostPins.get(key);
+  const v = streamPins?.get(path.dotted) ?? hostPins.get(path.dotted);
   return v === undefined ? undefined : literalValue(v);
+}
+
+// The common two-segment stream attributes, answered without building the intermediate map.
+function streamField(scope: PropertyScope, name: string, field: string): PropertyValue | undefined | null {
+  switch (name) {
+    case "request": return requestProperty(scope, field);
+    case "response": return responseProperty(scope, field);
+    case "connection": return connectionProperty(scope.info, field);
+    case "upstream": return upstreamProperty(scope.info, field);
+    case "source": return peerProperty(scope.info.source, field);
+    case "destination": return peerProperty(scope.info.destination, field);
+    default: return null; // not one of these: take the general path
+  }
 }
 
 /**
@@ -263,13 +297,19 @@ function pinned(ctx: HostContext, scope: PropertyScope | undefined, segments: st
  * SERIALIZATION_FAILURE.
  */
 export function getProperty(ctx: HostContext, rawPath: string): Buffer | number {
-  const segments = splitPath(rawPath);
+  const path = parsePath(rawPath);
+  const segments = path.segments;
   if (segments.length === 0) return WasmResult.NotFound;
   const scope = ctx.propertyScope();
-  let value = pinned(ctx, scope, segments);
+  let value = pinned(ctx, scope, path);
   if (value === undefined) {
-    value = topLevel(ctx, scope, segments[0]!);
-    for (let i = 1; i < segments.length && value !== undefined; i++) value = selectProperty(value, segments[i]!);
+    const fast = scope && segments.length === 2 ? streamField(scope, segments[0]!, segments[1]!) : null;
+    if (fast !== null) {
+      value = fast;
+    } else {
+      value = topLevel(ctx, scope, segments[0]!);
+      for (let i = 1; i < segments.length && value !== undefined; i++) value = selectProperty(value, segments[i]!);
+    }
   }
   if (value === undefined) return WasmResult.NotFound;
   return serializeProperty(value) ?? WasmResult.SerializationFailure;

@@ -152,7 +152,7 @@ export class TestHttpStream {
     return {
       status: r.statusCode,
       body: r.body.toString("utf8"),
-      headers: fromWire(new HeaderMap(r.headers.flat())).toObject(),
+      headers: fromWire(new HeaderMap(r.headers.reduce<string[]>((out, [k, v]) => (out.push(k, v), out), []))).toObject(),
       details: r.details,
       grpcStatus: r.grpcStatus,
     };
