@@ -66,8 +66,19 @@ async function loadCompiler(compilerDir?: string): Promise<{ asc: AscModule; ver
   return { asc: (asc as unknown as { default?: AscModule }).default ?? asc, version };
 }
 
+// The compiler keeps files of a project's `lib` directories in a module-level table (its
+// `libraryFiles`) and parses them again in every later compile of the process; and compiles that
+// overlap would share that table. So compiles run one at a time, and each removes what it added.
+let compileQueue: Promise<unknown> = Promise.resolve();
+
 /** Compiles one project target. Throws UserError with the compiler's diagnostics on failure. */
-export async function compileProject(options: CompileOptions): Promise<CompileResult> {
+export function compileProject(options: CompileOptions): Promise<CompileResult> {
+  const run = compileQueue.then(() => compileOne(options));
+  compileQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function compileOne(options: CompileOptions): Promise<CompileResult> {
   const dir = resolve(options.dir);
   const target = options.target ?? "release";
   const configPath = join(dir, "asconfig.json");
@@ -81,37 +92,44 @@ export async function compileProject(options: CompileOptions): Promise<CompileRe
   const started = performance.now();
   const args = ["--baseDir", dir, "--config", "asconfig.json", "--target", target, ...(options.extraArgs ?? [])];
   if (options.outFile) args.push("--outFile", relative(dir, outFile));
-  const result = await asc.main(args, {
-    stdout: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
-    stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
-    readFile: async (name: string, baseDir: string) => {
-      const full = isAbsolute(name) ? name : resolve(baseDir, name);
-      try {
-        return await readFile(full, "utf8");
-      } catch {
-        // The SDK comes from this pwasm package when the project does not have it installed.
-        const i = full.lastIndexOf(SDK_MARKER);
-        if (i < 0) return null;
+  const libraryFiles = (asc as unknown as { libraryFiles?: Record<string, string> }).libraryFiles ?? {};
+  const stdLibrary = new Set(Object.keys(libraryFiles));
+  let result: Awaited<ReturnType<AscModule["main"]>>;
+  try {
+    result = await asc.main(args, {
+      stdout: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
+      stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
+      readFile: async (name: string, baseDir: string) => {
+        const full = isAbsolute(name) ? name : resolve(baseDir, name);
         try {
-          return await readFile(join(PACKAGE_ROOT, full.slice(i + SDK_MARKER.length)), "utf8");
+          return await readFile(full, "utf8");
+        } catch {
+          // The SDK comes from this pwasm package when the project does not have it installed.
+          const i = full.lastIndexOf(SDK_MARKER);
+          if (i < 0) return null;
+          try {
+            return await readFile(join(PACKAGE_ROOT, full.slice(i + SDK_MARKER.length)), "utf8");
+          } catch {
+            return null;
+          }
+        }
+      },
+      // Collected, then written after a successful compile.
+      writeFile: async (name: string, contents: Uint8Array | string, baseDir: string) => {
+        outputs.set(isAbsolute(name) ? name : resolve(baseDir, name), contents);
+      },
+      // Needed for `lib` directories (e.g. @assemblyscript/wasi-shim).
+      listFiles: async (dirname: string, baseDir: string) => {
+        try {
+          return (await readdir(isAbsolute(dirname) ? dirname : resolve(baseDir, dirname))).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
         } catch {
           return null;
         }
-      }
-    },
-    // Collected, then written after a successful compile.
-    writeFile: async (name: string, contents: Uint8Array | string, baseDir: string) => {
-      outputs.set(isAbsolute(name) ? name : resolve(baseDir, name), contents);
-    },
-    // Needed for `lib` directories (e.g. @assemblyscript/wasi-shim).
-    listFiles: async (dirname: string, baseDir: string) => {
-      try {
-        return (await readdir(isAbsolute(dirname) ? dirname : resolve(baseDir, dirname))).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
-      } catch {
-        return null;
-      }
-    },
-  });
+      },
+    });
+  } finally {
+    for (const name of Object.keys(libraryFiles)) if (!stdLibrary.has(name)) delete libraryFiles[name];
+  }
   const ms = Math.round(performance.now() - started);
   const text = stderr.join("");
   if (result.error) {
