@@ -6,6 +6,7 @@
 //   npm run bench:stats [-- <requests per round> <rounds>]
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ProxyWasmHost } from "../host/host.js";
 import { encodePeerMetadata } from "../host/istio/peer_metadata.js";
 import type { Plugin, PluginOptions } from "../host/plugin.js";
@@ -15,8 +16,6 @@ import type { PropertyLiteral } from "../host/state/property_values.js";
 import type { StreamInfoInit } from "../host/state/stream_info.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const perRound = Number(process.argv[2] ?? 2000);
-const rounds = Number(process.argv[3] ?? 15);
 
 const wasm = (project: string) => join(ROOT, project, "build", "release.wasm");
 
@@ -94,43 +93,61 @@ function round(t: Target, n: number): void {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const host = new ProxyWasmHost({ mode: "manual", keepLogs: false, logLevel: "warn", properties: NODE });
-const addHeader = await load(host, "examples/add-header", { rootId: "add_header", configuration: "x-hello: world" });
-const stats = await load(host, "plugins/stats", { rootId: "stats_inbound", configuration: JSON.stringify({ disable_host_header_fallback: true }) });
-const mx = await load(host, "plugins/metadata-exchange", {});
+/** One measured chain: its median per-request time, its ratio to add-header, its size. */
+export interface StatsBenchRow {
+  name: string;
+  medianUs: number;
+  ratioToAddHeader: number;
+  bytes: number;
+}
 
-// The peer as metadata-exchange stores it, for running stats on its own.
-const probe: Target = { name: "", plugins: [mx.plugin], bytes: 0, requestHeaders: ["x-envoy-peer-metadata", PEER_HEADER, "x-envoy-peer-metadata-id", PEER_ID], filterState: {}, samples: [] };
-const info = new FilterChain(probe.plugins, ends, {});
-info.decodeHeaders(new HeaderMap([...REQUEST, ...probe.requestHeaders]), true);
-const storedPeer = info.info.filterState.get("wasm.downstream_peer");
-if (!storedPeer) throw new Error("metadata-exchange stored no peer");
+/** Measures stats, metadata-exchange and their chain against add-header, interleaved. */
+export async function runStatsBench(perRound = 2000, rounds = 15): Promise<StatsBenchRow[]> {
+  const host = new ProxyWasmHost({ mode: "manual", keepLogs: false, logLevel: "warn", properties: NODE });
+  const addHeader = await load(host, "examples/add-header", { rootId: "add_header", configuration: "x-hello: world" });
+  const stats = await load(host, "plugins/stats", { rootId: "stats_inbound", configuration: JSON.stringify({ disable_host_header_fallback: true }) });
+  const mx = await load(host, "plugins/metadata-exchange", {});
 
-const targets: Target[] = [
-  { name: "examples/add-header", plugins: [addHeader.plugin], bytes: addHeader.bytes, requestHeaders: [], filterState: {}, samples: [] },
-  {
-    name: "plugins/stats (peer known)", plugins: [stats.plugin], bytes: stats.bytes, requestHeaders: [],
-    filterState: { "wasm.downstream_peer": storedPeer, "wasm.downstream_peer_id": Buffer.from(PEER_ID) }, samples: [],
-  },
-  { name: "plugins/metadata-exchange (inbound, peer cached)", plugins: [mx.plugin], bytes: mx.bytes, requestHeaders: probe.requestHeaders, filterState: {}, samples: [] },
-  { name: "metadata-exchange + stats chain", plugins: [mx.plugin, stats.plugin], bytes: mx.bytes + stats.bytes, requestHeaders: probe.requestHeaders, filterState: {}, samples: [] },
-];
+  // The peer as metadata-exchange stores it, for running stats on its own.
+  const probe: Target = { name: "", plugins: [mx.plugin], bytes: 0, requestHeaders: ["x-envoy-peer-metadata", PEER_HEADER, "x-envoy-peer-metadata-id", PEER_ID], filterState: {}, samples: [] };
+  const info = new FilterChain(probe.plugins, ends, {});
+  info.decodeHeaders(new HeaderMap([...REQUEST, ...probe.requestHeaders]), true);
+  const storedPeer = info.info.filterState.get("wasm.downstream_peer");
+  if (!storedPeer) throw new Error("metadata-exchange stored no peer");
 
-// Warm-up (JIT, VM caches, the stats plugin's label cache), then interleaved rounds.
-for (const t of targets) round(t, perRound);
-for (const t of targets) t.samples.length = 0;
-for (let r = 0; r < rounds; r++) for (const t of targets) round(t, perRound);
+  const targets: Target[] = [
+    { name: "examples/add-header", plugins: [addHeader.plugin], bytes: addHeader.bytes, requestHeaders: [], filterState: {}, samples: [] },
+    {
+      name: "plugins/stats (peer known)", plugins: [stats.plugin], bytes: stats.bytes, requestHeaders: [],
+      filterState: { "wasm.downstream_peer": storedPeer, "wasm.downstream_peer_id": Buffer.from(PEER_ID) }, samples: [],
+    },
+    { name: "plugins/metadata-exchange (inbound, peer cached)", plugins: [mx.plugin], bytes: mx.bytes, requestHeaders: probe.requestHeaders, filterState: {}, samples: [] },
+    { name: "metadata-exchange + stats chain", plugins: [mx.plugin, stats.plugin], bytes: mx.bytes + stats.bytes, requestHeaders: probe.requestHeaders, filterState: {}, samples: [] },
+  ];
 
-const failures = [addHeader, stats, mx].reduce((n, p) => n + p.plugin.failures.length, 0);
-if (failures > 0) throw new Error(`${failures} VM failure(s) during the run`);
-// The measured path is the realistic one: the peer, mTLS and the cluster's service were all seen.
-const requests = host.metrics.all().find((m) => m.name.endsWith("istio_requests_total") && m.name.includes("source_workload=.=productpage-v1;.;") &&
-  m.name.includes("destination_service=.=reviews.default.svc.cluster.local;.;") && m.name.includes("connection_security_policy=.=mutual_tls;.;"));
-if (!requests || requests.value < rounds * perRound) throw new Error("plugins/stats did not count every request with the expected labels");
+  // Warm-up (JIT, VM caches, the stats plugin's label cache), then interleaved rounds.
+  for (const t of targets) round(t, perRound);
+  for (const t of targets) t.samples.length = 0;
+  for (let r = 0; r < rounds; r++) for (const t of targets) round(t, perRound);
 
-const base = median(targets[0]!.samples);
-console.log(`Per-request cost, ${rounds} interleaved rounds × ${perRound} inbound requests (median of round means)`);
-for (const t of targets) {
-  const us = median(t.samples) / 1000;
-  console.log(`  ${t.name.padEnd(50)} ${us.toFixed(2).padStart(7)} µs   ${(median(t.samples) / base).toFixed(2).padStart(5)}× add-header   ${(t.bytes / 1024).toFixed(1)} KiB`);
+  const failures = [addHeader, stats, mx].reduce((n, p) => n + p.plugin.failures.length, 0);
+  if (failures > 0) throw new Error(`${failures} VM failure(s) during the run`);
+  // The measured path is the realistic one: the peer, mTLS and the cluster's service were all seen.
+  const requests = host.metrics.all().find((m) => m.name.endsWith("istio_requests_total") && m.name.includes("source_workload=.=productpage-v1;.;") &&
+    m.name.includes("destination_service=.=reviews.default.svc.cluster.local;.;") && m.name.includes("connection_security_policy=.=mutual_tls;.;"));
+  if (!requests || requests.value < rounds * perRound) throw new Error("plugins/stats did not count every request with the expected labels");
+
+  const base = median(targets[0]!.samples);
+  return targets.map((t) => ({ name: t.name, medianUs: median(t.samples) / 1000, ratioToAddHeader: median(t.samples) / base, bytes: t.bytes }));
+}
+
+// Run directly: print the table.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const perRound = Number(process.argv[2] ?? 2000);
+  const rounds = Number(process.argv[3] ?? 15);
+  const rows = await runStatsBench(perRound, rounds);
+  console.log(`Per-request cost, ${rounds} interleaved rounds × ${perRound} inbound requests (median of round means)`);
+  for (const r of rows) {
+    console.log(`  ${r.name.padEnd(50)} ${r.medianUs.toFixed(2).padStart(7)} µs   ${r.ratioToAddHeader.toFixed(2).padStart(5)}× add-header   ${(r.bytes / 1024).toFixed(1)} KiB`);
+  }
 }

@@ -233,7 +233,9 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
           }
           try {
             if (end) res.end();
-            else res.flushHeaders();
+            // Headers go out with the first body bytes when those follow at once (one write instead
+            // of two); otherwise, as Envoy does, right away.
+            else setImmediate(() => { if (!res.headersSent && !res.destroyed) res.flushHeaders(); });
           } catch (err) {
             host.logs.write({ level: LogLevel.Error, message: `response rejected: ${(err as Error).message}`, plugin: "", rootId: "", vmId: "", time: Date.now() });
             res.destroy();

@@ -16,37 +16,75 @@ export interface ChainEnds {
   reset(details: string): void;
 }
 
+// Where plugin i's output goes: plugin i+1 (requests) and i-1 (responses), or the chain's ends.
+// A class, not closures: one allocation per plugin per stream on the per-request path.
+class ChainLink implements HttpStreamSink {
+  constructor(private readonly chain: FilterChain, private readonly i: number) {}
+
+  requestHeaders(h: HeaderMap, end: boolean): void {
+    const next = this.chain.streams[this.i + 1];
+    if (next) next.decodeHeaders(h, end);
+    else this.chain.ends.upstream.requestHeaders?.(h, end);
+  }
+
+  requestData(d: Buffer, end: boolean): void {
+    const next = this.chain.streams[this.i + 1];
+    if (next) next.decodeData(d, end);
+    else this.chain.ends.upstream.requestData?.(d, end);
+  }
+
+  requestTrailers(t: HeaderMap): void {
+    const next = this.chain.streams[this.i + 1];
+    if (next) next.decodeTrailers(t);
+    else this.chain.ends.upstream.requestTrailers?.(t);
+  }
+
+  responseHeaders(h: HeaderMap, end: boolean): void {
+    if (this.i > 0) this.chain.streams[this.i - 1]!.encodeHeaders(h, end);
+    else this.chain.toClient(h, end);
+  }
+
+  responseData(d: Buffer, end: boolean): void {
+    if (this.i > 0) this.chain.streams[this.i - 1]!.encodeData(d, end);
+    else this.chain.toClientData(d, end);
+  }
+
+  responseTrailers(t: HeaderMap): void {
+    if (this.i > 0) this.chain.streams[this.i - 1]!.encodeTrailers(t);
+    else this.chain.ends.downstream.responseTrailers?.(t);
+  }
+
+  reset(details: string): void {
+    this.chain.ends.reset(details);
+  }
+}
+
 /** One stream through every plugin of a chain. */
 export class FilterChain {
   readonly streams: HttpStream[] = [];
   /** Facts shared by every plugin of the chain (one Envoy stream). */
   readonly info: StreamInfo;
 
-  constructor(plugins: Plugin[], private readonly ends: ChainEnds, info?: StreamInfoInit, options?: HttpStreamOptions & { worker?: number }) {
+  constructor(plugins: Plugin[], readonly ends: ChainEnds, info?: StreamInfoInit, options?: HttpStreamOptions & { worker?: number }) {
     this.info = newStreamInfo(info);
-    const n = plugins.length;
-    const toClientData = (d: Buffer, end: boolean) => {
-      this.info.responseBodyBytes += d.length;
-      ends.downstream.responseData?.(d, end);
-    };
-    // What reaches the client decides whether a local reply can still be sent or must reset.
-    const toClient = (h: HeaderMap, end: boolean) => {
-      this.info.responseHeadersSent = true;
-      ends.downstream.responseHeaders?.(h, end);
-    };
-    for (let i = 0; i < n; i++) {
-      const sink: HttpStreamSink = {
-        requestHeaders: (h, end) => (i + 1 < n ? this.streams[i + 1]!.decodeHeaders(h, end) : ends.upstream.requestHeaders?.(h, end)),
-        requestData: (d, end) => (i + 1 < n ? this.streams[i + 1]!.decodeData(d, end) : ends.upstream.requestData?.(d, end)),
-        requestTrailers: (t) => (i + 1 < n ? this.streams[i + 1]!.decodeTrailers(t) : ends.upstream.requestTrailers?.(t)),
-        responseHeaders: (h, end) => (i > 0 ? this.streams[i - 1]!.encodeHeaders(h, end) : toClient(h, end)),
-        responseData: (d, end) => (i > 0 ? this.streams[i - 1]!.encodeData(d, end) : toClientData(d, end)),
-        responseTrailers: (t) => (i > 0 ? this.streams[i - 1]!.encodeTrailers(t) : ends.downstream.responseTrailers?.(t)),
-        reset: (details) => ends.reset(details),
-      };
+    const streamOptions = { ...options, downstreamEnd: false };
+    for (let i = 0; i < plugins.length; i++) {
       // Every plugin of one stream sees the same attributes.
-      this.streams.push(plugins[i]!.newHttpStream(sink, this.info, { ...options, downstreamEnd: false }));
+      this.streams.push(plugins[i]!.newHttpStream(new ChainLink(this, i), this.info, streamOptions));
     }
+  }
+
+  // What reaches the client decides whether a local reply can still be sent or must reset.
+  /** @internal Response headers leave the first plugin. */
+  toClient(h: HeaderMap, end: boolean): void {
+    this.info.responseHeadersSent = true;
+    this.ends.downstream.responseHeaders?.(h, end);
+  }
+
+  /** @internal Response data leaves the first plugin. */
+  toClientData(d: Buffer, end: boolean): void {
+    this.info.responseBodyBytes += d.length;
+    this.ends.downstream.responseData?.(d, end);
   }
 
   // With no plugins, events go straight through.
@@ -77,15 +115,13 @@ export class FilterChain {
 
   /** Response headers from the upstream (or a router-generated reply). */
   encodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    if (this.last) return this.last.encodeHeaders(headers, endOfStream);
-    this.info.responseHeadersSent = true;
-    this.ends.downstream.responseHeaders?.(headers, endOfStream);
+    if (this.last) this.last.encodeHeaders(headers, endOfStream);
+    else this.toClient(headers, endOfStream);
   }
 
   encodeData(data: Buffer, endOfStream: boolean): void {
-    if (this.last) return this.last.encodeData(data, endOfStream);
-    this.info.responseBodyBytes += data.length;
-    this.ends.downstream.responseData?.(data, endOfStream);
+    if (this.last) this.last.encodeData(data, endOfStream);
+    else this.toClientData(data, endOfStream);
   }
 
   encodeTrailers(trailers: HeaderMap): void {
