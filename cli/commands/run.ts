@@ -71,18 +71,6 @@ export function parseProperty(spec: string): [string, PropertyLiteral] {
   return [k, v];
 }
 
-/** Turns `--node-metadata` JSON into `node.metadata.<key>` properties. */
-export function nodeMetadataProperties(json: string): Array<[string, PropertyLiteral]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (err) {
-    throw new UserError(`--node-metadata is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UserError("--node-metadata must be a JSON object");
-  return Object.entries(parsed as Record<string, unknown>).map(([k, v]) => [`node.metadata.${k}`, typeof v === "string" ? v : JSON.stringify(v)]);
-}
-
 // `--cluster name=url`: the URL must be http(s) with a host.
 function clusterArg(spec: string): [string, string] {
   const [name, url] = keyValue(spec, "name=url");
@@ -103,10 +91,16 @@ function positiveMs(value: string): number {
   return n;
 }
 
-/** Parses `--node-metadata` JSON as the node's metadata Struct. */
+/** Parses `--node-metadata` JSON as the node's metadata Struct (nested values kept as they are). */
 export function parseNodeMetadataJson(json: string): JsonObject {
-  nodeMetadataProperties(json); // the checks and their messages
-  return JSON.parse(json) as JsonObject;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (err) {
+    throw new UserError(`--node-metadata is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UserError("--node-metadata must be a JSON object");
+  return parsed as JsonObject;
 }
 
 /** Builds the dev proxy's plugin list from the arguments and options. */

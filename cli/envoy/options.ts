@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { compileProject } from "../build/compile.js";
 import { UserError } from "../errors.js";
-import { devProxyOptionsFromArgs, nodeMetadataProperties, type RunOptions } from "../commands/run.js";
+import { devProxyOptionsFromArgs, parseNodeMetadataJson, type RunOptions } from "../commands/run.js";
 import type { EnvoyBootstrapOptions, EnvoyFilterKind, JsonMap } from "./bootstrap.js";
 
 /** Options `pwasm envoy-config` adds to `pwasm run`'s. */
@@ -16,10 +16,9 @@ export interface EnvoyOnlyOptions {
   runtime?: string;
 }
 
-/** Parses `--node-metadata` JSON as a Struct (nested values kept as they are). */
+/** Parses `--node-metadata` JSON as a Struct, with `pwasm run`'s checks and messages. */
 export function parseNodeMetadata(json: string): JsonMap {
-  nodeMetadataProperties(json); // the same checks and messages as `pwasm run`
-  return JSON.parse(json) as JsonMap;
+  return parseNodeMetadataJson(json) as JsonMap;
 }
 
 // Builds project directories first, reporting on stderr: `pwasm envoy-config` writes the bootstrap
