@@ -1,117 +1,184 @@
-// `pwasm demo`: the quick start's main job. Builds the sample plugins, starts a real upstream and
-// the dev proxy on free loopback ports, sends real requests through each plugin, and prints what
-// happened on the wire.
+// `pwasm demo`: the quick start's main job. Builds the sample plugins, starts real services and the
+// dev proxy on free loopback ports, sends real requests through the plugins, and prints what
+// happened on the wire: a response header added, a request authorized by an HTTP callout, and
+// Istio's telemetry from two sidecars that exchanged metadata.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
-import { startDevProxy } from "../../host/proxy/dev_proxy.js";
+import { startDevProxy, type DevProxy, type DevProxyOptions } from "../../host/proxy/dev_proxy.js";
 import { compileProject } from "../build/compile.js";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { formatBytes } from "./build.js";
 
-/** A request the demo sends, and what to point out in its answer. */
-interface DemoRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: string;
-  /** Response headers worth printing. */
-  show: string[];
+type Out = (line: string) => void;
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
 }
 
-/** One sample plugin and the requests that show what it does. */
-interface DemoScenario {
-  example: string;
-  what: string;
-  rootId: string;
-  configuration?: string;
-  requests: DemoRequest[];
-  /** Prometheus series worth printing (prefixes). */
-  metrics: string[];
+interface Service {
+  url: string;
+  close(): Promise<void>;
 }
 
-const SCENARIOS: DemoScenario[] = [
-  {
-    example: "add-header",
-    what: "adds a configured response header and counts requests",
-    rootId: "add_header",
-    configuration: "x-hello: world",
-    requests: [
-      { method: "GET", path: "/", show: ["x-hello"] },
-      { method: "POST", path: "/orders", body: '{"id":1}', headers: { "content-type": "application/json" }, show: ["x-hello"] },
-    ],
-    metrics: ["add_header_requests_total"],
-  },
-];
-
-// A real upstream: answers every request with what it received.
-async function startEchoUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
-      res.writeHead(200, { "content-type": "application/json", "x-upstream": "echo" }).end(body);
-    });
-  });
+// A real service on a free loopback port.
+async function serve(handler: http.RequestListener): Promise<Service> {
+  const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
 }
 
-function send(url: string, r: DemoRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+// The application behind the proxies: answers with what it received.
+const echo: http.RequestListener = (req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ method: req.method, path: req.url, body: Buffer.concat(chunks).toString() }));
+  });
+};
+
+function send(url: string, method: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${r.path}`, { method: r.method, headers: r.headers, agent: false }, (res) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
     });
     req.on("error", reject);
-    req.end(r.body);
+    req.end(body);
   });
 }
 
-/** Runs the demo, writing to `out`. Returns the number of requests that failed. */
-export async function runDemo(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
-  const upstream = await startEchoUpstream();
+async function build(project: string, out: Out): Promise<string> {
+  const r = await compileProject({ dir: join(PACKAGE_ROOT, project), target: "release" });
+  out(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms`);
+  return r.outFile;
+}
+
+async function proxy(options: Omit<DevProxyOptions, "port" | "admin">, logs: string[]): Promise<DevProxy> {
+  return startDevProxy({ ...options, port: 0, admin: { port: 0 }, logLevel: "info", onLog: (e) => logs.push(e.message) });
+}
+
+/** One demo: prints what it did; returns the number of things that did not behave as expected. */
+type Scenario = (out: Out, app: Service) => Promise<number>;
+
+const addHeader: Scenario = async (out, app) => {
+  out("== add-header: adds a configured response header and counts requests");
+  const wasm = await build("examples/add-header", out);
+  const logs: string[] = [];
+  const p = await proxy({ plugins: [{ wasm, rootId: "add_header", configuration: "x-hello: world" }], upstream: app.url }, logs);
   let failed = 0;
   try {
-    out(`upstream: echo server on ${upstream.url}`);
-    for (const s of SCENARIOS) {
-      const dir = join(PACKAGE_ROOT, "examples", s.example);
-      const built = await compileProject({ dir, target: "release" });
-      out("");
-      out(`== ${s.example}: ${s.what}`);
-      out(`built ${relative(process.cwd(), built.outFile)}  ${formatBytes(built.bytes)}  ${built.ms} ms`);
-      const logs: string[] = [];
-      const proxy = await startDevProxy({
-        plugins: [{ wasm: built.outFile, rootId: s.rootId, configuration: s.configuration }],
-        port: 0, admin: { port: 0 }, upstream: upstream.url,
-        onLog: (e) => logs.push(e.message),
-      });
-      try {
-        out(`dev proxy: ${proxy.url} (admin ${proxy.adminUrl})${s.configuration ? `, configuration '${s.configuration}'` : ""}`);
-        for (const r of s.requests) {
-          const res = await send(proxy.url, r);
-          const shown = r.show.map((h) => `${h}: ${res.headers[h] ?? "(absent)"}`).join(", ");
-          out(`  ${r.method} ${r.path} → ${res.status}  ${shown}`);
-          if (res.status >= 500 || r.show.some((h) => res.headers[h] === undefined)) failed++;
-        }
-        const prom = await (await fetch(`${proxy.adminUrl}/stats/prometheus`)).text();
-        for (const line of prom.split("\n")) {
-          if (s.metrics.some((m) => line.startsWith(m))) out(`  ${proxy.adminUrl}/stats/prometheus: ${line}`);
-        }
-        for (const l of logs) out(`  plugin log: ${l}`);
-      } finally {
-        await proxy.close();
-      }
+    out(`dev proxy ${p.url} → upstream ${app.url}, configuration 'x-hello: world'`);
+    for (const [method, path, body] of [["GET", "/"], ["POST", "/orders", '{"id":1}']] as const) {
+      const r = await send(`${p.url}${path}`, method, body ? { "content-type": "application/json" } : {}, body);
+      out(`  ${method} ${path} → ${r.status}  x-hello: ${r.headers["x-hello"] ?? "(absent)"}  body: ${r.body}`);
+      if (r.status !== 200 || r.headers["x-hello"] !== "world") failed++;
+    }
+    const prom = await (await fetch(`${p.adminUrl}/stats/prometheus`)).text();
+    const line = prom.split("\n").find((l) => l.startsWith("add_header_requests_total"));
+    out(`  /stats/prometheus: ${line ?? "(no add_header_requests_total)"}`);
+    if (line !== "add_header_requests_total{} 2") failed++;
+  } finally {
+    await p.close();
+  }
+  return failed;
+};
+
+const authCallout: Scenario = async (out, app) => {
+  out("== auth-callout: asks an authorization service (an HTTP callout) before letting a request through");
+  const wasm = await build("examples/auth-callout", out);
+  const auth = await serve((req, res) => {
+    req.resume();
+    res.writeHead(req.headers.authorization === "Bearer demo" ? 200 : 403).end();
+  });
+  const logs: string[] = [];
+  const p = await proxy({ plugins: [{ wasm, rootId: "auth", configuration: "auth" }], upstream: app.url, clusters: { auth: auth.url } }, logs);
+  let failed = 0;
+  try {
+    out(`dev proxy ${p.url} → upstream ${app.url}; cluster auth → ${auth.url} (allows "Bearer demo")`);
+    const ok = await send(`${p.url}/account`, "GET", { authorization: "Bearer demo" });
+    out(`  GET /account (Bearer demo) → ${ok.status}  hello: ${ok.headers.hello ?? "(absent)"}`);
+    const denied = await send(`${p.url}/account`, "GET", { authorization: "Bearer nope" });
+    out(`  GET /account (Bearer nope) → ${denied.status}  (answered by the plugin; the upstream never saw it)`);
+    if (ok.status !== 200 || ok.headers.hello !== "wasm!" || denied.status !== 401) failed++;
+  } finally {
+    await p.close();
+    await auth.close();
+  }
+  return failed;
+};
+
+// Bookinfo's productpage calling reviews, each with an Istio sidecar running the two plugins.
+const PRODUCTPAGE = {
+  NAME: "productpage-v1-6b746f74dc-9stvs", NAMESPACE: "default", WORKLOAD_NAME: "productpage-v1", CLUSTER_ID: "Kubernetes",
+  LABELS: { app: "productpage", version: "v1", "service.istio.io/canonical-name": "productpage", "service.istio.io/canonical-revision": "v1" },
+};
+const REVIEWS = {
+  NAME: "reviews-v1-545db77b95-qd2hq", NAMESPACE: "default", WORKLOAD_NAME: "reviews-v1", CLUSTER_ID: "Kubernetes",
+  LABELS: { app: "reviews", version: "v1", "service.istio.io/canonical-name": "reviews", "service.istio.io/canonical-revision": "v1" },
+};
+
+const istioTelemetry: Scenario = async (out, app) => {
+  out("== Istio telemetry: metadata-exchange + stats in two sidecars (productpage → reviews)");
+  const mx = await build("plugins/metadata-exchange", out);
+  const stats = await build("plugins/stats", out);
+  const logs: string[] = [];
+  const server = await proxy({
+    plugins: [{ wasm: mx }, { wasm: stats, rootId: "stats_inbound" }], upstream: app.url,
+    node: { id: "sidecar~10.244.0.20~reviews-v1-545db77b95-qd2hq.default~default.svc.cluster.local", metadata: REVIEWS }, listenerDirection: "inbound",
+  }, logs);
+  const client = await proxy({
+    plugins: [{ wasm: mx }, { wasm: stats, rootId: "stats_outbound" }], upstream: server.url,
+    node: { id: "sidecar~10.244.0.12~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local", metadata: PRODUCTPAGE }, listenerDirection: "outbound",
+  }, logs);
+  let failed = 0;
+  try {
+    out(`client sidecar ${client.url} → server sidecar ${server.url} → application ${app.url}`);
+    for (let i = 0; i < 3; i++) {
+      const r = await send(`${client.url}/reviews/${i}`, "GET", { host: "reviews:9080" });
+      if (r.status !== 200) failed++;
+    }
+    out("  3 × GET /reviews/N → 200; the sidecars exchanged x-envoy-peer-metadata and stripped it before the applications");
+    for (const [who, p] of [["client", client], ["server", server]] as const) {
+      const line = (await (await fetch(`${p.adminUrl}/stats/prometheus`)).text()).split("\n").find((l) => l.startsWith("istio_requests_total{"));
+      out(`  ${who} /stats/prometheus: ${line ?? "(no istio_requests_total)"}`);
+      const want = who === "client" ? 'reporter="source"' : 'reporter="destination"';
+      if (!line || !line.includes(want) || !line.includes('source_workload="productpage-v1"') || !line.includes('destination_workload="reviews-v1"') || !line.endsWith(" 3")) failed++;
     }
   } finally {
-    await upstream.close();
+    await client.close();
+    await server.close();
+  }
+  return failed;
+};
+
+/** Runs the demo, writing to `out`. Returns the number of things that did not behave as expected. */
+export async function runDemo(out: Out = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const app = await serve(echo);
+  let failed = 0;
+  try {
+    out(`application: echo server on ${app.url}`);
+    for (const scenario of [addHeader, authCallout, istioTelemetry]) {
+      out("");
+      failed += await scenario(out, app);
+    }
+  } finally {
+    await app.close();
   }
   out("");
-  out(failed === 0 ? "demo: every request went through its plugin as expected" : `demo: ${failed} request(s) did not behave as expected`);
+  out(failed === 0 ? "demo: every request went through its plugins as expected" : `demo: ${failed} check(s) did not behave as expected`);
   return failed;
 }
 
