@@ -8,9 +8,12 @@ export function formatBytes(n: number): string {
   return `${n.toLocaleString("en-US")} bytes`;
 }
 
-/** Prints one build line: path, size, time. */
-export function printBuild(r: CompileResult): void {
-  process.stdout.write(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms  (${r.target}, AssemblyScript ${r.compilerVersion})\n`);
+/**
+ * Prints one build line: path, size, time. To stdout for `pwasm build`, whose output it is; other
+ * commands that build on the way pass stderr, so their own output (JSON, a config) stays clean.
+ */
+export function printBuild(r: CompileResult, stream: NodeJS.WritableStream = process.stdout): void {
+  stream.write(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms  (${r.target}, AssemblyScript ${r.compilerVersion})\n`);
   if (r.warnings) process.stderr.write(`${r.warnings}\n`);
 }
 

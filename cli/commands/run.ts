@@ -51,7 +51,7 @@ export async function resolvePluginArg(arg: string, debug = false): Promise<stri
   if (!existsSync(path)) throw new UserError(`no such plugin: ${arg} (expected a .wasm file or a project directory)`);
   if (statSync(path).isDirectory()) {
     const r = await compileProject({ dir: path, target: debug ? "debug" : "release" });
-    printBuild(r);
+    printBuild(r, process.stderr);
     return r.outFile;
   }
   return path;
