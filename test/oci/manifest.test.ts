@@ -1,6 +1,6 @@
 // pwasm manifest / push --manifest: WasmPlugin and EnvoyExtensionPolicy resources, validated by
 // kube-apiserver's own CRD validation code (OpenAPI schema + x-kubernetes-validations CEL rules
-// with Kubernetes' CEL libraries) against ../shared/schemas/wasmplugin-crd.yaml.
+// with Kubernetes' CEL libraries) against Istio's WasmPlugin CRD (from the istio.io/api module).
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,9 +9,9 @@ import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPwasm } from "../helpers/cli.js";
 import { built, ROOT } from "../helpers/paths.js";
-import { buildGoCheck, run, startRegistry, type TestRegistry } from "./registry.js";
+import { buildGoCheck, run, startRegistry, wasmPluginCrd, type TestRegistry } from "./registry.js";
 
-const CRD = join(ROOT, "..", "shared", "schemas", "wasmplugin-crd.yaml");
+let CRD: string;
 const module = readFileSync(built("examples/add-header"));
 const moduleHex = createHash("sha256").update(module).digest("hex");
 
@@ -21,6 +21,7 @@ let work: string;
 
 beforeAll(async () => {
   [reg, gocheck] = await Promise.all([startRegistry(), buildGoCheck()]);
+  CRD = await wasmPluginCrd();
   work = mkdtempSync(join(tmpdir(), "pwasm-manifest-"));
   writeFileSync(join(work, "config.yaml"), "header: x-hello\nvalue: \"on\"\nenabled: true\nports: [80, 443]\nnested: {a: [1, {b: null}]}\n");
   writeFileSync(join(work, "config.json"), JSON.stringify({ mode: "y", limit: 10 }));

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../helpers/paths.js";
 
@@ -195,6 +195,24 @@ export async function buildGoCheck(): Promise<string> {
     maxBuffer: 16 * 1024 * 1024,
   });
   if (!existsSync(out)) throw new Error("go build produced no gocheck binary");
+  return out;
+}
+
+/**
+ * The WasmPlugin CRD, taken from istio/api's kubernetes/customresourcedefinitions.gen.yaml in the
+ * `istio.io/api` module version the Go checker pins (its go.sum): the same source the project's
+ * reference copy comes from, reproducible wherever the checker builds. Written to a file of its own.
+ */
+export async function wasmPluginCrd(): Promise<string> {
+  const out = join(ROOT, ".cache", "gocheck", "wasmplugin-crd.yaml");
+  const { stdout } = await execFileP("go", ["list", "-m", "-f", "{{.Dir}}", "istio.io/api"], {
+    cwd: join(ROOT, "test", "oci", "gocheck"), env: { ...process.env, ...GO_ENV }, timeout: 300_000,
+  });
+  const all = readFileSync(join(stdout.trim(), "kubernetes", "customresourcedefinitions.gen.yaml"), "utf8");
+  const doc = all.split(/^---\s*$/m).find((d) => /^\s*name: wasmplugins\.extensions\.istio\.io\s*$/m.test(d));
+  if (!doc) throw new Error("istio.io/api has no WasmPlugin CRD");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, doc.trimStart());
   return out;
 }
 
