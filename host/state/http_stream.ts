@@ -187,7 +187,8 @@ export class HttpStream extends HostContext {
 
   /** Request headers arrive from downstream. */
   decodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    if (this.request.outputEnded || this.request.headers) return;
+    // After complete() the plugin's context is gone: late events go nowhere (Envoy destroyed the filter).
+    if (this.completed || this.request.outputEnded || this.request.headers) return;
     const vm = this.vm;
     vm?.beginDispatch();
     try {
@@ -199,7 +200,7 @@ export class HttpStream extends HostContext {
 
   /** A request body chunk arrives. */
   decodeData(chunk: Buffer, endOfStream: boolean): void {
-    if (this.request.outputEnded || this.request.inputEnded) return;
+    if (this.completed || this.request.outputEnded || this.request.inputEnded) return;
     // A chain counts bytes at its ends; a stream on its own is both ends.
     if (this.downstreamEnd) this.info.requestBodyBytes += chunk.length;
     const vm = this.vm;
@@ -213,7 +214,7 @@ export class HttpStream extends HostContext {
 
   /** Request trailers arrive. */
   decodeTrailers(trailers: HeaderMap): void {
-    if (this.request.outputEnded || this.request.inputEnded) return;
+    if (this.completed || this.request.outputEnded || this.request.inputEnded) return;
     const vm = this.vm;
     vm?.beginDispatch();
     try {
@@ -264,9 +265,10 @@ export class HttpStream extends HostContext {
     }
   }
 
-  // Once a local reply answered, the upstream response is not the client's any more.
+  // Once a local reply answered, the upstream response is not the client's any more; once the
+  // stream completed, nothing is.
   private acceptsResponse(): boolean {
-    if (this.resetDetails !== undefined || this.response.outputEnded) return false;
+    if (this.completed || this.resetDetails !== undefined || this.response.outputEnded) return false;
     return this.localReply === undefined || this.replying;
   }
 
