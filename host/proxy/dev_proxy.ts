@@ -143,10 +143,27 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     res.on("close", finish);
   });
 
+  const logError = (message: string) => host.logs.write({ level: LogLevel.Error, message, plugin: "", rootId: "", vmId: "", time: Date.now() });
+
   function handle(req: http.IncomingMessage, res: http.ServerResponse, chainPlugins: Plugin[]): FilterChain {
     let outgoing: http.ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
     let upstreamStarted = false;
+    // Node refuses to send what a plugin may have written (a `:path` with a space, a header value
+    // with a line break, a `:status` that is no code). Such a throw must end this stream, never
+    // escape into the event loop and take the proxy down.
+    const rejected = (what: string, err: unknown) => {
+      logError(`${what}: ${(err as Error).message}`);
+      res.destroy();
+    };
+    const flushHeaders = () => {
+      if (res.headersSent || res.destroyed) return;
+      try {
+        res.flushHeaders();
+      } catch (err) {
+        rejected("response rejected", err);
+      }
+    };
     const fail = (status: number, body: string, details: string, flags: string) => {
       if (res.headersSent) return res.destroy();
       chain.info.responseFlags = flags;
@@ -175,30 +192,17 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       out.host = headers.get(":authority") ?? upstream.host;
       const lib = upstream.protocol === "https:" ? https : http;
       chain.info.upstream = { ip: upstream.hostname, port: Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80)) };
-      outgoing = lib.request({
-        protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port,
-        method: headers.get(":method"), path: headers.get(":path"), headers: out,
-      }, (up) => {
-        if (timer) clearTimeout(timer);
-        const h = new HeaderMap([":status", String(up.statusCode ?? 502)]);
-        for (let i = 0; i < up.rawHeaders.length; i += 2) {
-          const k = up.rawHeaders[i]!.toLowerCase();
-          if (!HOP_BY_HOP.has(k)) h.add(k, up.rawHeaders[i + 1]!);
-        }
-        const noBody = up.statusCode === 204 || up.statusCode === 304 || req.method === "HEAD" || up.headers["content-length"] === "0";
-        chain.encodeHeaders(h, noBody);
-        up.on("data", (c: Buffer) => chain.encodeData(c, false));
-        up.on("end", () => {
-          if (up.rawTrailers.length > 0) {
-            const t = new HeaderMap();
-            for (let i = 0; i < up.rawTrailers.length; i += 2) t.add(up.rawTrailers[i]!, up.rawTrailers[i + 1]!);
-            chain.encodeTrailers(t);
-          } else if (!noBody) {
-            chain.encodeData(Buffer.alloc(0), true);
-          }
-        });
-        up.on("error", () => res.destroy());
-      });
+      try {
+        outgoing = lib.request({
+          protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port,
+          method: headers.get(":method"), path: headers.get(":path"), headers: out,
+        }, onUpstreamResponse);
+      } catch (err) {
+        // Envoy's codec would fail the upstream request: the client gets its 503.
+        logError(`request rejected: ${(err as Error).message}`);
+        fail(503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error", "upstream_reset_before_response_started{protocol_error}", "UPE");
+        return;
+      }
       outgoing.on("error", () => fail(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", "upstream_reset_before_response_started{connection_failure}", "UF"));
       if (routeTimeoutMs > 0) {
         timer = setTimeout(() => {
@@ -207,6 +211,27 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         }, routeTimeoutMs);
       }
       if (end) outgoing.end();
+    };
+    const onUpstreamResponse = (up: http.IncomingMessage) => {
+      if (timer) clearTimeout(timer);
+      const h = new HeaderMap([":status", String(up.statusCode ?? 502)]);
+      for (let i = 0; i < up.rawHeaders.length; i += 2) {
+        const k = up.rawHeaders[i]!.toLowerCase();
+        if (!HOP_BY_HOP.has(k)) h.add(k, up.rawHeaders[i + 1]!);
+      }
+      const noBody = up.statusCode === 204 || up.statusCode === 304 || req.method === "HEAD" || up.headers["content-length"] === "0";
+      chain.encodeHeaders(h, noBody);
+      up.on("data", (c: Buffer) => chain.encodeData(c, false));
+      up.on("end", () => {
+        if (up.rawTrailers.length > 0) {
+          const t = new HeaderMap();
+          for (let i = 0; i < up.rawTrailers.length; i += 2) t.add(up.rawTrailers[i]!, up.rawTrailers[i + 1]!);
+          chain.encodeTrailers(t);
+        } else if (!noBody) {
+          chain.encodeData(Buffer.alloc(0), true);
+        }
+      });
+      up.on("error", () => res.destroy());
     };
     const chain = new FilterChain(chainPlugins, {
       upstream: {
@@ -218,27 +243,31 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         },
         requestTrailers: (t) => {
           if (!outgoing) return;
-          outgoing.addTrailers(Object.fromEntries(t.entries()));
-          outgoing.end();
+          try {
+            outgoing.addTrailers(Object.fromEntries(t.entries()));
+            outgoing.end();
+          } catch (err) {
+            // The upstream request fails (its error handler answers the client).
+            outgoing.destroy(err as Error);
+          }
         },
       },
       downstream: {
         responseHeaders: (h, end) => {
           if (res.headersSent || res.destroyed) return;
-          res.statusCode = Number(h.get(":status") ?? 200);
-          for (const [k, v] of h.entries()) {
-            if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
-            const cur = res.getHeader(k);
-            res.setHeader(k, cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v]);
-          }
           try {
+            res.statusCode = Number(h.get(":status") ?? 200);
+            for (const [k, v] of h.entries()) {
+              if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
+              const cur = res.getHeader(k);
+              res.setHeader(k, cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v]);
+            }
             if (end) res.end();
             // Headers go out with the first body bytes when those follow at once (one write instead
             // of two); otherwise, as Envoy does, right away.
-            else setImmediate(() => { if (!res.headersSent && !res.destroyed) res.flushHeaders(); });
+            else setImmediate(flushHeaders);
           } catch (err) {
-            host.logs.write({ level: LogLevel.Error, message: `response rejected: ${(err as Error).message}`, plugin: "", rootId: "", vmId: "", time: Date.now() });
-            res.destroy();
+            rejected("response rejected", err);
           }
         },
         responseData: (d, end) => {
@@ -247,14 +276,17 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
             if (d.length) res.write(d);
             if (end) res.end();
           } catch (err) {
-            host.logs.write({ level: LogLevel.Error, message: `response body rejected (did a plugin change the body but keep content-length?): ${(err as Error).message}`, plugin: "", rootId: "", vmId: "", time: Date.now() });
-            res.destroy();
+            rejected("response body rejected (did a plugin change the body but keep content-length?)", err);
           }
         },
         responseTrailers: (t) => {
           if (res.destroyed) return;
-          res.addTrailers(Object.fromEntries(t.entries()));
-          res.end();
+          try {
+            res.addTrailers(Object.fromEntries(t.entries()));
+            res.end();
+          } catch (err) {
+            rejected("response trailers rejected", err);
+          }
         },
       },
       reset: () => {

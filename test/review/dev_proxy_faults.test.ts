@@ -1,0 +1,159 @@
+// Review findings on the dev proxy: what a plugin writes into headers, and what clients and
+// upstreams do at awkward moments, must never throw out of the proxy into Node's event loop (which
+// would crash `pwasm run` for every client). Each case is followed by a normal request the proxy
+// must still serve.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { startDevProxy, type DevProxy } from "../../host/proxy/dev_proxy.js";
+import { OUT, ProxyWat } from "../conformance/helpers/proxy_wat.js";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+// Errors that escaped into the event loop while a test ran.
+const escaped: unknown[] = [];
+const onEscape = (err: unknown) => escaped.push(err);
+process.prependListener("uncaughtException", onEscape);
+afterEach(() => {
+  escaped.length = 0;
+});
+
+async function proxy(options: Parameters<typeof startDevProxy>[0]): Promise<DevProxy> {
+  const p = await startDevProxy({ port: 0, admin: false, ...options });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
+
+// A GET that resolves with the reply, or with status 0 when the connection was reset.
+function get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("error", () => resolve({ status: 0, headers: {}, body: "" }));
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => (err.code === "ECONNRESET" ? resolve({ status: 0, headers: {}, body: "" }) : reject(err)));
+    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+  });
+}
+
+async function listen(server: http.Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanups.push(() => new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  }));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// Response headers first, the body a little later: the proxy sends the client's headers on their own.
+const okUpstream = () => listen(http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "text/plain" }).flushHeaders();
+    setTimeout(() => res.end("upstream body"), 20);
+  });
+}));
+
+// When the request carries `x-fault`, the plugin sets `key: value` in map `mapType` (0 request
+// headers, 2 response headers) from the matching headers callback.
+function faultPlugin(mapType: 0 | 2, key: string, value: string): Uint8Array {
+  const m = new ProxyWat();
+  const set = `(drop (call $proxy_replace_header_map_value (i32.const ${mapType}) ${m.s(key)} ${m.s(value)}))`;
+  const fault = m.s("x-fault");
+  return m.build(`
+    (global $fault (mut i32) (i32.const 0))
+    (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+      (global.set $fault (i32.eqz (call $proxy_get_header_map_value (i32.const 0) ${fault} (i32.const ${OUT}) (i32.const ${OUT + 4}))))
+      ${mapType === 0 ? `(if (global.get $fault) (then ${set}))` : ""}
+      (i32.const 0))
+    (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+      ${mapType === 2 ? `(if (global.get $fault) (then ${set}))` : ""}
+      (i32.const 0))`);
+}
+
+describe("dev proxy: headers Node refuses to send", () => {
+  const cases: Array<[string, 0 | 2, string, string]> = [
+    ["a request :path with a space", 0, ":path", "/a b"],
+    ["a request :method that is no token", 0, ":method", "GE T"],
+    ["a request header value with a line break", 0, "x-injected", "a\r\nx-evil: 1"],
+    ["a response header value with a line break", 2, "x-injected", "a\r\nx-evil: 1"],
+    ["a response :status that is no status code", 2, ":status", "abc"],
+    ["a response :status out of range", 2, ":status", "1000"],
+  ];
+  for (const [name, mapType, key, value] of cases) {
+    it(`${name}: the client gets an error, the proxy keeps serving`, async () => {
+      const upstream = await okUpstream();
+      const p = await proxy({ plugins: [{ wasm: faultPlugin(mapType, key, value) }], upstream });
+      const bad = await get(`${p.url}/`, { "x-fault": "1" });
+      expect(bad.status === 0 || bad.status >= 500).toBe(true);
+      expect(bad.headers["x-evil"]).toBeUndefined();
+      const good = await get(`${p.url}/`);
+      expect(good).toMatchObject({ status: 200, body: "upstream body" });
+      await until(() => p.inFlight === 0);
+      expect(escaped).toEqual([]);
+      expect(p.plugins[0]!.failures).toEqual([]);
+    });
+  }
+});
+
+// Counts response-side callbacks in slot 0 and traps for a context already deleted.
+function strictPlugin(): Uint8Array {
+  return new ProxyWat().build(`
+    (global $deleted (mut i32) (i32.const 0))
+    (func $check (param $ctx i32)
+      (if (i32.eq (local.get $ctx) (global.get $deleted)) (then unreachable))
+      (call $inc (i32.const 0)))
+    (func (export "proxy_on_response_headers") (param $c i32) (param i32 i32) (result i32) (call $check (local.get $c)) (i32.const 0))
+    (func (export "proxy_on_response_body") (param $c i32) (param i32 i32) (result i32) (call $check (local.get $c)) (i32.const 0))
+    (func (export "proxy_on_delete") (param $c i32) (global.set $deleted (local.get $c)))`);
+}
+
+describe("dev proxy: clients and upstreams that go away", () => {
+  it("a client that disconnects while the upstream has not answered: no callback for the deleted context", async () => {
+    let upstreamSaw = 0;
+    const upstream = await listen(http.createServer(() => { upstreamSaw++; /* never answers */ }));
+    const p = await proxy({ plugins: [{ wasm: strictPlugin() }], upstream });
+    const req = http.get(`${p.url}/slow`, { agent: false });
+    req.on("error", () => {});
+    await until(() => upstreamSaw === 1);
+    req.destroy();
+    await until(() => p.inFlight === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.plugins[0]!.failures).toEqual([]);
+    expect(escaped).toEqual([]);
+  });
+
+  it("an upstream that resets after its response headers: the client is reset, the proxy keeps serving", async () => {
+    const upstream = await listen(http.createServer((req, res) => {
+      if (req.url === "/reset") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("partial");
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      res.writeHead(200).end("fine");
+    }));
+    const p = await proxy({ plugins: [{ wasm: strictPlugin() }], upstream });
+    const r = await get(`${p.url}/reset`);
+    expect(r.status === 0 || r.body === "partial").toBe(true);
+    expect(await get(`${p.url}/`)).toMatchObject({ status: 200, body: "fine" });
+    await until(() => p.inFlight === 0);
+    expect(p.plugins[0]!.failures).toEqual([]);
+    expect(escaped).toEqual([]);
+  });
+});
