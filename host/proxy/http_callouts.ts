@@ -44,7 +44,7 @@ export class HttpCalloutTransport implements CalloutTransport {
       settled = true;
       onResult(r);
     };
-    let outgoing: http.ClientRequest;
+    let outgoing: http.ClientRequest | undefined;
     try {
       outgoing = lib.request({
         protocol: base.protocol, hostname: base.hostname, port: base.port,
@@ -63,30 +63,35 @@ export class HttpCalloutTransport implements CalloutTransport {
         res.on("error", () => finish({ reset: "reset" }));
         res.on("aborted", () => finish({ reset: "reset" }));
       });
+      // Trailers are checked only here: a refusal must not escape into the plugin's VM call.
+      if (hasTrailers) outgoing.addTrailers(req.trailers.entries());
     } catch {
-      // Headers Node refuses to send: Envoy would refuse the send too.
+      // Headers or trailers Node refuses to send: Envoy would refuse the send too.
+      settled = true;
+      outgoing?.on("error", () => {}).destroy();
       return undefined;
     }
+    const sent = outgoing;
     let timer: NodeJS.Timeout | undefined;
     if (req.timeoutMs > 0) {
       timer = setTimeout(() => {
         finish(generated(504, "upstream request timeout"));
-        outgoing.destroy();
+        sent.destroy();
       }, req.timeoutMs);
     }
-    outgoing.on("error", () => {
+    sent.on("error", () => {
       if (responded) finish({ reset: "reset" });
       else finish(generated(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"));
     });
-    outgoing.on("close", () => timer && clearTimeout(timer));
-    if (req.body.length > 0) outgoing.write(req.body);
-    if (hasTrailers) outgoing.addTrailers(req.trailers.entries());
-    outgoing.end();
+    sent.on("close", () => timer && clearTimeout(timer));
+    // Written before end(): with the whole body in end(), Node would send a content-length and drop the trailers.
+    if (req.body.length > 0) sent.write(req.body);
+    sent.end();
     return {
       cancel: () => {
         settled = true;
         if (timer) clearTimeout(timer);
-        outgoing.destroy();
+        sent.destroy();
       },
     };
   }

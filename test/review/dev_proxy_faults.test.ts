@@ -157,3 +157,34 @@ describe("dev proxy: clients and upstreams that go away", () => {
     expect(escaped).toEqual([]);
   });
 });
+
+describe("dev proxy: HTTP callouts Node refuses to send", () => {
+  // On request headers: one callout with the given headers and trailers; its status goes to slot 0.
+  function calloutPlugin(headers: Array<[string, string]>, trailers: Array<[string, string]>): Uint8Array {
+    const m = new ProxyWat();
+    return m.build(`
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (call $rec (i32.const 0) (call $proxy_http_call ${m.s("auth")} ${m.pairs(headers)} ${m.s("x")} ${m.pairs(trailers)} (i32.const 1000) (i32.const ${OUT})))
+        (i32.const 0))`);
+  }
+  const base: Array<[string, string]> = [[":method", "POST"], [":path", "/"], [":authority", "auth.local"]];
+
+  for (const [name, headers, trailers] of [
+    ["a header value with a line break", [...base, ["x-h", "a\r\nb"]], [["x-t", "1"]]],
+    ["a trailer value with a line break", base, [["x-t", "a\r\nb"]]],
+  ] as Array<[string, Array<[string, string]>, Array<[string, string]>]>) {
+    it(`${name}: proxy_http_call answers INTERNAL_FAILURE, the VM lives on`, async () => {
+      let calls = 0;
+      const auth = await listen(http.createServer((req, res) => { calls++; req.resume(); res.end("ok"); }));
+      const upstream = await okUpstream();
+      const p = await proxy({ plugins: [{ wasm: calloutPlugin(headers, trailers) }], clusters: { auth }, upstream });
+      expect(await get(`${p.url}/`)).toMatchObject({ status: 200, body: "upstream body" });
+      const vm = p.plugins[0]!.currentVms()[0]!;
+      expect(vm.mem.bytes.readInt32LE(0x800)).toBe(10);
+      expect(p.plugins[0]!.failures).toEqual([]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(calls).toBe(0);
+      expect(escaped).toEqual([]);
+    });
+  }
+});
