@@ -43,7 +43,15 @@ export class GuestMemory {
   latin1(ptr: number, len: number): string {
     ptr >>>= 0;
     len >>>= 0;
-    return this.check(ptr, len).toString("latin1", ptr, ptr + len);
+    const b = this.check(ptr, len);
+    // Header names and values are mostly short: a JS loop beats the call into Buffer's C++ decoder
+    // (up to 12 characters, where V8 still builds flat strings rather than ropes).
+    if (len <= 12) {
+      let s = "";
+      for (let i = ptr; i < ptr + len; i++) s += String.fromCharCode(b[i]!);
+      return s;
+    }
+    return b.toString("latin1", ptr, ptr + len);
   }
 
   /** The bytes at [ptr, ptr+len) decoded as UTF-8. */
