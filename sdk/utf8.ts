@@ -60,18 +60,21 @@ export function decodeUtf8(ptr: usize, len: usize): string {
     if (c >= 0x80) {
       // Continuation bytes announced by the lead byte: 110xxxxx 1, 1110xxxx 2, 11110xxx 3.
       const n: u32 = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-      if (c < 0xc0 || ptr + n > end) {
-        c = 0xfffd;
-      } else {
+      // Only 10xxxxxx bytes continue a sequence: a broken one becomes U+FFFD and the byte that
+      // broke it is decoded on its own (text after a stray latin1 byte survives).
+      let i: u32 = 0;
+      if (c >= 0xc0 && c < 0xf8) {
         c &= 0x3f >> n;
-        for (let i: u32 = 0; i < n; i++) c = (c << 6) | (<u32>load<u8>(ptr++) & 0x3f);
-        if (c > 0x10ffff) c = 0xfffd;
-        if (c >= 0x10000) {
-          c -= 0x10000;
-          store<u16>(o, <u16>(0xd800 | (c >> 10)));
-          o += 2;
-          c = 0xdc00 | (c & 0x3ff);
-        }
+        while (i < n && ptr + i < end && (<u32>load<u8>(ptr + i) & 0xc0) == 0x80) c = (c << 6) | (<u32>load<u8>(ptr + i++) & 0x3f);
+      }
+      ptr += i;
+      if (i < n || c > 0x10ffff) {
+        c = 0xfffd;
+      } else if (c >= 0x10000) {
+        c -= 0x10000;
+        store<u16>(o, <u16>(0xd800 | (c >> 10)));
+        o += 2;
+        c = 0xdc00 | (c & 0x3ff);
       }
     }
     store<u16>(o, <u16>c);
