@@ -52,6 +52,11 @@ export interface DevProxyOptions {
   properties?: Record<string, PropertyLiteral>;
   /** Route timeout in ms (Envoy's default 15 s); 0 = none. */
   routeTimeoutMs?: number;
+  /**
+   * How long close() lets requests in flight finish before closing their connections, in ms
+   * (default 5 s): a stream a plugin never resumes must not keep the proxy from stopping.
+   */
+  drainTimeoutMs?: number;
   /** Log level and sink of plugin logs. */
   logLevel?: HostOptions["logLevel"];
   onLog?: HostOptions["onLog"];
@@ -78,7 +83,7 @@ export interface DevProxy {
    * which shut down (proxy_on_done) once their last stream completes.
    */
   replacePlugins(plugins: Plugin[]): void;
-  /** Stops listening, lets requests in flight finish, shuts plugins down. */
+  /** Stops listening, lets requests in flight finish (up to the drain time), shuts plugins down. */
   close(): Promise<void>;
 }
 
@@ -111,6 +116,8 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
   let inFlight = 0;
   let nextWorker = 0;
+  // Set by close() while it waits for the last stream to end.
+  let onIdle: (() => void) | undefined;
 
   // Streams in flight per plugin, so a replaced plugin shuts down only once its streams are done.
   const active = new Map<Plugin, number>();
@@ -139,6 +146,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         active.set(p, active.get(p)! - 1);
         retireIfIdle(p);
       }
+      if (inFlight === 0) onIdle?.();
     };
     res.on("close", finish);
   });
@@ -375,6 +383,8 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       }
     },
     async close() {
+      // Connections still busy after the drain time are closed: their streams end (reset).
+      const drain = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 5000);
       await Promise.all([
         new Promise<void>((r) => {
           server.close(() => r());
@@ -382,6 +392,9 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         }),
         adminServer ? new Promise<void>((r) => adminServer!.close(() => r())) : Promise.resolve(),
       ]);
+      clearTimeout(drain);
+      // A closed socket ends its stream a moment later: plugins shut down after their last stream.
+      if (inFlight > 0) await new Promise<void>((r) => { onIdle = r; });
       host.shutdown();
       grpc.close();
     },

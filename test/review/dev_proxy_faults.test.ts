@@ -188,3 +188,37 @@ describe("dev proxy: HTTP callouts Node refuses to send", () => {
     });
   }
 });
+
+describe("dev proxy: shutting down", () => {
+  it("close() settles even while a plugin holds a stream forever: after the drain time the stream ends", async () => {
+    // Pauses every request and never resumes it; counts on_log in slot 0.
+    const wasm = new ProxyWat().build(`
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 1))
+      (func (export "proxy_on_log") (param i32) (call $inc (i32.const 0)))`);
+    const p = await startDevProxy({ port: 0, admin: false, plugins: [{ wasm }], drainTimeoutMs: 200 });
+    const vm = p.plugins[0]!.currentVms()[0]!;
+    const req = http.get(`${p.url}/`, { agent: false });
+    const outcome = new Promise<string>((resolve) => {
+      req.on("response", () => resolve("response"));
+      req.on("error", () => resolve("reset"));
+    });
+    await until(() => p.inFlight === 1);
+    const started = Date.now();
+    const closed = await Promise.race([p.close().then(() => "closed"), new Promise((r) => setTimeout(() => r("hung"), 3000))]);
+    expect(closed).toBe("closed");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(await outcome).toBe("reset");
+    expect(p.inFlight).toBe(0);
+    expect(vm.mem.bytes.readInt32LE(0x800)).toBe(1);
+    expect(escaped).toEqual([]);
+  });
+
+  it("close() does not wait for the drain time when nothing is in flight", async () => {
+    const upstream = await okUpstream();
+    const p = await startDevProxy({ port: 0, admin: false, plugins: [], upstream, drainTimeoutMs: 10_000 });
+    expect(await get(`${p.url}/`)).toMatchObject({ status: 200 });
+    const started = Date.now();
+    await p.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
