@@ -9,6 +9,12 @@ export const loggingFunctions: HostFunctionDef[] = [
     create: (vm) => (level: number, ptr: number, len: number) => {
       level >>>= 0;
       if (level > 5) return WasmResult.BadArgument;
+      // A line below the log level costs no decoding (plugins log at debug on every request); a
+      // bad pointer is still INVALID_MEMORY_ACCESS.
+      if (level < vm.runtime.services.logs.level) {
+        vm.mem.check(ptr, len);
+        return WasmResult.Ok;
+      }
       vm.runtime.log(level as 0, vm.mem.utf8(ptr, len));
       return WasmResult.Ok;
     },
