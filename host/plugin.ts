@@ -148,10 +148,25 @@ export class Plugin implements PluginRuntime {
     try {
       vm.start();
     } catch (err) {
-      this.services.timers.clear(vm);
+      this.discard(vm);
       throw err;
     }
     return vm;
+  }
+
+  // Stops what a VM's roots started: timers and callouts (Envoy cancels a destroyed root's calls).
+  private stopVm(vm: PluginVm): void {
+    this.services.timers.clear(vm);
+    for (const ctx of vm.contexts.values()) {
+      if (ctx.kind === "root") for (const c of (ctx as RootContextState).callouts.values()) c.cancel();
+    }
+  }
+
+  // A VM thrown away before it served (it refused to start, or another worker did): with its
+  // contexts forgotten, no late tick, queue, DNS or callout answer reaches it.
+  private discard(vm: PluginVm): void {
+    this.stopVm(vm);
+    vm.contexts.clear();
   }
 
   /**
@@ -220,11 +235,7 @@ export class Plugin implements PluginRuntime {
 
   onVmFailed(vm: PluginVm): void {
     this.failures.push(vm.failure!);
-    this.services.timers.clear(vm);
-    for (const ctx of vm.contexts.values()) {
-      if (ctx.kind !== "root") continue;
-      for (const c of (ctx as RootContextState).callouts.values()) c.cancel();
-    }
+    this.stopVm(vm);
   }
 
   deliverTick(vm: PluginVm, root: RootContextState): void {
@@ -254,7 +265,7 @@ export class Plugin implements PluginRuntime {
   }
 
   private stopVms(): void {
-    for (const vm of this.currentVms()) this.services.timers.clear(vm);
+    for (const vm of this.currentVms()) this.discard(vm);
   }
 
   /**
