@@ -48,14 +48,12 @@ export abstract class HostContext {
     return undefined;
   }
 
-  /** True when the map may be written now. Callout and gRPC metadata never are. */
-  headerMapWritable(type: MapType): boolean {
-    return false;
-  }
-
-  /** The map to edit (add/replace/remove/set pairs), or undefined when it cannot be edited now. */
+  /**
+   * The map to edit (add/replace/remove/set pairs), or undefined when it cannot be edited now.
+   * Callout responses and gRPC metadata never can; HTTP streams override this.
+   */
   writableHeaderMap(type: MapType): HeaderMap | undefined {
-    return this.headerMapWritable(type) ? this.headerMap(type) : undefined;
+    return undefined;
   }
 
   /**
