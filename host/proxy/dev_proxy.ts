@@ -110,7 +110,14 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     node: options.node, listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata, tagExtractor: options.tagExtractor ?? istioTagExtractor,
   });
   let plugins: Plugin[] = [];
-  for (const p of options.plugins) plugins.push(await host.loadPlugin(p.wasm, p));
+  // A start that fails part way (a plugin refused, a port in use) leaves nothing running.
+  try {
+    for (const p of options.plugins) plugins.push(await host.loadPlugin(p.wasm, p));
+  } catch (err) {
+    host.shutdown();
+    grpc.close();
+    throw err;
+  }
   const upstream = options.upstream ? new URL(options.upstream) : undefined;
   const direct = options.directResponse ?? { status: 200, body: "" };
   const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
@@ -341,7 +348,13 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     return chain;
   }
 
-  const address = await listen(server, options.host ?? "127.0.0.1", options.port ?? 10000);
+  const abandon = async (err: unknown): Promise<never> => {
+    host.shutdown();
+    grpc.close();
+    if (server.listening) await new Promise((r) => server.close(r));
+    throw err;
+  };
+  const address = await listen(server, options.host ?? "127.0.0.1", options.port ?? 10000).catch(abandon);
   let adminServer: http.Server | undefined;
   let adminUrl: string | undefined;
   if (options.admin !== false) {
@@ -359,7 +372,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       }
     });
     const a = options.admin || {};
-    const addr = await listen(adminServer, a.host ?? "127.0.0.1", a.port ?? 9901);
+    const addr = await listen(adminServer, a.host ?? "127.0.0.1", a.port ?? 9901).catch(abandon);
     adminUrl = `http://${addr.address}:${addr.port}`;
   }
 

@@ -222,3 +222,26 @@ describe("dev proxy: shutting down", () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });
+
+describe("dev proxy: failing to start", () => {
+  it("an admin port in use rejects the start and leaves no listener or ticking plugin behind", async () => {
+    const busy = http.createServer();
+    await listen(busy);
+    const port = (busy.address() as AddressInfo).port;
+    const servers = () => process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length;
+    const before = servers();
+    // Ticks every 5 ms from on_vm_start, logging each tick.
+    const m = new ProxyWat();
+    const wasm = m.build(`
+      (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+        (drop (call $proxy_set_tick_period_milliseconds (i32.const 5))) (i32.const 1))
+      (func (export "proxy_on_tick") (param i32) (drop (call $proxy_log (i32.const 2) ${m.s("tick")})))`);
+    const lines: string[] = [];
+    await expect(startDevProxy({ port: 0, admin: { port }, plugins: [{ wasm }], onLog: (e) => lines.push(e.message) })).rejects.toThrow(/EADDRINUSE/);
+    await until(() => servers() === before, 1000);
+    await new Promise((r) => setTimeout(r, 30));
+    const ticks = lines.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(lines.length).toBe(ticks);
+  });
+});
