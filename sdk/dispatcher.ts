@@ -134,11 +134,14 @@ export function calloutEvent(rootId: u32, token: u32, event: u32, a: u32, b: u32
   if (root !== null) deliverCallout(root, token, event, a, b, c);
 }
 
-// Minimal-runtime collection pacing: collect after this many finished contexts, or sooner when the
-// host handed over this many bytes. Both bound the garbage a busy VM can hold.
+// Minimal-runtime collection pacing: collect after this many finished contexts, or this many data
+// callbacks (a long stream or connection that never ends), or sooner when the host handed over
+// this many bytes. All bound the garbage a busy VM can hold.
 const COLLECT_EVERY_CONTEXTS: u32 = 32;
+const COLLECT_EVERY_DATA_CALLBACKS: u32 = 256;
 const COLLECT_EVERY_HOST_BYTES: usize = 1 << 20;
 let deletedSinceCollect: u32 = 0;
+let dataSinceCollect: u32 = 0;
 
 /** proxy_on_delete: forgets the context. */
 export function deleteContext(contextId: u32): void {
@@ -158,10 +161,17 @@ export function deleteContext(contextId: u32): void {
 export function maybeCollect(): void {
   releaseStaged();
   if (ASC_RUNTIME == RUNTIME_MINIMAL) {
-    if (deletedSinceCollect >= COLLECT_EVERY_CONTEXTS || hostBytesSinceCollect >= COLLECT_EVERY_HOST_BYTES) {
+    if (deletedSinceCollect >= COLLECT_EVERY_CONTEXTS || dataSinceCollect >= COLLECT_EVERY_DATA_CALLBACKS || hostBytesSinceCollect >= COLLECT_EVERY_HOST_BYTES) {
       deletedSinceCollect = 0;
+      dataSinceCollect = 0;
       resetHostBytes();
       __collect();
     }
   }
+}
+
+/** The end of a body or TCP data callback: counts it, then {@link maybeCollect} (same rule: last thing). */
+export function afterDataCallback(): void {
+  dataSinceCollect++;
+  maybeCollect();
 }

@@ -4,7 +4,7 @@
 import "./abort";
 import { CalloutEvent } from "./callouts";
 import {
-  calloutEvent, createContext, deleteContext, doneContext, getRootContext, getStreamContext, logContext, maybeCollect,
+  afterDataCallback, calloutEvent, createContext, deleteContext, doneContext, getRootContext, getStreamContext, logContext, maybeCollect,
 } from "./dispatcher";
 import { allocate } from "./memory";
 import { Action, PeerType } from "./types";
@@ -69,7 +69,9 @@ export function proxy_on_request_headers(context_id: u32, num_headers: u32, end_
 /** StreamContext.onRequestBody. */
 export function proxy_on_request_body(context_id: u32, body_size: u32, end_of_stream: u32): u32 {
   const ctx = getStreamContext(context_id);
-  return ctx !== null ? <u32>ctx.onRequestBody(body_size, end_of_stream != 0) : <u32>Action.Continue;
+  const action = ctx !== null ? <u32>ctx.onRequestBody(body_size, end_of_stream != 0) : <u32>Action.Continue;
+  afterDataCallback();
+  return action;
 }
 
 /** StreamContext.onRequestTrailers. */
@@ -87,7 +89,9 @@ export function proxy_on_response_headers(context_id: u32, num_headers: u32, end
 /** StreamContext.onResponseBody. */
 export function proxy_on_response_body(context_id: u32, body_size: u32, end_of_stream: u32): u32 {
   const ctx = getStreamContext(context_id);
-  return ctx !== null ? <u32>ctx.onResponseBody(body_size, end_of_stream != 0) : <u32>Action.Continue;
+  const action = ctx !== null ? <u32>ctx.onResponseBody(body_size, end_of_stream != 0) : <u32>Action.Continue;
+  afterDataCallback();
+  return action;
 }
 
 /** StreamContext.onResponseTrailers. */
@@ -105,13 +109,17 @@ export function proxy_on_new_connection(context_id: u32): u32 {
 /** StreamContext.onDownstreamData. */
 export function proxy_on_downstream_data(context_id: u32, data_size: u32, end_of_stream: u32): u32 {
   const ctx = getStreamContext(context_id);
-  return ctx !== null ? <u32>ctx.onDownstreamData(data_size, end_of_stream != 0) : <u32>Action.Continue;
+  const action = ctx !== null ? <u32>ctx.onDownstreamData(data_size, end_of_stream != 0) : <u32>Action.Continue;
+  afterDataCallback();
+  return action;
 }
 
 /** StreamContext.onUpstreamData. */
 export function proxy_on_upstream_data(context_id: u32, data_size: u32, end_of_stream: u32): u32 {
   const ctx = getStreamContext(context_id);
-  return ctx !== null ? <u32>ctx.onUpstreamData(data_size, end_of_stream != 0) : <u32>Action.Continue;
+  const action = ctx !== null ? <u32>ctx.onUpstreamData(data_size, end_of_stream != 0) : <u32>Action.Continue;
+  afterDataCallback();
+  return action;
 }
 
 /** StreamContext.onDownstreamConnectionClose. */
