@@ -138,6 +138,39 @@ describe("dev proxy: clients and upstreams that go away", () => {
     expect(escaped).toEqual([]);
   });
 
+  it("a stream paused on a callout whose client goes away: the late answer is harmless", async () => {
+    let answer: (() => void) | undefined;
+    const auth = await listen(http.createServer((req, res) => {
+      req.resume();
+      answer = () => res.end("ok");
+    }));
+    // Pauses request headers on a callout; the answer resumes the stream that made it (set_effective_context).
+    const m = new ProxyWat();
+    const wasm = m.build(`
+      (global $stream (mut i32) (i32.const 0))
+      (func (export "proxy_on_request_headers") (param $ctx i32) (param i32 i32) (result i32)
+        (global.set $stream (local.get $ctx))
+        (drop (call $proxy_http_call ${m.s("auth")} ${m.pairs([[":method", "GET"], [":path", "/"], [":authority", "auth"]])}
+          (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 5000) (i32.const ${OUT})))
+        (i32.const 1))
+      (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32)
+        (call $rec (i32.const 1) (call $proxy_set_effective_context (global.get $stream)))
+        (call $rec (i32.const 2) (call $proxy_continue_stream (i32.const 0))))`);
+    const p = await proxy({ plugins: [{ wasm }], clusters: { auth } });
+    const req = http.get(`${p.url}/`, { agent: false });
+    req.on("error", () => {});
+    await until(() => answer !== undefined);
+    req.destroy();
+    await until(() => p.inFlight === 0);
+    answer!();
+    const vm = p.plugins[0]!.currentVms()[0]!;
+    await until(() => vm.mem.bytes.readInt32LE(0x804) !== 0);
+    // The stream's context is gone: BAD_ARGUMENT, then the continue acts on the root (NOT_FOUND).
+    expect([vm.mem.bytes.readInt32LE(0x804), vm.mem.bytes.readInt32LE(0x808)]).toEqual([2, 1]);
+    expect(p.plugins[0]!.failures).toEqual([]);
+    expect(escaped).toEqual([]);
+  });
+
   it("an upstream that resets after its response headers: the client is reset, the proxy keeps serving", async () => {
     const upstream = await listen(http.createServer((req, res) => {
       if (req.url === "/reset") {
