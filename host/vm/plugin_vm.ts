@@ -141,8 +141,8 @@ export class PluginVm {
   /**
    * Calls an exported callback for `ctx`. Missing exports return `missing`. The effective context
    * is reset to `ctx` for the call (Envoy resets it at every host→module call); actions deferred by
-   * host functions (continue, local reply) run once the outermost call returns. A trap fails the
-   * VM and throws VmFailedError.
+   * host functions (continue, local reply) run once the outermost call returns, even if it trapped.
+   * A trap fails the VM and throws VmFailedError.
    */
   call(
     name: string, ctx: HostContext | undefined,
@@ -158,11 +158,12 @@ export class PluginVm {
     if (this.depth === 0) this.stopNext = false;
     this.depth++;
     let result: number | undefined;
+    let trapped = false;
     try {
       result = fn(a ?? 0, b ?? 0, c ?? 0, d ?? 0, e ?? 0);
     } catch (err) {
       this.fail(name, err);
-      throw new VmFailedError(this.failure!);
+      trapped = true;
     } finally {
       this.active = prevActive;
       this.effective = prevEffective;
@@ -171,7 +172,10 @@ export class PluginVm {
         this.stopNext = false;
       }
     }
+    // Envoy runs a call's deferred actions even when it trapped: a continue issued before the
+    // trap still resumes its stream (which then meets the failed VM) instead of leaving it hanging.
     if (this.depth === 0 && this.holds === 0 && this.deferred.length > 0) this.runDeferred();
+    if (trapped) throw new VmFailedError(this.failure!);
     return (result ?? 0) >>> 0;
   }
 

@@ -53,3 +53,29 @@ describe("a completed stream", () => {
     expect(host.failures).toEqual([]);
   });
 });
+
+describe("a trap right after a continue", () => {
+  it("the continue still takes effect (Envoy runs a call's deferred actions even when it trapped)", async () => {
+    // Pauses request headers; the tick resumes that stream, then traps.
+    const wasm = proxyModule(() => `
+      (global $stream (mut i32) (i32.const 0))
+      (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+        (drop (call $proxy_set_tick_period_milliseconds (i32.const 100))) (i32.const 1))
+      (func (export "proxy_on_request_headers") (param $c i32) (param i32 i32) (result i32)
+        (global.set $stream (local.get $c)) (i32.const 1))
+      (func (export "proxy_on_tick") (param i32)
+        (drop (call $proxy_set_effective_context (global.get $stream)))
+        (drop (call $proxy_continue_stream (i32.const 0)))
+        unreachable)`);
+    const host = await createTestHost({ wasm, failurePolicy: "FAIL_CLOSED" });
+    const s = host.httpStream();
+    s.callOnRequestHeaders(GET, true);
+    expect(s.upstream.headers).toBeUndefined();
+    host.tick();
+    expect(host.failures).toHaveLength(1);
+    // The request went on; the response meets the failed VM: a 503, not a stream that hangs.
+    expect(s.upstream.headers?.get(":path")).toBe("/");
+    s.callOnResponseHeaders({ ":status": "200" }, true);
+    expect(s.downstream.headers?.get(":status")).toBe("503");
+  });
+});
