@@ -1,6 +1,7 @@
 // Parsers for command-line values shared by several commands.
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
+import { UserError } from "./errors.js";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -37,9 +38,12 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/** Splits `key=value` (value may contain '='). */
-export function keyValue(value: string, what = "key=value"): [string, string] {
+/**
+ * Splits `key=value` (value may contain '=') given to `option`, whose form `form` names
+ * ("name=url"). Called from actions, after commander's parsing: a UserError, so it is printed.
+ */
+export function keyValue(value: string, option: string, form = "key=value"): [string, string] {
   const i = value.indexOf("=");
-  if (i <= 0) throw new InvalidArgumentError(`expected ${what}, got '${value}'`);
+  if (i <= 0) throw new UserError(`${option} expects ${form}, got '${value}'`);
   return [value.slice(0, i), value.slice(i + 1)];
 }

@@ -1,6 +1,6 @@
 // The pwasm command line: a thin layer over library functions. Each command lives in
 // cli/commands/<name>.ts and registers itself on the program.
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { PluginLoadError } from "../host/vm/errors.js";
 import { registerBench } from "./commands/bench.js";
 import { registerBuild } from "./commands/build.js";
@@ -44,6 +44,11 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
+    // Commander prints what its own parsing refuses; the same error thrown by an action was not printed.
+    if (err instanceof InvalidArgumentError) {
+      process.stderr.write(`pwasm: ${err.message}\n`);
+      return 1;
+    }
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof UserError) {
       process.stderr.write(`pwasm: ${err.message}\n`);

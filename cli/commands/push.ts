@@ -96,7 +96,7 @@ Examples:
 /** The push command's work; returns the exit code. */
 export async function pushCommand(plugin: string, refArgs: string[], o: PushCliOptions): Promise<number> {
   const refs = refArgs.map(parseReference);
-  const annotations = Object.fromEntries((o.annotation ?? []).map((a) => keyValue(a, "key=value")));
+  const annotations = Object.fromEntries((o.annotation ?? []).map((a) => keyValue(a, "--annotation")));
   const { path, bytes } = await loadPluginModule(plugin, o.debug);
   let abiVersions: string[] = [];
   try {

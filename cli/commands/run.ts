@@ -65,7 +65,7 @@ function nth(values: string[] = [], i: number, count: number, flag: string): str
 
 /** Parses `--property path=value`: numbers become int64, true/false booleans, else strings. */
 export function parseProperty(spec: string): [string, PropertyLiteral] {
-  const [k, v] = keyValue(spec, "path=value");
+  const [k, v] = keyValue(spec, "--property", "path=value");
   if (/^-?\d+$/.test(v)) return [k, BigInt(v)];
   if (v === "true" || v === "false") return [k, v === "true"];
   return [k, v];
@@ -73,7 +73,7 @@ export function parseProperty(spec: string): [string, PropertyLiteral] {
 
 // `--cluster name=url`: the URL must be http(s) with a host.
 function clusterArg(spec: string): [string, string] {
-  const [name, url] = keyValue(spec, "name=url");
+  const [name, url] = keyValue(spec, "--cluster", "name=url");
   let u: URL;
   try {
     u = new URL(url);
@@ -106,7 +106,7 @@ export function parseNodeMetadataJson(json: string): JsonObject {
 /** Builds the dev proxy's plugin list from the arguments and options. */
 export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<DevProxyPlugin[]> {
   const failurePolicy: FailurePolicy | undefined = o.failOpen ? "FAIL_OPEN" : o.failurePolicy;
-  const environment = Object.fromEntries((o.env ?? []).map((e) => keyValue(e, "KEY=VALUE")));
+  const environment = Object.fromEntries((o.env ?? []).map((e) => keyValue(e, "--env", "KEY=VALUE")));
   const out: DevProxyPlugin[] = [];
   for (let i = 0; i < args.length; i++) {
     const n = args.length;

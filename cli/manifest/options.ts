@@ -105,10 +105,10 @@ export async function deploymentFromOptions(o: ManifestCliOptions, known: { url:
     priority = Number(o.priority);
     if (!Number.isInteger(priority)) throw new UserError(`--priority must be an integer, got '${o.priority}'`);
   }
-  const selector = o.selector?.length ? Object.fromEntries(o.selector.map((s) => keyValue(s, "key=value"))) : undefined;
+  const selector = o.selector?.length ? Object.fromEntries(o.selector.map((s) => keyValue(s, "--selector"))) : undefined;
   const env: VmEnv[] = [
     ...(o.env ?? []).map((e) => {
-      const [name, value] = keyValue(e, "NAME=VALUE");
+      const [name, value] = keyValue(e, "--env", "NAME=VALUE");
       return { name, value, valueFrom: "INLINE" as const };
     }),
     ...(o.hostEnv ?? []).map((name) => ({ name, valueFrom: "HOST" as const })),

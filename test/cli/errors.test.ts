@@ -1,0 +1,49 @@
+// Bad input through the real CLI: every mistake a user can make on the command line gets one line
+// on stderr (`pwasm: …`, or commander's usage error), a non-zero exit, no stack trace, and leaves no
+// file behind. None of these cases needs a registry: they fail before one is contacted.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runPwasm, type CliResult } from "../helpers/cli.js";
+import { built } from "../helpers/paths.js";
+
+const WASM = built("examples/add-header");
+// Nothing listens on port 1: a command that got as far as the registry would say "cannot reach".
+const NO_REGISTRY = "oci://127.0.0.1:1/plugins/add-header:v1";
+
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "pwasm-cli-errors-"));
+  writeFileSync(join(dir, "not-wasm.wasm"), "#!/bin/sh\necho not a module\n");
+  writeFileSync(join(dir, "a-file"), "");
+  mkdirSync(join(dir, "a-dir"));
+});
+
+/** Asserts a one-line error matching `message` and a non-zero exit. */
+function expectOneLineError(r: CliResult, message: RegExp): void {
+  expect(r.code, r.stderr).not.toBe(0);
+  expect(r.code, r.stderr).not.toBe(70); // 70: an unexpected error, printed with its stack
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(message);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("malformed key=value options are reported, not swallowed", () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ["run --cluster", ["run", WASM, "--cluster", "auth", "--listen", "127.0.0.1:0", "--admin", "off"], /^pwasm: --cluster expects name=url, got 'auth'$/],
+    ["run --property", ["run", WASM, "--property", "request.id", "--listen", "127.0.0.1:0", "--admin", "off"], /^pwasm: --property expects path=value, got 'request.id'$/],
+    ["run --env", ["run", WASM, "--env", "DEBUG", "--listen", "127.0.0.1:0", "--admin", "off"], /^pwasm: --env expects KEY=VALUE, got 'DEBUG'$/],
+    ["envoy-config --cluster", ["envoy-config", WASM, "--cluster", "=http://127.0.0.1:9"], /^pwasm: --cluster expects name=url, got '=http:\/\/127.0.0.1:9'$/],
+    ["manifest --selector", ["manifest", "oci://127.0.0.1:1/p:v1", "--no-resolve", "--selector", "app"], /^pwasm: --selector expects key=value, got 'app'$/],
+    ["manifest --env", ["manifest", "oci://127.0.0.1:1/p:v1", "--no-resolve", "--env", "DEBUG"], /^pwasm: --env expects NAME=VALUE, got 'DEBUG'$/],
+    ["push --annotation", ["push", WASM, NO_REGISTRY, "--annotation", "owner"], /^pwasm: --annotation expects key=value, got 'owner'$/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, async () => {
+      expectOneLineError(await runPwasm(args), message);
+    });
+  }
+});
