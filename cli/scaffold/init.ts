@@ -1,6 +1,6 @@
 // `pwasm init`: writes a ready plugin project from a template — sources, a test on the embedded
 // host, build targets, and a package.json that links this pwasm by path (no registry needed).
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
@@ -69,6 +69,7 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   }
   const dir = resolve(options.dir);
   if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UserError(`${relative(process.cwd(), dir) || "."} exists and is not a directory`);
     const entries = (await readdir(dir)).filter((e) => e !== ".git");
     if (entries.length > 0 && !options.force) {
       throw new UserError(`${relative(process.cwd(), dir) || "."} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}); use --force to write into it anyway`);

@@ -47,3 +47,9 @@ describe("malformed key=value options are reported, not swallowed", () => {
     });
   }
 });
+
+describe("plugin arguments", () => {
+  it("pwasm init refuses a path that is a file", async () => {
+    expectOneLineError(await runPwasm(["init", join(dir, "a-file")]), /^pwasm: .*a-file exists and is not a directory$/);
+  });
+});
