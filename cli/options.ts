@@ -31,6 +31,18 @@ export function hostPort(value: string): { host: string; port: number } {
   return { host: m[1] || "127.0.0.1", port };
 }
 
+/** Parses an http:// or https:// URL given as `what` (e.g. "--upstream"); anything else is a UserError. */
+export function httpUrl(spec: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new UserError(`${what} is not a URL: ${spec}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UserError(`${what} must be an http:// or https:// URL, got ${spec}`);
+  return url;
+}
+
 /** Parses a positive integer. */
 export function positiveInt(value: string): number {
   const n = Number(value);

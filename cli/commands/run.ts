@@ -11,7 +11,7 @@ import { watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
 import { UserError } from "../errors.js";
-import { hostPort, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
+import { hostPort, httpUrl, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
 import type { NodeInfo } from "../../host/state/envoy_messages.js";
 import type { JsonObject } from "../../host/state/protobuf.js";
 import { printBuild } from "./build.js";
@@ -71,16 +71,10 @@ export function parseProperty(spec: string): [string, PropertyLiteral] {
   return [k, v];
 }
 
-// `--cluster name=url`: the URL must be http(s) with a host.
+// `--cluster name=url`: the URL must be http(s).
 function clusterArg(spec: string): [string, string] {
   const [name, url] = keyValue(spec, "--cluster", "name=url");
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UserError(`--cluster ${name} is not a URL: ${url}`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UserError(`--cluster ${name} must be an http:// or https:// URL, got ${url}`);
+  httpUrl(url, `--cluster ${name}`);
   return [name, url];
 }
 
@@ -214,13 +208,7 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
     ...(o.nodeCluster !== undefined ? { cluster: o.nodeCluster } : {}),
     ...(o.nodeMetadata ? { metadata: parseNodeMetadataJson(o.nodeMetadata) } : {}),
   };
-  if (o.upstream) {
-    try {
-      new URL(o.upstream);
-    } catch {
-      throw new UserError(`--upstream is not a URL: ${o.upstream}`);
-    }
-  }
+  if (o.upstream) httpUrl(o.upstream, "--upstream");
   return {
     plugins,
     host: o.listen.host, port: o.listen.port,

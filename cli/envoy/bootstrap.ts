@@ -11,6 +11,7 @@ import type { DevProxyOptions, DevProxyPlugin } from "../../host/proxy/dev_proxy
 import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { UserError } from "../errors.js";
+import { httpUrl } from "../options.js";
 
 /** A JSON value, as Envoy parses a bootstrap. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -150,13 +151,7 @@ export function pluginConfig(p: EnvoyPlugin, index: number, o: Pick<EnvoyBootstr
 
 // A cluster for an http(s) URL: static for an IP, DNS otherwise; TLS with SNI for https.
 function clusterFor(name: string, spec: string, loopbackHost: string | undefined, what: string): JsonMap {
-  let url: URL;
-  try {
-    url = new URL(spec);
-  } catch {
-    throw new UserError(`${what} is not a URL: ${spec}`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UserError(`${what} must be an http:// or https:// URL, got ${spec}`);
+  const url = httpUrl(spec, what);
   let host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (loopbackHost && isLoopback(host)) host = loopbackHost;
   const tls = url.protocol === "https:";

@@ -53,3 +53,12 @@ describe("plugin arguments", () => {
     expectOneLineError(await runPwasm(["init", join(dir, "a-file")]), /^pwasm: .*a-file exists and is not a directory$/);
   });
 });
+
+describe("URLs", () => {
+  it("pwasm run refuses an --upstream that is not http(s), before listening", async () => {
+    expectOneLineError(
+      await runPwasm(["run", WASM, "--upstream", "ftp://127.0.0.1/", "--listen", "127.0.0.1:0", "--admin", "off"], { timeoutMs: 15_000 }),
+      /^pwasm: --upstream must be an http:\/\/ or https:\/\/ URL, got ftp:\/\/127.0.0.1\/$/,
+    );
+  });
+});
