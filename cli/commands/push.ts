@@ -1,14 +1,10 @@
 // `pwasm push <plugin.wasm|dir> <oci://ref...>`: packs the module as an Istio-accepted OCI
 // artifact (compat image by default, or the two-layer oci variant) and pushes it, natively or
 // through oras; optionally writes the WasmPlugin / EnvoyExtensionPolicy for what was pushed.
-import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { Option, type Command } from "commander";
 import { validateModule } from "../../host/vm/validate.js";
-import { looksLikeWasm } from "../../host/wasm/binary.js";
-import { compileProject } from "../build/compile.js";
-import { UserError } from "../errors.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { writeFileAtomic } from "../manifest/render.js";
 import { kubeName } from "../manifest/wasmplugin.js";
@@ -22,6 +18,7 @@ import { pushArtifact, type PushResult } from "../oci/push.js";
 import { formatReference, parseReference, type ImageReference } from "../oci/reference.js";
 import { keyValue, positiveInt, repeatable } from "../options.js";
 import { formatBytes } from "./build.js";
+import { resolvePluginArg } from "./run.js";
 
 /** Options of `pwasm push`. */
 export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {
@@ -39,17 +36,8 @@ export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {
 
 /** The module bytes of a plugin argument: a .wasm file, or a project directory built first (build line on stderr). */
 export async function loadPluginModule(arg: string, debug = false): Promise<{ path: string; bytes: Uint8Array }> {
-  const path = resolve(arg);
-  if (!existsSync(path)) throw new UserError(`no such plugin: ${arg} (expected a .wasm file or a project directory)`);
-  let file = path;
-  if (statSync(path).isDirectory()) {
-    const r = await compileProject({ dir: path, target: debug ? "debug" : "release" });
-    process.stderr.write(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms  (${r.target}, AssemblyScript ${r.compilerVersion})\n`);
-    file = r.outFile;
-  }
-  const bytes = new Uint8Array(await readFile(file));
-  if (!looksLikeWasm(bytes)) throw new UserError(`${arg} is not a WebAssembly module (no \\0asm magic and version 1)`);
-  return { path: file, bytes };
+  const path = await resolvePluginArg(arg, debug);
+  return { path, bytes: new Uint8Array(await readFile(path)) };
 }
 
 /** One destination's outcome. */

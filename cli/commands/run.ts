@@ -1,11 +1,12 @@
 // `pwasm run <plugin...>`: the embedded dev proxy, with Envoy's plugin settings as flags.
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
 import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
+import { looksLikeWasm } from "../../host/wasm/binary.js";
 import { compileProject } from "../build/compile.js";
 import { watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
@@ -45,7 +46,11 @@ export interface RunOptions {
   envoyImage?: string;
 }
 
-/** A plugin argument: a .wasm file, or a project directory to build first. */
+/**
+ * A plugin argument of run, envoy-config, bench and push: a .wasm file, or a project directory
+ * built first (build line on stderr, so a command's own output stays clean). Returns the module's
+ * path; a file that is not WebAssembly is refused here, before anything is started or written.
+ */
 export async function resolvePluginArg(arg: string, debug = false): Promise<string> {
   const path = resolve(arg);
   if (!existsSync(path)) throw new UserError(`no such plugin: ${arg} (expected a .wasm file or a project directory)`);
@@ -54,6 +59,14 @@ export async function resolvePluginArg(arg: string, debug = false): Promise<stri
     printBuild(r, process.stderr);
     return r.outFile;
   }
+  const head = Buffer.alloc(8);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!looksLikeWasm(head)) throw new UserError(`${arg} is not a WebAssembly module (no \\0asm magic and version 1)`);
   return path;
 }
 

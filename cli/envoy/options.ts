@@ -1,8 +1,5 @@
 // From `pwasm run`'s arguments to an Envoy bootstrap's options: the same plugin and proxy settings
 // the dev proxy gets (devProxyOptionsFromArgs), plus what only Envoy needs.
-import { existsSync, statSync } from "node:fs";
-import { relative, resolve } from "node:path";
-import { compileProject } from "../build/compile.js";
 import { UserError } from "../errors.js";
 import { devProxyOptionsFromArgs, parseNodeMetadataJson, type RunOptions } from "../commands/run.js";
 import type { EnvoyBootstrapOptions, EnvoyFilterKind, JsonMap } from "./bootstrap.js";
@@ -21,31 +18,14 @@ export function parseNodeMetadata(json: string): JsonMap {
   return parseNodeMetadataJson(json) as JsonMap;
 }
 
-// Builds project directories first, reporting on stderr: `pwasm envoy-config` writes the bootstrap
-// to stdout, which a build line must not corrupt.
-async function buildProjects(args: string[], debug?: boolean): Promise<string[]> {
-  const out: string[] = [];
-  for (const arg of args) {
-    const path = resolve(arg);
-    if (!existsSync(path) || !statSync(path).isDirectory()) {
-      out.push(arg);
-      continue;
-    }
-    const r = await compileProject({ dir: path, target: debug ? "debug" : "release" });
-    process.stderr.write(`pwasm: built ${relative(process.cwd(), r.outFile) || r.outFile} (${r.bytes.toLocaleString("en-US")} bytes, ${r.target})\n`);
-    if (r.warnings) process.stderr.write(`${r.warnings}\n`);
-    out.push(r.outFile);
-  }
-  return out;
-}
-
 /** Builds the bootstrap options from `pwasm run` / `pwasm envoy-config` arguments (plugin projects are built first). */
 export async function envoyOptionsFromArgs(args: string[], o: RunOptions & EnvoyOnlyOptions): Promise<EnvoyBootstrapOptions> {
   const types = o.type ?? [];
   if (types.length > args.length) throw new UserError(`--type was given ${types.length} times for ${args.length} plugin(s)`);
   for (const t of types) if (t !== "http" && t !== "network") throw new UserError(`--type must be http or network, got '${t}'`);
-  // Log level and concurrency are Envoy command-line flags, not bootstrap fields.
-  const base = await devProxyOptionsFromArgs(await buildProjects(args, o.debug), { ...o, logLevel: o.logLevel ?? "info", concurrency: o.concurrency ?? 1 });
+  // Log level and concurrency are Envoy command-line flags, not bootstrap fields. Project
+  // directories are built there, with the build line on stderr (the bootstrap may go to stdout).
+  const base = await devProxyOptionsFromArgs(args, { ...o, logLevel: o.logLevel ?? "info", concurrency: o.concurrency ?? 1 });
   const metadata = o.nodeMetadata ? parseNodeMetadata(o.nodeMetadata) : undefined;
   // The dev proxy takes node metadata as node.metadata.* properties (nested values as JSON text);
   // Envoy takes the Struct itself.

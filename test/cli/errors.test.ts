@@ -62,3 +62,19 @@ describe("URLs", () => {
     );
   });
 });
+
+describe("a plugin file that is not WebAssembly", () => {
+  it("pwasm envoy-config refuses it and writes nothing", async () => {
+    const out = join(dir, "envoy.yaml");
+    const r = await runPwasm(["envoy-config", join(dir, "not-wasm.wasm"), "-o", out]);
+    expectOneLineError(r, /^pwasm: .*not-wasm\.wasm is not a WebAssembly module \(no \\0asm magic and version 1\)$/);
+    expect(r.stdout).toBe("");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("pwasm bench and pwasm push refuse it with the same message", async () => {
+    for (const args of [["bench", join(dir, "not-wasm.wasm")], ["push", join(dir, "not-wasm.wasm"), NO_REGISTRY]]) {
+      expectOneLineError(await runPwasm(args), /^pwasm: .*not-wasm\.wasm is not a WebAssembly module \(no \\0asm magic and version 1\)$/);
+    }
+  });
+});
