@@ -1,12 +1,13 @@
 // Compiles an AssemblyScript plugin project through the compiler's programmatic API, using the
 // project's asconfig.json targets. The pwasm SDK resolves from this package when the project has
 // no node_modules/pwasm of its own, and outputs are written atomically (no truncated .wasm).
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { UserError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
 
 /** What to build. */
 export interface CompileOptions {
@@ -139,9 +140,7 @@ async function compileOne(options: CompileOptions): Promise<CompileResult> {
   // Atomic writes: a crash never leaves a truncated .wasm behind.
   for (const [path, contents] of outputs) {
     await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, contents);
-    await rename(tmp, path);
+    await writeFileAtomic(path, contents);
   }
   const bytes = (outputs.get(outFile) as Uint8Array).length;
   // Binaryen reports this on every converge build; it is not a problem of the plugin.

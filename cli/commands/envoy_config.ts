@@ -1,12 +1,11 @@
 // `pwasm envoy-config <plugin...>`: writes the Envoy v3 bootstrap that runs the plugins the way
 // `pwasm run` does. Takes `pwasm run`'s plugin and proxy options (the same Option objects, so the
 // two stay in step) plus a few only Envoy needs.
-import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { Option, type Command } from "commander";
 import { bootstrapYaml, envoyBootstrap, mountedWasmName, type JsonMap } from "../envoy/bootstrap.js";
 import { envoyOptionsFromArgs, type EnvoyOnlyOptions } from "../envoy/options.js";
-import { UserError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
 import { repeatable } from "../options.js";
 import { PACKAGE_VERSION } from "../package_root.js";
 import type { RunOptions } from "./run.js";
@@ -31,18 +30,6 @@ export function renderBootstrap(config: JsonMap, format: "yaml" | "json", warnin
     "Run: envoy -c <this file>   or: pwasm run --envoy <same arguments>",
     ...warnings.map((w) => `warning: ${w}`),
   ]);
-}
-
-// Writes next to the target and renames, so a failure never leaves a half-written file.
-function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new UserError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
 }
 
 export function registerEnvoyConfig(program: Command): void {
@@ -88,7 +75,7 @@ Options marked "per plugin" apply by position. With --wasm-dir, plugin i is <dir
         process.stdout.write(text);
         return;
       }
-      writeAtomically(o.output, text);
+      await writeFileAtomic(o.output, text);
       process.stderr.write(`pwasm: wrote ${o.output} (${options.plugins.length} plugin${options.plugins.length > 1 ? "s" : ""}; run it with: envoy -c ${o.output})\n`);
     });
 }

@@ -1,11 +1,10 @@
 // `pwasm manifest <url>`: writes the WasmPlugin (and/or Envoy Gateway EnvoyExtensionPolicy) that
 // deploys a plugin. For oci:// URLs the sha256 is the manifest digest, looked up in the registry
 // unless given; for http(s):// URLs it is the module's sha256 (--wasm computes it).
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
-import { writeFileAtomic } from "../manifest/render.js";
+import { readUserFile, writeFileAtomic } from "../files.js";
 import { kubeName } from "../manifest/wasmplugin.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex, sha256Hex } from "../oci/digest.js";
@@ -72,7 +71,7 @@ export async function manifestCommand(urlArg: string, o: ManifestCommandOptions)
   } else if (scheme === "http" || scheme === "https" || scheme === "file") {
     defaultName = kubeName((new URL(urlArg).pathname.split("/").pop() ?? "").replace(/\.wasm$/, ""));
     if (o.wasm) {
-      const computed = sha256Hex(new Uint8Array(await readFile(o.wasm)));
+      const computed = sha256Hex(new Uint8Array(await readUserFile(o.wasm)));
       if (sha256 && digestHex(sha256).toLowerCase() !== computed) throw new UserError(`--sha256 ${sha256} does not match ${o.wasm} (sha256:${computed})`);
       sha256 = computed;
     }

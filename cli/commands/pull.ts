@@ -2,7 +2,7 @@
 // OCI compat or two-layer oci artifact), verifies every digest and size, writes the module atomically.
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/render.js";
+import { writeFileAtomic } from "../files.js";
 import { normalizeSha256 } from "../manifest/wasmplugin.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex } from "../oci/digest.js";

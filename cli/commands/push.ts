@@ -6,7 +6,7 @@ import { relative } from "node:path";
 import { Option, type Command } from "commander";
 import { validateModule } from "../../host/vm/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
-import { writeFileAtomic } from "../manifest/render.js";
+import { checkWritable, writeFileAtomic } from "../files.js";
 import { kubeName } from "../manifest/wasmplugin.js";
 import { buildArtifact, defaultCreated, type Artifact, type Variant } from "../oci/artifact.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
@@ -112,6 +112,7 @@ export async function pushCommand(plugin: string, refArgs: string[], o: PushCliO
     const r = renderDeployment(deployment, parseTargets(o.for));
     for (const w of r.warnings) process.stderr.write(`pwasm: warning: ${w}\n`);
     manifestYaml = r.yaml;
+    checkWritable(o.manifest);
   }
 
   const progress = new ProgressReporter(process.stderr, !!o.progress || !!process.stderr.isTTY);

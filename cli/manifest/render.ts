@@ -1,6 +1,4 @@
-// Writes resources as a multi-document YAML stream, atomically (no half-written file).
-import { randomBytes } from "node:crypto";
-import { rename, writeFile, unlink } from "node:fs/promises";
+// Renders resources as a multi-document YAML stream (cli/files.ts writes it atomically).
 import { Document, isScalar, parse, visit } from "yaml";
 import type { KubeResource } from "./wasmplugin.js";
 
@@ -29,16 +27,4 @@ export function resourceYaml(resource: KubeResource): string {
 /** Resources as YAML documents separated by `---`. */
 export function toYaml(resources: KubeResource[]): string {
   return resources.map(resourceYaml).join("---\n");
-}
-
-/** Writes `text` to `path` through a temporary file and a rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
 }

@@ -1,9 +1,10 @@
 // `pwasm init`: writes a ready plugin project from a template — sources, a test on the embedded
 // host, build targets, and a package.json that links this pwasm by path (no registry needed).
 import { existsSync, statSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
 import { PACKAGE_ROOT } from "../package_root.js";
 
 /** The templates `pwasm init` offers. */
@@ -92,9 +93,7 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   for (const [rel, text] of rendered) {
     const path = join(dir, rel);
     await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, text);
-    await rename(tmp, path);
+    await writeFileAtomic(path, text);
     files.push(rel);
   }
   return { dir, name, rootId, files: files.sort() };

@@ -76,7 +76,7 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
       const w = watch(p.projectDir, { recursive: true }, (_event, file) => {
         if (!file) return schedule();
         const first = String(file).split(sep)[0]!;
-        if (IGNORED.has(first) || /\.tmp-\d+$/.test(String(file))) return;
+        if (IGNORED.has(first) || /\.tmp-\d+-[0-9a-f]+$/.test(String(file))) return;
         schedule();
       });
       watchers.push(w);

@@ -78,3 +78,38 @@ describe("a plugin file that is not WebAssembly", () => {
     }
   });
 });
+
+describe("files that cannot be read or written", () => {
+  it("pwasm manifest --wasm of a missing file or a directory", async () => {
+    expectOneLineError(
+      await runPwasm(["manifest", "https://example.com/p.wasm", "--wasm", join(dir, "missing.wasm")]),
+      /^pwasm: cannot read .*missing\.wasm: ENOENT$/,
+    );
+    expectOneLineError(
+      await runPwasm(["manifest", "https://example.com/p.wasm", "--wasm", join(dir, "a-dir")]),
+      /^pwasm: cannot read .*a-dir: EISDIR$/,
+    );
+  });
+
+  it("pwasm manifest -o into a missing directory", async () => {
+    const r = await runPwasm(["manifest", "https://example.com/p.wasm", "--sha256", "a".repeat(64), "-o", join(dir, "missing", "wp.yaml")]);
+    expectOneLineError(r, /^pwasm: cannot write .*missing\/wp\.yaml: ENOENT$/);
+    expect(existsSync(join(dir, "missing"))).toBe(false);
+  });
+
+  it("pwasm push --manifest into a missing directory fails before contacting the registry", async () => {
+    const r = await runPwasm(["push", WASM, NO_REGISTRY, "--manifest", join(dir, "missing", "wp.yaml")]);
+    expectOneLineError(r, /^pwasm: cannot write .*missing\/wp\.yaml: ENOENT$/);
+  });
+
+  it("pwasm manifest and envoy-config -o a directory leave it as it was, with no temporary file", async () => {
+    for (const args of [
+      ["manifest", "https://example.com/p.wasm", "--sha256", "a".repeat(64), "-o", join(dir, "a-dir")],
+      ["envoy-config", WASM, "-o", join(dir, "a-dir")],
+    ]) {
+      expectOneLineError(await runPwasm(args), /^pwasm: cannot write .*a-dir: EISDIR$/);
+      expect(readdirSync(dir).filter((f) => f.includes(".tmp"))).toEqual([]);
+      expect(readdirSync(join(dir, "a-dir"))).toEqual([]);
+    }
+  });
+});

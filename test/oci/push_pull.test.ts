@@ -2,7 +2,7 @@
 // GNU tar, oras, Istio's own Wasm fetcher and go-containerregistry's validate.Image: both
 // variants, native and --with oras, are exactly what Istio requires, and reproducible.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -190,6 +190,21 @@ describe.each(["compat", "oci"] as const)("pwasm push --variant %s", (variant) =
     const later = await runPwasm(["push", built("examples/add-header"), `oci://${reg.host}/repro/a:later`, "--variant", variant, "--root-id", "add_header", "--json"], { env: { SOURCE_DATE_EPOCH: "1700000000" } });
     expect(later.code, later.stderr).toBe(0);
     expect((JSON.parse(later.stdout) as PushJson).digest).not.toBe(first.digest);
+  });
+});
+
+describe("pwasm pull output", () => {
+  it("refuses an output that is a directory or in a missing directory, in one line, leaving nothing behind", async () => {
+    const ref = `oci://${reg.host}/plugins/pull-out:1`;
+    await push([built("examples/add-header"), ref]);
+    const dir = mkdtempSync(join(work, "out-"));
+    for (const [out, code] of [[dir, "EISDIR"], [join(dir, "missing", "p.wasm"), "ENOENT"]] as const) {
+      const r = await runPwasm(["pull", ref, "-o", out]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toBe(`pwasm: cannot write ${out}: ${code}\n`);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    expect(readdirSync(work).filter((f) => f.includes(".tmp"))).toEqual([]);
   });
 });
 
