@@ -4,16 +4,22 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package_root.js";
 
-const SKIP = new Set(["build", "node_modules", ".git", "dist"]);
+/** Folders of a project that hold no build inputs. */
+export const NOT_SOURCES: ReadonlySet<string> = new Set(["build", "node_modules", ".git", "dist"]);
+
+/** True for a file name that can be a build input: AssemblyScript sources, asconfig.json and other JSON. */
+export function isSourceFile(name: string): boolean {
+  return /\.(ts|json)$/.test(name);
+}
 
 // Newest modification time of the .ts/.json files under `dir`.
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(entry.name)) continue;
+    if (NOT_SOURCES.has(entry.name)) continue;
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (isSourceFile(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }

@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve, sep } from "node:path";
 import type { DevProxy, DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import { compileProject } from "../build/compile.js";
+import { isSourceFile, NOT_SOURCES } from "../build/stale.js";
 
 /** A plugin of the chain and where it comes from. */
 export interface WatchedPlugin {
@@ -23,7 +24,6 @@ export interface WatchEvents {
   onError?(index: number, message: string): void;
 }
 
-const IGNORED = new Set(["build", "node_modules", ".git"]);
 const DEBOUNCE_MS = 120;
 
 /** Watches every plugin; returns a function that stops watching. */
@@ -75,8 +75,8 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
     if (p.projectDir) {
       const w = watch(p.projectDir, { recursive: true }, (_event, file) => {
         if (!file) return schedule();
-        const first = String(file).split(sep)[0]!;
-        if (IGNORED.has(first) || /\.tmp-\d+-[0-9a-f]+$/.test(String(file))) return;
+        // Only what the build reads: a log or an editor's swap file written here must not rebuild.
+        if (NOT_SOURCES.has(String(file).split(sep)[0]!) || !isSourceFile(String(file))) return;
         schedule();
       });
       watchers.push(w);

@@ -87,4 +87,25 @@ describe("pwasm run --watch", () => {
     for (let i = 0; i < 600 && reloads() === before; i++) await new Promise((r) => setTimeout(r, 100));
     expect(reloads()).toBeGreaterThan(before);
   });
+
+  it("rebuilds for source edits only, not for other files written into the project (a log, notes)", async () => {
+    const rebuilds = () => proc.output().match(/changed, rebuilding/g)?.length ?? 0;
+    const reloads = () => proc.output().match(/pwasm: reloaded /g)?.length ?? 0;
+    const before = rebuilds();
+    // `pwasm run . --watch 2>&1 | tee run.log` writes into the project on every line it prints.
+    for (let i = 0; i < 5; i++) {
+      writeFileSync(join(dir, "run.log"), `line ${i}\n`, { flag: "a" });
+      writeFileSync(join(dir, "notes.md"), `note ${i}\n`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // well past the watcher's debounce
+    expect(rebuilds()).toBe(before);
+    // A source edit still rebuilds (the watcher is alive).
+    const src = join(dir, "assembly", "index.ts");
+    const reloadsBefore = reloads();
+    writeFileSync(src, `${readFileSync(src, "utf8")}\n// edited\n`);
+    for (let i = 0; i < 600 && reloads() === reloadsBefore; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(reloads()).toBe(reloadsBefore + 1);
+    expect(rebuilds()).toBe(before + 1);
+  });
 });
