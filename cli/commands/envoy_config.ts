@@ -13,7 +13,7 @@ import type { RunOptions } from "./run.js";
 /** `pwasm run` options that mean the same thing for a bootstrap (by attribute name). */
 const SHARED_RUN_OPTIONS = [
   "listen", "admin", "upstream", "directResponse", "config", "rootId", "name", "vmId", "vmConfig",
-  "failurePolicy", "failOpen", "env", "cluster", "property", "nodeMetadata", "debug",
+  "failurePolicy", "failOpen", "env", "reloadBackoff", "cluster", "property", "nodeMetadata", "listenerDirection", "debug",
 ];
 
 interface EnvoyConfigOptions extends RunOptions, EnvoyOnlyOptions {

@@ -47,6 +47,16 @@ describe("pwasm envoy-config", () => {
     expect(JSON.stringify(config)).toContain('"direct_response":{"status":200}');
   });
 
+  it("takes --listener-direction and --reload-backoff as pwasm run does (and run --envoy writes them)", async () => {
+    const r = await runPwasm(["envoy-config", wasm, "--listener-direction", "outbound", "--reload-backoff", "2500", "--format", "json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const config = JSON.parse(r.stdout) as unknown;
+    expect(api.validate(config, "envoy.config.bootstrap.v3.Bootstrap")).toEqual([]);
+    expect(r.stdout).toContain('"traffic_direction": "OUTBOUND"');
+    expect(JSON.stringify(config)).toContain('"reload_config":{"backoff":{"base_interval":"2.5s"}}');
+  });
+
   it("writes network filters for --type network", async () => {
     const r = await runPwasm(["envoy-config", wasm, "--type", "network", "--upstream", "http://127.0.0.1:5432", "--format", "json"]);
     expect(r.code).toBe(0);
@@ -74,7 +84,7 @@ describe("pwasm envoy-config", () => {
 
   it("documents the options it shares with pwasm run", async () => {
     const r = await runPwasm(["envoy-config", "--help"]);
-    for (const flag of ["--listen", "--admin", "--upstream", "--direct-response", "--config", "--root-id", "--name", "--vm-id", "--vm-config", "--failure-policy", "--fail-open", "--env", "--cluster", "--property", "--node-metadata", "--type", "--node-id", "--wasm-dir", "--output"]) {
+    for (const flag of ["--listen", "--admin", "--upstream", "--direct-response", "--config", "--root-id", "--name", "--vm-id", "--vm-config", "--failure-policy", "--fail-open", "--env", "--cluster", "--property", "--node-metadata", "--listener-direction", "--reload-backoff", "--type", "--node-id", "--wasm-dir", "--output"]) {
       expect(r.stdout).toContain(flag);
     }
   });
