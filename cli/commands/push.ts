@@ -54,7 +54,7 @@ export function registerPush(program: Command): void {
     .argument("<refs...>", "destinations: oci://host[:port]/repo:tag (several: same artifact, blobs mounted across repositories)")
     .addOption(new Option("--variant <v>", "compat: OCI image with one tar+gzip layer holding plugin.wasm; oci: two-layer Wasm artifact (runtime config + raw module)").choices(["compat", "oci"]).default("compat"))
     .addOption(new Option("--with <tool>", "who pushes: pwasm's own registry client, or the oras CLI (same layout)").choices(["pwasm", "oras"]).default("pwasm"))
-    .option("--oras <path>", "oras binary for --with oras (default: PATH, then .cache/bin/oras)")
+    .option("--oras <path>", "oras binary for --with oras (default: $PWASM_ORAS, else oras on PATH, else .cache/bin/oras)")
     .option("--root-id <id>", "root id the plugin registers: recorded in the oci variant's runtime config and used as pluginName by --manifest")
     .addOption(repeatable("--annotation <key=value>", "extra manifest annotation (e.g. org.opencontainers.image.source=…)"))
     .addOption(new Option("--chunk-size <bytes>", "upload blobs larger than this in PATCH chunks (default: monolithic up to 64 MiB)").argParser(positiveInt))

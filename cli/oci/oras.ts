@@ -14,9 +14,17 @@ import type { Artifact } from "./artifact.js";
 import type { Credentials } from "./credentials.js";
 import { formatReference, type ImageReference } from "./reference.js";
 
-/** Where to find oras: `--oras`/PWASM_ORAS, then PATH, then the project's .cache/bin (where .ci/run installs it). */
+/**
+ * Where to find oras: `--oras`/PWASM_ORAS (which must exist: a named binary is never swapped for
+ * another), then PATH, then the project's .cache/bin (where .ci/run installs it).
+ */
 export function findOras(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const candidates = [explicit, env.PWASM_ORAS, ...(env.PATH ?? "").split(delimiter).filter(Boolean).map((d) => join(d, "oras")), join(PACKAGE_ROOT, ".cache", "bin", "oras")];
+  for (const [what, path] of [["--oras", explicit], ["PWASM_ORAS", env.PWASM_ORAS]] as const) {
+    if (!path) continue;
+    if (!existsSync(path)) throw new UserError(`${what} ${path}: no such file`);
+    return path;
+  }
+  const candidates = [...(env.PATH ?? "").split(delimiter).filter(Boolean).map((d) => join(d, "oras")), join(PACKAGE_ROOT, ".cache", "bin", "oras")];
   for (const c of candidates) if (c && existsSync(c)) return c;
   throw new UserError("oras not found (install it: go install oras.land/oras/cmd/oras@v1.3.6, or pass --oras <path>)");
 }

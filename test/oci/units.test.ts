@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildArtifact, goJson, serializeManifest } from "../../cli/oci/artifact.js";
 import { istioRealmProblem, parseChallenge } from "../../cli/oci/auth.js";
 import { dockerConfigCredentials } from "../../cli/oci/credentials.js";
+import { findOras } from "../../cli/oci/oras.js";
 import { deflateRaw } from "../../cli/oci/deflate.js";
 import { gzipReproducible } from "../../cli/oci/gzip.js";
 import { isLoopback, parseReference } from "../../cli/oci/reference.js";
@@ -177,6 +178,21 @@ describe("auth", () => {
     expect(await dockerConfigCredentials("quay.io", { DOCKER_CONFIG: join(work, "absent") })).toBeUndefined();
     writeFileSync(join(dir, "config.json"), "{not json");
     await expect(dockerConfigCredentials("quay.io", env)).rejects.toThrow(/is not valid JSON/);
+  });
+});
+
+describe("findOras", () => {
+  const bin = join(work, "oras-bin");
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, "oras"), "#!/bin/sh\n", { mode: 0o755 });
+
+  it("finds oras on PATH when none is named", () => {
+    expect(findOras(undefined, { PATH: bin })).toBe(join(bin, "oras"));
+  });
+
+  it("refuses a named oras that does not exist instead of quietly using another one", () => {
+    expect(() => findOras(join(work, "no-such-oras"), { PATH: bin })).toThrow(/^--oras .*no-such-oras: no such file$/);
+    expect(() => findOras(undefined, { PATH: bin, PWASM_ORAS: join(work, "no-such-oras") })).toThrow(/^PWASM_ORAS .*no-such-oras: no such file$/);
   });
 });
 
