@@ -50,6 +50,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Parses 0 or a positive integer. */
+export function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected 0 or a positive integer, got '${value}'`);
+  return n;
+}
+
 /**
  * Splits `key=value` (value may contain '=') given to `option`, whose form `form` names
  * ("name=url"). Called from actions, after commander's parsing: a UserError, so it is printed.

@@ -3,7 +3,7 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../errors.js";
 import { PACKAGE_VERSION } from "../package_root.js";
-import { positiveInt } from "../options.js";
+import { positiveInt, wholeNumber } from "../options.js";
 import { RegistryClient } from "./client.js";
 import { dockerConfigCredentials, readPasswordStdin, type Credentials } from "./credentials.js";
 import type { ImageReference } from "./reference.js";
@@ -24,7 +24,7 @@ export function addRegistryOptions(cmd: Command): Command {
     .option("--insecure", "allow plain HTTP to a registry that is not on loopback (loopback may always use HTTP)")
     .option("-u, --username <name>", "registry user (with --password-stdin); default: credentials from Docker's config")
     .option("--password-stdin", "read the registry password or token from standard input")
-    .addOption(new Option("--retries <n>", "retries for 5xx answers and dropped connections").argParser((v: string) => (v === "0" ? 0 : positiveInt(v))).default(4))
+    .addOption(new Option("--retries <n>", "retries for 5xx answers and dropped connections").argParser(wholeNumber).default(4))
     .addOption(new Option("--timeout <seconds>", "timeout of each registry request").argParser(positiveInt).default(120))
     .option("-v, --verbose", "log retries and registry decisions on stderr");
 }

@@ -113,3 +113,11 @@ describe("files that cannot be read or written", () => {
     }
   });
 });
+
+describe("option values", () => {
+  it("--retries takes 0, and says so when refusing a value", async () => {
+    const r = await runPwasm(["pull", "oci://127.0.0.1:1/p:v1", "--retries", "-1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: option '--retries <n>' argument '-1' is invalid. expected 0 or a positive integer, got '-1'\n");
+  });
+});
