@@ -15,7 +15,7 @@ class AddHeaderRoot extends RootContext {
     if (size == 0) return true;
     const config = this.getPluginConfigurationString();
     const colon = config.indexOf(":");
-    if (colon <= 0) return false; // reject: the host keeps the previous configuration
+    if (colon <= 0) return false; // reject: Envoy refuses this configuration (a running proxy keeps its previous one)
     let start = colon + 1;
     if (start < config.length && config.charCodeAt(start) == 32) start++; // one optional space
     this.headerName = config.substring(0, colon); // the host lower-cases header names

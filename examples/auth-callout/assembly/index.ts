@@ -1,8 +1,9 @@
 // auth-callout: asks an authorization service about every request before letting it through.
 // The configuration is the cluster of the service. Each request's headers are sent to it (an HTTP
 // callout); a 200 lets the request go on with `added-header: authorized`, anything else (or a failed
-// callout) answers 401 locally. Body and trailers wait until the answer. Responses get
-// `hello: wasm!`. The same plugin in proxy-runtime's API: examples/compat-auth-callout.
+// callout) answers 401 locally, and a callout that cannot be sent (no such cluster) 500. Body and
+// trailers wait until the answer. Responses get `hello: wasm!`. The same plugin in proxy-runtime's
+// API: examples/compat-auth-callout.
 import {
   Action, GrpcStatus, HttpContext, RootContext, StreamContext, httpCallResponseBody, httpCallResponseHeaders,
   logDebug, registerRootContext,
