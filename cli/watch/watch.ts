@@ -29,12 +29,16 @@ const DEBOUNCE_MS = 120;
 /** Watches every plugin; returns a function that stops watching. */
 export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: WatchEvents = {}, debug = false): () => void {
   const watchers: FSWatcher[] = [];
+  // Set by the returned stop function: a reload still under way then goes nowhere (the proxy is
+  // shutting down) and reports nothing.
+  let stopped = false;
   plugins.forEach((p, index) => {
     let timer: NodeJS.Timeout | undefined;
     let running = false;
     let again = false;
 
     const reload = async () => {
+      if (stopped) return;
       if (running) {
         again = true;
         return;
@@ -51,13 +55,14 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
           wasm = r.outFile;
         }
         const fresh = await proxy.host.loadPlugin(wasm, p.options);
+        if (stopped) return;
         const next = proxy.plugins.slice();
         next[index] = fresh;
         const inFlight = proxy.inFlight;
         proxy.replacePlugins(next);
         events.onSwapped?.(index, { bytes, ms: Math.round(performance.now() - started), inFlight });
       } catch (err) {
-        events.onError?.(index, (err as Error).message);
+        if (!stopped) events.onError?.(index, (err as Error).message);
       } finally {
         running = false;
         if (again) {
@@ -89,6 +94,7 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
     }
   });
   return () => {
+    stopped = true;
     for (const w of watchers) w.close();
   };
 }
