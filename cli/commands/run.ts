@@ -244,8 +244,14 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<{
   try {
     proxy = await startDevProxy({ ...options, onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`) });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new UserError(`address in use: ${(err as Error).message.replace(/^listen EADDRINUSE: address already in use /, "")} (choose another with --listen / --admin)`);
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+    if (e.code === "EADDRINUSE") throw new UserError(`address in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, "")} (choose another with --listen / --admin)`);
+    // Not this machine's address (EADDRNOTAVAIL), a privileged port (EACCES), a host name that does not resolve.
+    const listenHosts = [o.listen.host, o.admin === false ? undefined : o.admin.host];
+    if (e.syscall === "listen" || (e.syscall === "getaddrinfo" && listenHosts.includes(e.hostname))) {
+      const where = e.syscall === "listen" ? `${e.address}:${e.port}` : e.hostname;
+      throw new UserError(`cannot listen on ${where}: ${e.code} (choose another with --listen / --admin)`);
+    }
     throw err;
   }
   for (const [i, p] of proxy.plugins.entries()) {

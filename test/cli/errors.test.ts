@@ -121,3 +121,13 @@ describe("option values", () => {
     expect(r.stderr).toContain("error: option '--retries <n>' argument '-1' is invalid. expected 0 or a positive integer, got '-1'\n");
   });
 });
+
+describe("listen addresses", () => {
+  it("pwasm run on an address this machine does not have says so in one line", async () => {
+    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never a local address; binding fails, nothing is sent.
+    expectOneLineError(
+      await runPwasm(["run", WASM, "--listen", "192.0.2.1:8080", "--admin", "off"], { timeoutMs: 15_000 }),
+      /^pwasm: cannot listen on 192\.0\.2\.1:8080: EADDRNOTAVAIL \(choose another with --listen \/ --admin\)$/,
+    );
+  });
+});
