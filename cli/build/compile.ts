@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { UserError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
+import { readUserFile, writeFileAtomic } from "../files.js";
 
 /** What to build. */
 export interface CompileOptions {
@@ -47,7 +47,13 @@ interface AsConfig {
 
 // Follows `extends` to find the target's outFile, resolved against the file that sets it.
 async function findOutFile(configPath: string, target: string): Promise<string | undefined> {
-  const cfg = JSON.parse(await readFile(configPath, "utf8")) as AsConfig;
+  const text = (await readUserFile(configPath)).toString("utf8");
+  let cfg: AsConfig;
+  try {
+    cfg = JSON.parse(text) as AsConfig;
+  } catch (err) {
+    throw new UserError(`${configPath} is not valid JSON: ${(err as Error).message}`);
+  }
   const out = cfg.targets?.[target]?.outFile;
   if (out) return resolve(dirname(configPath), out);
   if (cfg.extends) return findOutFile(resolve(dirname(configPath), cfg.extends), target);

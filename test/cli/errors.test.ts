@@ -131,3 +131,14 @@ describe("listen addresses", () => {
     );
   });
 });
+
+describe("project files", () => {
+  it("pwasm build names an asconfig.json that is not JSON, or extends a missing file", async () => {
+    const project = join(dir, "bad-asconfig");
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, "asconfig.json"), "{ targets: ");
+    expectOneLineError(await runPwasm(["build", project]), /^pwasm: .*bad-asconfig\/asconfig\.json is not valid JSON: /);
+    writeFileSync(join(project, "asconfig.json"), JSON.stringify({ extends: "./base.json", targets: {} }));
+    expectOneLineError(await runPwasm(["build", project]), /^pwasm: cannot read .*bad-asconfig\/base\.json: ENOENT$/);
+  });
+});
