@@ -19,7 +19,7 @@ export function registerBench(program: Command): void {
     .argument("<plugin>", ".wasm file or project directory (built first)")
     .option("-n, --requests <n>", "timed requests", positiveInt, 10_000)
     .option("--warmup <n>", "untimed requests first", positiveInt, 1_000)
-    .option("--root-id <id>", "root id")
+    .option("--root-id <id>", "root id (Envoy root_id)")
     .option("-c, --config <text|@file>", "plugin configuration", textOrFile)
     .addOption(repeatable("-H, --header <name:value>", "request header (default: a typical GET)"))
     .option("--body <text|@file>", "request body", textOrFile)

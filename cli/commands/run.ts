@@ -150,7 +150,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--failure-policy <policy>", "what a trap does to streams (default: FAIL_RELOAD)").choices(["FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN"]))
     .option("--fail-open", "same as --failure-policy FAIL_OPEN")
     .addOption(repeatable("--env <KEY=VALUE>", "environment variable for the plugins"))
-    .option("--reload-backoff <ms>", "FAIL_RELOAD: least time between VM reloads (Envoy reload_config.backoff.base_interval; default 1000)", positiveMs)
+    .option("--reload-backoff <ms>", "FAIL_RELOAD: least time between VM reloads (Envoy reload_config.backoff.base_interval) (default: 1000)", positiveMs)
     .addOption(repeatable("--cluster <name=url>", "cluster for callouts: proxy_http_call over HTTP/1.1, proxy_grpc_call/stream over HTTP/2 (h2c for http://)"))
     .addOption(repeatable("--property <path=value>", "pin a property, e.g. request.id=abc (numbers are int64)"))
     .option("--node-metadata <json|@file>", "the node's metadata Struct as a JSON object (node.metadata.*, e.g. Istio's NAME, LABELS)", textOrFile)
@@ -162,7 +162,7 @@ export function registerRun(program: Command): void {
     .option("--debug", "build project directories with the debug target")
     .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
     .option("--envoy", "run the plugins in Envoy in a container (docker or podman) instead of the dev proxy")
-    .option("--envoy-image <image>", `Envoy image for --envoy (default ${DEFAULT_ENVOY_IMAGE})`)
+    .option("--envoy-image <image>", `Envoy image for --envoy (default: ${DEFAULT_ENVOY_IMAGE})`)
     .addHelpText("after", `
 Examples:
   $ pwasm run examples/add-header --root-id add_header --config 'x-hello: world' --upstream http://127.0.0.1:8080
