@@ -11,6 +11,7 @@ import { digestHex, sha256Hex } from "../oci/digest.js";
 import { resolveImage } from "../oci/image.js";
 import { istioCandidates } from "../oci/istio_rules.js";
 import { formatReference, parseReference } from "../oci/reference.js";
+import { assertWasm } from "./run.js";
 
 /** Options of `pwasm manifest`. */
 export interface ManifestCommandOptions extends ManifestCliOptions, RegistryCliOptions {
@@ -71,7 +72,9 @@ export async function manifestCommand(urlArg: string, o: ManifestCommandOptions)
   } else if (scheme === "http" || scheme === "https" || scheme === "file") {
     defaultName = kubeName((new URL(urlArg).pathname.split("/").pop() ?? "").replace(/\.wasm$/, ""));
     if (o.wasm) {
-      const computed = sha256Hex(new Uint8Array(await readUserFile(o.wasm)));
+      const module = new Uint8Array(await readUserFile(o.wasm));
+      assertWasm(module, o.wasm);
+      const computed = sha256Hex(module);
       if (sha256 && digestHex(sha256).toLowerCase() !== computed) throw new UserError(`--sha256 ${sha256} does not match ${o.wasm} (sha256:${computed})`);
       sha256 = computed;
     }

@@ -66,8 +66,13 @@ export async function resolvePluginArg(arg: string, debug = false): Promise<stri
   } finally {
     closeSync(fd);
   }
-  if (!looksLikeWasm(head)) throw new UserError(`${arg} is not a WebAssembly module (no \\0asm magic and version 1)`);
+  assertWasm(head, arg);
   return path;
+}
+
+/** Refuses bytes that do not start as a WebAssembly module does; `name` is what the user gave. */
+export function assertWasm(bytes: Uint8Array, name: string): void {
+  if (!looksLikeWasm(bytes)) throw new UserError(`${name} is not a WebAssembly module (no \\0asm magic and version 1)`);
 }
 
 // The k-th value of a repeatable option belongs to the k-th plugin.

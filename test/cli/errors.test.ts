@@ -72,6 +72,12 @@ describe("a plugin file that is not WebAssembly", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("pwasm manifest --wasm refuses it instead of writing its sha256 into a WasmPlugin", async () => {
+    const r = await runPwasm(["manifest", "https://example.com/p.wasm", "--wasm", join(dir, "not-wasm.wasm")]);
+    expectOneLineError(r, /^pwasm: .*not-wasm\.wasm is not a WebAssembly module \(no \\0asm magic and version 1\)$/);
+    expect(r.stdout).toBe("");
+  });
+
   it("pwasm bench and pwasm push refuse it with the same message", async () => {
     for (const args of [["bench", join(dir, "not-wasm.wasm")], ["push", join(dir, "not-wasm.wasm"), NO_REGISTRY]]) {
       expectOneLineError(await runPwasm(args), /^pwasm: .*not-wasm\.wasm is not a WebAssembly module \(no \\0asm magic and version 1\)$/);
