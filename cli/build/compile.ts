@@ -46,6 +46,11 @@ interface AsConfig {
 }
 
 // Follows `extends` to find the target's outFile, resolved against the file that sets it.
+/** The absolute outFile of a project's target (following `extends`), or undefined when it has none. */
+export function projectOutFile(dir: string, target: string): Promise<string | undefined> {
+  return findOutFile(join(resolve(dir), "asconfig.json"), target);
+}
+
 async function findOutFile(configPath: string, target: string): Promise<string | undefined> {
   const text = (await readUserFile(configPath)).toString("utf8");
   let cfg: AsConfig;

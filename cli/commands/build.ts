@@ -2,6 +2,7 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
 import { compileProject, type CompileResult } from "../build/compile.js";
+import { UserError } from "../errors.js";
 
 /** Formats a byte count as "8,131 bytes". */
 export function formatBytes(n: number): string {
@@ -28,6 +29,7 @@ export function registerBuild(program: Command): void {
     .option("--json", "print results as JSON")
     .addHelpText("after", "\nExample:\n  $ pwasm build examples/add-header\n  built examples/add-header/build/release.wasm  6,661 bytes  1404 ms  (release, AssemblyScript 0.28.20)\n")
     .action(async (dirs: string[], opts: { debug?: boolean; target?: string; compiler?: string; json?: boolean }) => {
+      if (opts.debug && opts.target && opts.target !== "debug") throw new UserError(`--debug and --target ${opts.target} name two targets: give one`);
       const target = opts.target ?? (opts.debug ? "debug" : "release");
       const results: CompileResult[] = [];
       for (const dir of dirs) {

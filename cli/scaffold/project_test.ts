@@ -2,7 +2,7 @@
 // ships with pwasm (a scaffolded project needs no test dependencies of its own).
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { compileProject, type CompileResult } from "../build/compile.js";
+import { compileProject, projectOutFile, type CompileResult } from "../build/compile.js";
 import { isStale } from "../build/stale.js";
 import { UserError } from "../errors.js";
 
@@ -22,7 +22,9 @@ export async function runProjectTests(options: ProjectTestOptions): Promise<numb
   const dir = resolve(options.dir);
   if (!existsSync(join(dir, "asconfig.json"))) throw new UserError(`no asconfig.json in ${dir}: not a plugin project (try \`pwasm init\`)`);
   for (const target of ["release", "debug"]) {
-    if (isStale(dir, join(dir, "build", `${target}.wasm`))) {
+    // A target without an outFile is not built by this command.
+    const out = await projectOutFile(dir, target);
+    if (out && isStale(dir, out)) {
       const r = await compileProject({ dir, target });
       options.onBuild?.(r);
     }

@@ -158,7 +158,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     res.on("close", finish);
   });
 
-  const logError = (message: string) => host.logs.write({ level: LogLevel.Error, message, plugin: "", rootId: "", vmId: "", time: Date.now() });
+  const logError = (message: string) => host.logs.write({ level: LogLevel.Error, message, plugin: "", rootId: "", vmId: "", time: Date.now(), source: "proxy" });
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, chainPlugins: Plugin[]): FilterChain {
     let outgoing: http.ClientRequest | undefined;

@@ -11,6 +11,8 @@ export interface LogEntry {
   vmId: string;
   /** Milliseconds since the epoch. */
   time: number;
+  /** Who wrote it: a plugin (or the host about a plugin; the default), or the dev proxy itself. */
+  source?: "plugin" | "proxy";
 }
 
 /** Where log lines go: kept for tests, and/or handed to a printer. */
@@ -72,5 +74,7 @@ export function logPrefix(e: Pick<LogEntry, "plugin" | "rootId" | "vmId">): stri
 /** Formats a line the way Envoy's application log shows it. */
 export function formatEnvoyLog(e: LogEntry): string {
   const t = new Date(e.time).toISOString().replace("T", " ").replace("Z", "");
+  // The proxy's own lines are not plugin output: they get their own component, as Envoy's router's do.
+  if (e.source === "proxy") return `[${t}][${LOG_LEVEL_NAMES[e.level]}][pwasm] ${e.message}`;
   return `[${t}][${LOG_LEVEL_NAMES[e.level]}][wasm] wasm log${logPrefix(e)}: ${e.message}`;
 }
