@@ -27,7 +27,7 @@ export function registerBuild(program: Command): void {
     .option("-t, --target <name>", "asconfig.json target to build (default: release)")
     .option("--compiler <dir>", "AssemblyScript installation to compile with (default: the one pwasm ships)")
     .option("--json", "print results as JSON")
-    .addHelpText("after", "\nExample:\n  $ pwasm build examples/add-header\n  built examples/add-header/build/release.wasm  6,661 bytes  1404 ms  (release, AssemblyScript 0.28.20)\n")
+    .addHelpText("after", "\nExample:\n  $ pwasm build examples/add-header\n  built examples/add-header/build/release.wasm  6,721 bytes  1428 ms  (release, AssemblyScript 0.28.20)\n")
     .action(async (dirs: string[], opts: { debug?: boolean; target?: string; compiler?: string; json?: boolean }) => {
       if (opts.debug && opts.target && opts.target !== "debug") throw new UserError(`--debug and --target ${opts.target} name two targets: give one`);
       const target = opts.target ?? (opts.debug ? "debug" : "release");
