@@ -50,6 +50,15 @@ export type Cycle = (t: TestHost) => void;
 
 const REQUEST = { ":method": "GET", ":path": "/footprint", ":authority": "example.com", "user-agent": "footprint" };
 
+// One request held for an HTTP callout that the test answers with 200.
+function calloutCycle(t: TestHost): void {
+  const s = t.httpStream();
+  s.callOnRequestHeaders(REQUEST, true);
+  t.respondToHttpCall({ status: 200, body: "ok" });
+  s.callOnResponseHeaders({ ":status": "200" }, true);
+  s.complete();
+}
+
 /** How each measured example is loaded and driven. */
 export const WORKLOADS: Array<{ example: string; rootId: string; configuration?: string; cycle: Cycle }> = [
   {
@@ -63,25 +72,9 @@ export const WORKLOADS: Array<{ example: string; rootId: string; configuration?:
   },
   {
     // A callout per request: the SDK's callout routing and the compat layer's callback map.
-    example: "compat-auth-callout", rootId: "auth", configuration: "auth",
-    cycle: (t) => {
-      const s = t.httpStream();
-      s.callOnRequestHeaders(REQUEST, true);
-      t.respondToHttpCall({ status: 200, body: "ok" });
-      s.callOnResponseHeaders({ ":status": "200" }, true);
-      s.complete();
-    },
+    example: "compat-auth-callout", rootId: "auth", configuration: "auth", cycle: calloutCycle,
   },
-  {
-    example: "auth-callout", rootId: "auth", configuration: "auth",
-    cycle: (t) => {
-      const s = t.httpStream();
-      s.callOnRequestHeaders(REQUEST, true);
-      t.respondToHttpCall({ status: 200, body: "ok" });
-      s.callOnResponseHeaders({ ":status": "200" }, true);
-      s.complete();
-    },
-  },
+  { example: "auth-callout", rootId: "auth", configuration: "auth", cycle: calloutCycle },
 ];
 
 /** Guest memory in bytes of the plugin's (first) VM. */
