@@ -1,5 +1,7 @@
 // proxy-runtime's enumerations, by its names (`…Values`). The values are the ABI's; these enums
 // are plain i32s, so they are interchangeable with the native SDK's (Action, WasmResult, …).
+// Where proxy-runtime's names and members are the native ones, they are the native enums.
+export { WasmResult as WasmResultValues, MetricType as MetricTypeValues, PeerType as PeerTypeValues } from "../types";
 
 /** Log levels (proxy_log_level_t). */
 export enum LogLevelValues { trace, debug, info, warn, error, critical }
@@ -53,28 +55,8 @@ export enum GrpcStatusValues {
   InvalidCode = -1,
 }
 
-/** Metric types. */
-export enum MetricTypeValues { Counter = 0, Gauge = 1, Histogram = 2 }
 
-/** Who closed a TCP connection. */
-export enum PeerTypeValues { Unknown = 0, Local = 1, Remote = 2 }
 
-/** Host call statuses (proxy_status_t). */
-export enum WasmResultValues {
-  Ok = 0,
-  NotFound = 1,
-  BadArgument = 2,
-  SerializationFailure = 3,
-  ParseFailure = 4,
-  BadExpression = 5,
-  InvalidMemoryAccess = 6,
-  Empty = 7,
-  CasMismatch = 8,
-  ResultMismatch = 9,
-  InternalFailure = 10,
-  BrokenConnection = 11,
-  Unimplemented = 12,
-}
 
 /** Header map types (proxy_map_type_t). */
 export enum HeaderMapTypeValues {
