@@ -11,13 +11,6 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-
-/** True for a well-formed `sha256:<64 hex>` digest (the only algorithm we produce or accept). */
-export function isDigest(value: string): boolean {
-  return DIGEST_RE.test(value);
-}
-
 /** The hex part of `sha256:<hex>`. */
 export function digestHex(digest: string): string {
   return digest.startsWith("sha256:") ? digest.slice(7) : digest;

@@ -11,8 +11,6 @@ export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
 export const OCI_LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
 /** OCI layer: uncompressed tar (oras' default; refused by Istio). */
 export const OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar";
-/** OCI layer: tar + zstd (refused by Istio). */
-export const OCI_LAYER_TAR_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
 /** OCI 1.1 empty descriptor (`{}`). */
 export const OCI_EMPTY = "application/vnd.oci.empty.v1+json";
 /** The withdrawn OCI 1.1-rc artifact manifest: not an image manifest, refused by Istio. */

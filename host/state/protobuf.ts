@@ -110,9 +110,3 @@ export function encodeStruct(w: ProtoWriter, obj: JsonObject): void {
   }
 }
 
-/** A JSON object as google.protobuf.Struct bytes. */
-export function structBytes(obj: JsonObject): Buffer {
-  const w = new ProtoWriter();
-  encodeStruct(w, obj);
-  return w.finish();
-}
