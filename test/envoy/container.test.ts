@@ -3,9 +3,9 @@
 // what pwasm does around the container: the one-line refusal, the run arguments, waiting for
 // /ready, finding the listener, streaming wasm log lines, removing the container on Ctrl-C.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { httpRequest } from "../helpers/http.js";
 import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { planEnvoyRun, startEnvoyContainer, isInterestingLogLine, DEFAULT_ENVOY_IMAGE } from "../../cli/envoy/container.js";
@@ -106,16 +106,6 @@ describe("the docker run plan", () => {
   });
 });
 
-function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    }).on("error", reject);
-  });
-}
-
 describe("around the container (stand-in engine)", () => {
   it("waits for /ready, finds the listener, streams wasm logs, and removes the container on stop", async () => {
     const path = fakeEnginePath("docker");
@@ -127,8 +117,8 @@ describe("around the container (stand-in engine)", () => {
         onLog: (l) => logs.push(l), readyTimeoutMs: 20_000,
       });
       expect(envoy.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await get(`${envoy.adminUrl}/ready`)).body).toBe("LIVE\n");
-      expect((await get(envoy.url)).body).toBe("fake envoy\n");
+      expect((await httpRequest(`${envoy.adminUrl}/ready`)).body).toBe("LIVE\n");
+      expect((await httpRequest(envoy.url)).body).toBe("fake envoy\n");
       // The bootstrap it was given points at the mounted module.
       const config = parse(readFileSync(join(dir, "state", `${envoy.name}.yaml`), "utf8")) as unknown;
       expect(api.validate(config, "envoy.config.bootstrap.v3.Bootstrap")).toEqual([]);
@@ -136,7 +126,7 @@ describe("around the container (stand-in engine)", () => {
       await envoy.stop();
       expect(await envoy.exited).not.toBeUndefined();
       expect(readFileSync(log, "utf8")).toContain(`["rm","-f","${envoy.name}"]`);
-      await expect(get(envoy.url)).rejects.toThrow();
+      await expect(httpRequest(envoy.url)).rejects.toThrow();
     }
   });
 
@@ -176,7 +166,7 @@ describe("pwasm run --envoy", () => {
     const exited = new Promise<number | null>((r) => child.on("close", r));
     await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Envoy listening on (http:\/\/127\.0\.0\.1:\d+)/);
     const url = /Envoy listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
-    expect((await get(url)).body).toBe("fake envoy\n");
+    expect((await httpRequest(url)).body).toBe("fake envoy\n");
     expect(out).toContain("[info][wasm] wasm log add_header: fake plugin log");
     expect(out).not.toContain("starting main dispatch loop");
     const name = /container (pwasm-envoy-[0-9a-f]+)/.exec(out)![1]!;
@@ -184,6 +174,6 @@ describe("pwasm run --envoy", () => {
     expect(await exited).toBe(0);
     expect(out).toContain("pwasm: shutting down, removing the Envoy container");
     expect(readFileSync(log, "utf8")).toContain(`["rm","-f","${name}"]`);
-    await expect(get(url)).rejects.toThrow();
+    await expect(httpRequest(url)).rejects.toThrow();
   });
 });

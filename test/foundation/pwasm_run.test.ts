@@ -1,28 +1,14 @@
 // End to end through the real CLI: `pwasm run` with a real upstream on 127.0.0.1, real HTTP
 // requests, the admin listener, and Ctrl-C.
-import http from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPwasm, type CliProcess } from "../helpers/cli.js";
+import { httpRequest, type HttpReply } from "../helpers/http.js";
 import { built } from "../helpers/paths.js";
 import { startUpstream, type Upstream } from "../helpers/upstream.js";
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: init.method ?? "GET", headers: init.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.end(init.body);
-  });
+function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpReply> {
+  return httpRequest(url, init);
 }
 
 async function startRun(args: string[]): Promise<{ proc: CliProcess; url: string; admin: string }> {

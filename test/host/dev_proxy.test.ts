@@ -2,6 +2,7 @@
 // N VMs per plugin sharing data, node and listener settings as `pwasm run` passes them.
 import http from "node:http";
 import http2 from "node:http2";
+import { httpRequest, type HttpReply } from "../helpers/http.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,16 +23,8 @@ async function proxy(options: Parameters<typeof startDevProxy>[0]): Promise<DevP
   return p;
 }
 
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
-  });
+function get(url: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  return httpRequest(url, { headers, agent: http.globalAgent, timeoutMs: 5000 });
 }
 
 async function listen(server: http.Server | http2.Http2Server): Promise<string> {

@@ -3,6 +3,7 @@
 // would crash `pwasm run` for every client). Each case is followed by a normal request the proxy
 // must still serve.
 import http from "node:http";
+import { httpRequest, type HttpReply } from "../helpers/http.js";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDevProxy, type DevProxy } from "../../host/proxy/dev_proxy.js";
@@ -27,20 +28,9 @@ async function proxy(options: Parameters<typeof startDevProxy>[0]): Promise<DevP
   return p;
 }
 
-interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
-
 // A GET that resolves with the reply, or with status 0 when the connection was reset.
-function get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on("error", () => resolve({ status: 0, headers: {}, body: "" }));
-    });
-    req.on("error", (err: NodeJS.ErrnoException) => (err.code === "ECONNRESET" ? resolve({ status: 0, headers: {}, body: "" }) : reject(err)));
-    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
-  });
+function get(url: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  return httpRequest(url, { headers, timeoutMs: 5000, resetAsStatus0: true });
 }
 
 async function listen(server: http.Server): Promise<string> {

@@ -2,6 +2,7 @@
 // each request and response carried, so a test can show what travelled between the sidecars.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { httpRequest, type HttpReply } from "../../helpers/http.js";
 
 /** One exchange as seen on the wire. */
 export interface WireExchange {
@@ -41,16 +42,8 @@ export async function startRelay(target: string): Promise<Relay> {
 }
 
 /** GET through a proxy; resolves with status, headers and body. */
-export function get(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${url}${path}`, { headers, agent: false, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on("timeout", () => req.destroy(new Error("request timed out")));
-    req.on("error", reject);
-  });
+export function get(url: string, path: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  return httpRequest(`${url}${path}`, { headers });
 }
 
 /** Parses `name{a="1",b="2"} value` lines of a family into label objects with their values. */
