@@ -10,7 +10,11 @@
 //	gocheck validate-crd <crd.yaml> <resources.yaml>
 //	    kube-apiserver's CustomResource validation (k8s.io/apiextensions-apiserver): OpenAPI
 //	    schema, x-kubernetes-validations CEL rules with Kubernetes' CEL libraries, list-type
-//	    uniqueness, unknown fields; prints one {"kind","name","errors"} per WasmPlugin document.
+//	    uniqueness, unknown fields; prints one {"kind","name","errors"} per document of the CRD's kind.
+//	gocheck istio-translate --out <dir> [--labels k=v,…] [--pull-secret name=file] <resources.yaml>
+//	    istiod's translation of WasmPlugin / TrafficExtension resources into a sidecar's filter
+//	    chains and ECDS resources, then the istio-agent's conversion (module fetched, code made
+//	    local); see istio.go.
 package main
 
 import (
@@ -41,7 +45,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fail(errors.New("usage: gocheck fetch|validate-image|validate-crd …"))
+		fail(errors.New("usage: gocheck fetch|validate-image|validate-crd|istio-translate …"))
 	}
 	var err error
 	switch os.Args[1] {
@@ -51,6 +55,8 @@ func main() {
 		err = validateImage(os.Args[2])
 	case "validate-crd":
 		err = validateCRD(os.Args[2:])
+	case "istio-translate":
+		err = istioTranslate(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
