@@ -6,6 +6,8 @@ import { parse as parseYaml } from "yaml";
 import { UserError } from "../errors.js";
 import { keyValue, repeatable } from "../options.js";
 import { toYaml } from "./render.js";
+import { trafficExtensionResource } from "./trafficextension.js";
+import { deploymentWarnings } from "./warnings.js";
 import {
   envoyExtensionPolicyResource,
   FAIL_STRATEGIES,
@@ -21,8 +23,12 @@ import {
   type VmEnv,
 } from "./wasmplugin.js";
 
-/** Which resources to write. */
-export type ManifestTarget = "istio" | "envoy-gateway";
+/** Which resources to write: Istio's WasmPlugin or TrafficExtension, Envoy Gateway's EnvoyExtensionPolicy. */
+export type ManifestKind = "WasmPlugin" | "TrafficExtension" | "EnvoyExtensionPolicy";
+/** @deprecated the old name of {@link ManifestKind}. */
+export type ManifestTarget = ManifestKind;
+/** Every kind, in the order they are written. */
+export const MANIFEST_KINDS: readonly ManifestKind[] = ["WasmPlugin", "TrafficExtension", "EnvoyExtensionPolicy"];
 
 /** Parsed deployment options. */
 export interface ManifestCliOptions {
@@ -51,7 +57,7 @@ export function addManifestOptions(cmd: Command, options: { rootId?: boolean } =
     .option("-n, --namespace <ns>", "metadata.namespace");
   if (options.rootId !== false) cmd.option("--root-id <id>", "pluginName: the root id the plugin registers (Envoy root_id)");
   return cmd
-    .addOption(new Option("--phase <phase>", "where in the filter chain").choices(PHASES))
+    .addOption(new Option("--phase <phase>", "where in the filter chain (UNSPECIFIED and UNSPECIFIED_PHASE are the same)").choices([...PHASES, "UNSPECIFIED"]))
     .option("--priority <n>", "order within the phase (higher first)")
     .addOption(repeatable("--selector <key=value>", "pod label to select (matchLabels)"))
     .addOption(repeatable("--target-ref <[group/]Kind/name>", "policy target, e.g. Gateway/ingress"))
@@ -63,7 +69,15 @@ export function addManifestOptions(cmd: Command, options: { rootId?: boolean } =
     .addOption(repeatable("--env <NAME=VALUE>", "VM environment variable with an inline value"))
     .addOption(repeatable("--host-env <NAME>", "VM environment variable taken from the proxy's environment"))
     .addOption(new Option("--type <type>", "plugin type").choices(PLUGIN_TYPES))
-    .option("--for <targets>", "resources to write: istio (WasmPlugin), envoy-gateway (EnvoyExtensionPolicy) or both, comma-separated", "istio");
+    .option("--kind <kinds>", "resources to write, comma-separated: WasmPlugin, TrafficExtension (Istio 1.30+), EnvoyExtensionPolicy (default: WasmPlugin)")
+    .option("--for <targets>", "older spelling of --kind: istio (WasmPlugin), envoy-gateway (EnvoyExtensionPolicy) or both", "istio")
+    .hook("preAction", (command) => {
+      // One option value for both spellings: commands read `for` (parseTargets).
+      const kind = command.getOptionValue("kind") as string | undefined;
+      if (kind === undefined) return;
+      if (command.getOptionValueSource("for") === "cli") throw new UserError("give --kind or --for, not both");
+      command.setOptionValue("for", kind);
+    });
 }
 
 /** Reads `--plugin-config`: JSON or YAML holding an object. */
@@ -84,18 +98,19 @@ export async function readPluginConfig(path: string): Promise<Record<string, unk
   return value as Record<string, unknown>;
 }
 
-/** Parses `--for`. */
-export function parseTargets(text = "istio"): ManifestTarget[] {
-  const out = new Set<ManifestTarget>();
+/** Parses `--kind` (or its older spelling `--for`): kind names, case-insensitive, or their aliases. */
+export function parseTargets(text = "WasmPlugin"): ManifestKind[] {
+  const out = new Set<ManifestKind>();
   for (const t of text.split(",").map((s) => s.trim().toLowerCase())) {
-    if (t === "istio" || t === "wasmplugin") out.add("istio");
-    else if (t === "envoy-gateway" || t === "eg" || t === "envoyextensionpolicy") out.add("envoy-gateway");
+    if (t === "istio" || t === "wasmplugin") out.add("WasmPlugin");
+    else if (t === "trafficextension" || t === "te") out.add("TrafficExtension");
+    else if (t === "envoy-gateway" || t === "eg" || t === "envoyextensionpolicy") out.add("EnvoyExtensionPolicy");
     else if (t === "both" || t === "all") {
-      out.add("istio");
-      out.add("envoy-gateway");
-    } else throw new UserError(`--for: expected istio, envoy-gateway or both, got '${t}'`);
+      out.add("WasmPlugin");
+      out.add("EnvoyExtensionPolicy");
+    } else throw new UserError(`--kind: expected WasmPlugin, TrafficExtension or EnvoyExtensionPolicy (comma-separated), got '${t}'`);
   }
-  return [...out];
+  return MANIFEST_KINDS.filter((k) => out.has(k));
 }
 
 /** Builds the deployment from options plus what the caller knows (URL, digest, default name). */
@@ -133,17 +148,19 @@ export async function deploymentFromOptions(o: ManifestCliOptions, known: { url:
   };
 }
 
-/** The resources for the targets, as YAML, with warnings about options a target cannot express. */
-export function renderDeployment(d: PluginDeployment, targets: ManifestTarget[]): { yaml: string; resources: KubeResource[]; warnings: string[] } {
+/** The resources of the kinds, as YAML, with warnings: options a kind cannot express, and choices Istio would refuse or that would surprise. */
+export function renderDeployment(d: PluginDeployment, kinds: ManifestKind[]): { yaml: string; resources: KubeResource[]; warnings: string[] } {
   const resources: KubeResource[] = [];
   const warnings: string[] = [];
-  if (targets.includes("istio")) {
-    resources.push(wasmPluginResource(d));
+  const istio = kinds.filter((k) => k !== "EnvoyExtensionPolicy");
+  for (const kind of istio) {
+    resources.push(kind === "WasmPlugin" ? wasmPluginResource(d) : trafficExtensionResource(d));
     for (const t of d.targetRefs ?? []) {
-      if (!ISTIO_TARGET_KINDS.has(t.kind)) warnings.push(`WasmPlugin: Istio targets Gateway, GatewayClass, Service or ServiceEntry, not ${t.kind}`);
+      if (!ISTIO_TARGET_KINDS.has(t.kind)) warnings.push(`${kind}: Istio targets Gateway, GatewayClass, Service or ServiceEntry, not ${t.kind}`);
     }
   }
-  if (targets.includes("envoy-gateway")) {
+  if (istio.length) warnings.push(...deploymentWarnings(d).map((w) => `${istio.join(", ")}: ${w}`));
+  if (kinds.includes("EnvoyExtensionPolicy")) {
     const eg = envoyExtensionPolicyResource(d);
     resources.push(eg.resource);
     warnings.push(...eg.warnings.map((w) => `EnvoyExtensionPolicy: ${w}`));

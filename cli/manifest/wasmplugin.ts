@@ -48,7 +48,8 @@ export interface PluginDeployment {
   sha256?: string;
   /** Envoy root_id. */
   pluginName?: string;
-  phase?: (typeof PHASES)[number];
+  /** UNSPECIFIED and UNSPECIFIED_PHASE mean the same; each kind writes its own spelling. */
+  phase?: (typeof PHASES)[number] | "UNSPECIFIED";
   priority?: number;
   selector?: Record<string, string>;
   targetRefs?: TargetRef[];
@@ -189,8 +190,19 @@ export function checkDeployment(d: PluginDeployment): void {
   if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new UserError("match ports must be 1-65535");
 }
 
-function metadata(d: PluginDeployment): KubeResource["metadata"] {
+/** `metadata`: name and, when given, namespace. */
+export function metadata(d: PluginDeployment): KubeResource["metadata"] {
   return { name: d.name, ...(d.namespace ? { namespace: d.namespace } : {}) };
+}
+
+/** `spec.match` (WasmPlugin) / `spec.match` (TrafficExtension): the same shape in both. */
+export function matchSpec(match: TrafficMatch[]): Array<Record<string, unknown>> {
+  return match.map((m) => ({ ...(m.mode ? { mode: m.mode } : {}), ...(m.ports ? { ports: m.ports.map((number) => ({ number })) } : {}) }));
+}
+
+/** `vmConfig` with its env list: a HOST variable names no value. */
+export function vmConfigSpec(env: VmEnv[]): Record<string, unknown> {
+  return { env: env.map((e) => (e.valueFrom === "HOST" ? { name: e.name, valueFrom: "HOST" } : { name: e.name, value: e.value ?? "" })) };
 }
 
 /** The WasmPlugin resource. */
@@ -204,16 +216,12 @@ export function wasmPluginResource(d: PluginDeployment): KubeResource {
   if (d.imagePullPolicy) spec.imagePullPolicy = d.imagePullPolicy;
   if (d.imagePullSecret) spec.imagePullSecret = d.imagePullSecret;
   if (d.pluginName) spec.pluginName = d.pluginName;
-  if (d.phase) spec.phase = d.phase;
+  if (d.phase) spec.phase = d.phase === "UNSPECIFIED" ? "UNSPECIFIED_PHASE" : d.phase;
   if (d.priority !== undefined) spec.priority = d.priority;
   if (d.failStrategy) spec.failStrategy = d.failStrategy;
   if (d.type) spec.type = d.type;
-  if (d.match?.length) spec.match = d.match.map((m) => ({ ...(m.mode ? { mode: m.mode } : {}), ...(m.ports ? { ports: m.ports.map((number) => ({ number })) } : {}) }));
-  if (d.env?.length) {
-    spec.vmConfig = {
-      env: d.env.map((e) => (e.valueFrom === "HOST" ? { name: e.name, valueFrom: "HOST" } : { name: e.name, value: e.value ?? "" })),
-    };
-  }
+  if (d.match?.length) spec.match = matchSpec(d.match);
+  if (d.env?.length) spec.vmConfig = vmConfigSpec(d.env);
   if (d.pluginConfig) spec.pluginConfig = d.pluginConfig;
   return { apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: metadata(d), spec };
 }
