@@ -1,13 +1,16 @@
 // Compiles an AssemblyScript plugin project through the compiler's programmatic API, using the
 // project's asconfig.json targets. The pwasm SDK resolves from this package when the project has
-// no node_modules/pwasm of its own, and outputs are written atomically (no truncated .wasm).
-import { mkdir, readdir, readFile } from "node:fs/promises";
+// no node_modules/pwasm of its own, and a build's outputs are written together or not at all
+// (cli/build/outputs.ts).
+import { readdir, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { UserError } from "../errors.js";
-import { readUserFile, writeFileAtomic } from "../files.js";
+import { readUserFile } from "../files.js";
+import { writeOutputs } from "./outputs.js";
 
 /** What to build. */
 export interface CompileOptions {
@@ -21,6 +24,16 @@ export interface CompileOptions {
   extraArgs?: string[];
   /** Override the output file (relative to `dir`). */
   outFile?: string;
+  /** Called when compiling starts (after the project's configuration was read), for progress. */
+  onStart?: (info: BuildStart) => void;
+}
+
+/** What a build that is starting will produce. */
+export interface BuildStart {
+  /** Absolute path of the .wasm it will write. */
+  outFile: string;
+  target: string;
+  compilerVersion: string;
 }
 
 /** What a build produced. */
@@ -69,8 +82,18 @@ const SDK_MARKER = `node_modules${sep}pwasm${sep}`;
 
 type AscModule = typeof import("assemblyscript/asc");
 
+// pwasm's own compiler, found as Node finds any dependency of this file: npm puts it beside pwasm
+// (hoisted into the project's node_modules) or inside it (node_modules/pwasm/node_modules).
+function defaultCompilerDir(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve("assemblyscript/package.json"));
+  } catch {
+    throw new UserError(`AssemblyScript compiler not found: the package assemblyscript, a dependency of pwasm (${PACKAGE_ROOT}), is not installed (run npm install)`);
+  }
+}
+
 async function loadCompiler(compilerDir?: string): Promise<{ asc: AscModule; version: string }> {
-  const dir = compilerDir ?? join(PACKAGE_ROOT, "node_modules", "assemblyscript");
+  const dir = compilerDir ?? defaultCompilerDir();
   const pkgPath = join(dir, "package.json");
   if (!existsSync(pkgPath)) throw new UserError(`AssemblyScript compiler not found in ${dir}`);
   const version = (JSON.parse(await readFile(pkgPath, "utf8")) as { version: string }).version;
@@ -98,6 +121,7 @@ async function compileOne(options: CompileOptions): Promise<CompileResult> {
   const outFile = options.outFile ? resolve(dir, options.outFile) : await findOutFile(configPath, target);
   if (!outFile) throw new UserError(`asconfig.json has no outFile for target "${target}" in ${dir}`);
   const { asc, version } = await loadCompiler(options.compilerDir);
+  options.onStart?.({ outFile, target, compilerVersion: version });
 
   const stderr: string[] = [];
   const outputs = new Map<string, Uint8Array | string>();
@@ -148,11 +172,9 @@ async function compileOne(options: CompileOptions): Promise<CompileResult> {
     throw new UserError(`build failed (${relative(process.cwd(), dir) || "."}, target ${target}):\n${text.trim() || result.error.message}`);
   }
   if (!outputs.has(outFile)) throw new UserError(`the compiler produced no ${relative(process.cwd(), outFile)}`);
-  // Atomic writes: a crash never leaves a truncated .wasm behind.
-  for (const [path, contents] of outputs) {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(path, contents);
-  }
+  // The module, its source map and text form are replaced together, the module last; a failure or
+  // Ctrl-C leaves the previous set and no temporary files.
+  await writeOutputs(outputs, outFile);
   const bytes = (outputs.get(outFile) as Uint8Array).length;
   // Binaryen reports this on every converge build; it is not a problem of the plugin.
   const warnings = text.split("\n").filter((l) => l.trim() && !l.includes("Last converge was suboptimal")).join("\n");

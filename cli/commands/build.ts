@@ -1,7 +1,8 @@
 // `pwasm build [dirs...]`: compile AssemblyScript plugin projects with their asconfig.json targets.
 import { relative } from "node:path";
 import type { Command } from "commander";
-import { compileProject, type CompileResult } from "../build/compile.js";
+import type { CompileResult } from "../build/compile.js";
+import { compileWithProgress } from "../build/progress.js";
 import { UserError } from "../errors.js";
 
 /** Formats a byte count as "8,131 bytes". */
@@ -33,7 +34,7 @@ export function registerBuild(program: Command): void {
       const target = opts.target ?? (opts.debug ? "debug" : "release");
       const results: CompileResult[] = [];
       for (const dir of dirs) {
-        const r = await compileProject({ dir, target, compilerDir: opts.compiler });
+        const r = await compileWithProgress({ dir, target, compilerDir: opts.compiler });
         results.push(r);
         if (!opts.json) printBuild(r);
       }

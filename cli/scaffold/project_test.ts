@@ -2,7 +2,7 @@
 // ships with pwasm (a scaffolded project needs no test dependencies of its own).
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { compileProject, projectOutFile, type CompileResult } from "../build/compile.js";
+import { compileProject, projectOutFile, type CompileOptions, type CompileResult } from "../build/compile.js";
 import { isStale } from "../build/stale.js";
 import { UserError } from "../errors.js";
 
@@ -15,6 +15,8 @@ export interface ProjectTestOptions {
   env?: Record<string, string>;
   /** Called for each target that was rebuilt. */
   onBuild?: (r: CompileResult) => void;
+  /** Builds one target (default compileProject; the command passes one that shows progress). */
+  compile?: (options: CompileOptions) => Promise<CompileResult>;
 }
 
 /** Builds what is stale and runs the tests; resolves with the number of failed tests (or files). */
@@ -25,7 +27,7 @@ export async function runProjectTests(options: ProjectTestOptions): Promise<numb
     // A target without an outFile is not built by this command.
     const out = await projectOutFile(dir, target);
     if (out && isStale(dir, out)) {
-      const r = await compileProject({ dir, target });
+      const r = await (options.compile ?? compileProject)({ dir, target });
       options.onBuild?.(r);
     }
   }
