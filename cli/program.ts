@@ -37,11 +37,23 @@ export function createProgram(): Command {
   return program;
 }
 
+/**
+ * `pwasm help <name>` for a name that is no command: commander would print the whole help and exit
+ * 0; as `pwasm <name>` it is an unknown command, with the suggestion commander makes ("Did you mean
+ * build?").
+ */
+function helpForUnknownCommand(program: Command, argv: string[]): string[] {
+  const [first, name] = argv.slice(2);
+  if (first !== "help" || name === undefined || name.startsWith("-")) return argv;
+  const known = program.commands.some((c) => c.name() === name || c.aliases().includes(name));
+  return known ? argv : [...argv.slice(0, 2), name];
+}
+
 /** Runs the CLI; returns the exit code. Errors meant for users print as one line. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = createProgram().exitOverride();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(helpForUnknownCommand(program, argv));
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     // Commander prints what its own parsing refuses; the same error thrown by an action was not printed.

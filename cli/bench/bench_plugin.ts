@@ -6,6 +6,7 @@ import { ProxyWasmHost } from "../../host/host.js";
 import type { Plugin, PluginOptions } from "../../host/plugin.js";
 import { HeaderMap } from "../../host/state/header_map.js";
 import type { HttpStreamSink } from "../../host/state/http_stream.js";
+import { formatEnvoyLog } from "../../host/state/logs.js";
 
 /** One request/response exchange to repeat. */
 export interface BenchExchange {
@@ -30,14 +31,25 @@ export interface BenchTarget {
   plugin: Plugin;
   /** Module size in bytes. */
   bytes: number;
+  /**
+   * Warnings and errors the plugin logged while it started, as Envoy prints them: e.g. the pwasm
+   * SDK's "unknown root id, passing through", after which the figures time a pass-through.
+   */
+  startWarnings: string[];
 }
 
 /** Loads a plugin into a quiet host for benchmarking. */
 export async function loadBenchTarget(wasm: string | Uint8Array, options: PluginOptions = {}): Promise<BenchTarget> {
   const bytes = typeof wasm === "string" ? await readFile(wasm) : wasm;
-  const host = new ProxyWasmHost({ mode: "manual", keepLogs: false, logLevel: "warn" });
+  const startWarnings: string[] = [];
+  let starting = true;
+  const host = new ProxyWasmHost({
+    mode: "manual", keepLogs: false, logLevel: "warn",
+    onLog: (e) => { if (starting) startWarnings.push(formatEnvoyLog(e)); },
+  });
   const plugin = await host.loadPlugin(bytes, options);
-  return { plugin, bytes: bytes.length };
+  starting = false;
+  return { plugin, bytes: bytes.length, startWarnings };
 }
 
 // A sink that only checks the stream got through (a local reply or failure would show here).

@@ -34,6 +34,9 @@ export function registerBench(program: Command): void {
         requestBody: o.body !== undefined ? Buffer.from(o.body) : undefined,
         responseBody: o.responseBody !== undefined ? Buffer.from(o.responseBody) : DEFAULT_EXCHANGE.responseBody,
       };
+      // A plugin that says it did not start as asked (an unknown root id, a refused setting) would
+      // be timed doing something else than the user meant: say so before the figures.
+      for (const w of target.startWarnings) process.stderr.write(`pwasm: warning: the plugin logged while starting: ${w}\n`);
       if (!o.json) process.stderr.write(`pwasm: ${o.warmup} warm-up + ${o.requests} timed requests through ${arg}…\n`);
       const r = benchTarget(target, { requests: o.requests, warmup: o.warmup, exchange });
       if (o.json) {

@@ -1,6 +1,8 @@
 // `pwasm inspect <oci://ref>`: the manifest, its blobs (downloaded and verified), the variant, and
 // whether Istio's fetcher would accept the image, with the reason when it would not.
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { UserError } from "../errors.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex } from "../oci/digest.js";
 import { checkImage, IstioIndexError, resolveImage, type BlobCheck, type IstioVerdict, type ResolvedImage } from "../oci/image.js";
@@ -37,8 +39,16 @@ Example:
   });
 }
 
+/** inspect reads images in a registry: a local file or a bare name is refused before anything is asked. */
+function checkReferenceArg(refArg: string): void {
+  if (/^oci:\/\//i.test(refArg.trim())) return;
+  const local = existsSync(refArg) ? ` (${refArg} is a local file; inspect reads images in a registry)` : "";
+  throw new UserError(`inspect needs an oci:// reference, oci://host[:port]/repo[:tag|@sha256:…], got '${refArg}'${local}`);
+}
+
 /** The inspect command's work; returns the exit code. */
 export async function inspectCommand(refArg: string, o: InspectCliOptions): Promise<number> {
+  checkReferenceArg(refArg);
   const ref = parseReference(refArg);
   const client = connect(ref, o, await resolveCredentials(ref, o));
   let image: ResolvedImage;

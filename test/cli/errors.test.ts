@@ -148,3 +148,23 @@ describe("project files", () => {
     expectOneLineError(await runPwasm(["build", project]), /^pwasm: cannot read .*bad-asconfig\/base\.json: ENOENT$/);
   });
 });
+
+describe("arguments that name the wrong kind of thing", () => {
+  it("pwasm help <unknown> is an unknown command, with the close one suggested (not the whole help)", async () => {
+    const r = await runPwasm(["help", "biuld"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^error: unknown command 'biuld'\n\(Did you mean build\?\)\n/);
+    // A known command still gets its help.
+    const known = await runPwasm(["help", "build"]);
+    expect(known.code).toBe(0);
+    expect(known.stdout).toMatch(/^Usage: pwasm build /);
+  });
+
+  it("pwasm inspect of a local file says it needs an oci:// reference", async () => {
+    expectOneLineError(
+      await runPwasm(["inspect", WASM]),
+      /^pwasm: inspect needs an oci:\/\/ reference, oci:\/\/host\[:port\]\/repo\[:tag\|@sha256:…\], got '.*release\.wasm' \(.*release\.wasm is a local file; inspect reads images in a registry\)$/,
+    );
+  });
+});
