@@ -17,6 +17,7 @@ import { isLoopback, parseReference } from "../../cli/oci/reference.js";
 import { createTar, readTar } from "../../cli/oci/tar.js";
 import { toYaml } from "../../cli/manifest/render.js";
 import { wat } from "../helpers/wat.js";
+import { skipWithout } from "../helpers/tools.js";
 
 const work = mkdtempSync(join(tmpdir(), "pwasm-oci-units-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -100,7 +101,7 @@ describe("deflate", () => {
     }
   });
 
-  it("gives the same bytes as ever: a pinned digest for a pinned input (reproducible across machines and Node builds)", () => {
+  it.skipIf(skipWithout(["python3"], "test/oci/units.test.ts: the pinned-digest check"))("gives the same bytes as ever: a pinned digest for a pinned input (reproducible across machines and Node builds)", () => {
     const m = new Uint8Array(8 + 65536);
     m.set([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
     for (let i = 8; i < m.length; i++) m[i] = (i * 31 + (i >> 7)) % 251;
