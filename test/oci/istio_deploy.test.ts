@@ -522,3 +522,50 @@ describe("pwasm manifest's warnings (stderr, before anything is written)", () =>
     expect(json.stderr).toBe("");
   });
 });
+
+describe("plugins/stats as a NETWORK TrafficExtension (type NETWORK)", () => {
+  it.skipIf(!local.envoy)(`is a network filter of the TCP chain, before tcp_proxy, and reports Istio's TCP series in Envoy 1.40${SKIP}`, async () => {
+    const m = await manifest([`oci://${reg.host}/plugins/stats:v1`, "--kind", "TrafficExtension", "-n", "default", "--name", "tcp-stats", "--root-id", "stats_inbound", "--type", "NETWORK", "--match", "SERVER:9000", "--wasm", STATS]);
+    expect(await validate("TrafficExtension", m.yaml)).toEqual([]);
+    const t = await translate(m.yaml, "app=reviews");
+    const name = "extensions.istio.io/trafficextension/default.tcp-stats";
+    const tcp = chain(t, "SERVER", 9000);
+    expect(tcp.networkFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", name, "envoy.filters.network.tcp_proxy"]);
+    expect(pluginNames(chain(t, "SERVER", 8080).networkFilters)).toEqual([]); // match SERVER:9000
+    expect(t.ecds[0]!.istiod.typedConfig["@type"]).toBe("type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm");
+    const { filters, leftOut } = envoyFilters(tcp, t);
+    expect(leftOut).toEqual(["istio.metadata_exchange"]);
+    const envoy = await envoyFor(filters, { direction: "INBOUND", node: REVIEWS_NODE });
+    try {
+      // HTTP through the TCP proxy: one connection, closed after the response.
+      const r = await httpRequest(`${envoy.url}/tcp`);
+      expect(r.status, envoy.output.slice(-20).join("\n")).toBe(200);
+      await expect.poll(async () => (await httpRequest(`${envoy.adminUrl}/stats/prometheus`)).body, { timeout: 15_000 }).toMatch(/^istio_tcp_connections_closed_total\{/m);
+      const body = (await httpRequest(`${envoy.adminUrl}/stats/prometheus`)).body;
+      const opened = body.split("\n").find((l) => l.startsWith("istio_tcp_connections_opened_total{"))!;
+      expect(opened).toContain('reporter="destination"');
+      expect(opened).toContain('destination_workload="reviews-v1"');
+      expect(opened).toContain('request_protocol="tcp"');
+      expect(opened).toMatch(/ 1$/);
+    } finally {
+      await envoy.stop();
+    }
+  }, 120_000);
+});
+
+describe.each([["FAIL_CLOSE", 403, "wasm-default-deny"], ["FAIL_OPEN", 200, "wasm-default-allow"]] as const)("a module the agent cannot fetch, with %s", (strategy, status, statPrefix) => {
+  it.skipIf(!local.envoy)(`is replaced by the agent's RBAC filter (${statPrefix}) and Envoy answers ${status}${SKIP}`, async () => {
+    const m = await manifest([`oci://${reg.host}/plugins/add-header:missing`, "--no-resolve", "--kind", "TrafficExtension", "-n", "default", "--root-id", "add_header", "--pull-policy", "Always", "--fail-strategy", strategy]);
+    const t = await translate(m.yaml, "app=reviews");
+    expect(t.ecds[0]!.agent.typedConfig["@type"]).toBe("type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC");
+    expect(JSON.stringify(t.ecds[0]!.agent.typedConfig)).toContain(statPrefix);
+    const envoy = await envoyFor(envoyFilters(chain(t, "SERVER", 8080), t).filters, { direction: "INBOUND" });
+    try {
+      const r = await httpRequest(`${envoy.url}/`);
+      expect(r.status).toBe(status);
+      expect(r.headers["x-pwasm"]).toBeUndefined();
+    } finally {
+      await envoy.stop();
+    }
+  }, 120_000);
+});
