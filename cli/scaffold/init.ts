@@ -1,11 +1,13 @@
 // `pwasm init`: writes a ready plugin project from a template — sources, a test on the embedded
-// host, build targets, and a package.json that links this pwasm by path (no registry needed).
+// host, build targets, and a package.json that depends on pwasm where this pwasm came from
+// (cli/scaffold/pwasm_source.ts).
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import { PACKAGE_ROOT } from "../package_root.js";
+import { dependencyFromSpec, pwasmDependency, type PwasmDependency } from "./pwasm_source.js";
 
 /** The templates `pwasm init` offers. */
 export const TEMPLATES = {
@@ -26,8 +28,11 @@ export interface InitOptions {
   name?: string;
   /** Write into a non-empty directory, replacing files the template has. */
   force?: boolean;
-  /** How package.json refers to pwasm (default: `file:` + this package's absolute path). */
-  pwasmRef?: string;
+  /**
+   * How package.json depends on pwasm, as npm takes it: a tarball or directory path (relative to
+   * the current directory), a git URL, a URL or a version. Default: where this pwasm came from.
+   */
+  pwasm?: string;
 }
 
 /** What was written. */
@@ -36,6 +41,8 @@ export interface InitResult {
   name: string;
   rootId: string;
   files: string[];
+  /** The pwasm dependency written into package.json. */
+  pwasm: PwasmDependency;
 }
 
 const TEMPLATE_DIR = join(PACKAGE_ROOT, "cli", "scaffold", "templates");
@@ -78,8 +85,9 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   }
   const name = packageName(options.name ?? basename(dir));
   const rootId = name.replace(/[^a-z0-9]+/g, "_");
+  const pwasm = options.pwasm !== undefined ? dependencyFromSpec(options.pwasm, process.cwd(), dir) : pwasmDependency(dir);
   const vars: Record<string, string> = {
-    name, rootId, template, pwasmRef: options.pwasmRef ?? `file:${PACKAGE_ROOT}`,
+    name, rootId, template, pwasmRef: JSON.stringify(pwasm.spec).slice(1, -1),
   };
   const fill = (text: string) => text.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
 
@@ -96,5 +104,5 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     await writeFileAtomic(path, text);
     files.push(rel);
   }
-  return { dir, name, rootId, files: files.sort() };
+  return { dir, name, rootId, files: files.sort(), pwasm };
 }
