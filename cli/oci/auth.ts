@@ -2,6 +2,8 @@
 // challenges with the credentials, and trade them for scoped Bearer tokens at the realm.
 import { isIP } from "node:net";
 import type { Credentials } from "./credentials.js";
+import { RegistryError } from "./registry_error.js";
+import { BODY_CAP, exchange, readBounded, readTextCapped, type ExchangePolicy, type Exchanged } from "./transfer.js";
 
 /** One parsed `WWW-Authenticate` challenge. */
 export interface Challenge {
@@ -34,46 +36,83 @@ export interface BearerToken {
   expiresAt: number;
 }
 
-/** Asks the token server (`realm`) for a token covering `scopes`. */
+/** How a token request may travel. */
+export interface TokenRequestOptions {
+  doFetch: typeof fetch;
+  /** The request's timeout (--timeout), for the whole exchange. */
+  signal: AbortSignal;
+  /** True when plain HTTP may carry credentials to this URL (see RegistryClient). */
+  plainHttpAllowed(url: URL): boolean;
+  /** The registry, for messages. */
+  registry: string;
+}
+
+/**
+ * Asks the token server (`realm`) for a token covering `scopes`. The credentials go to the realm
+ * only over https, or plain HTTP where `plainHttpAllowed`; a redirect to another origin is
+ * followed without them. The answer is read up to BODY_CAP.token.
+ */
 export async function fetchBearerToken(
   challenge: Challenge,
   scopes: string[],
   credentials: Credentials | undefined,
-  doFetch: typeof fetch,
-  signal?: AbortSignal,
+  options: TokenRequestOptions,
 ): Promise<{ ok: true; token: BearerToken } | { ok: false; status: number; message: string }> {
   const realm = challenge.params.realm;
   if (!realm) return { ok: false, status: 0, message: "Bearer challenge without a realm" };
-  const url = new URL(realm);
+  let url: URL | undefined;
+  try {
+    url = new URL(realm);
+  } catch {
+    // refused below
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) return { ok: false, status: 0, message: `the token realm ${JSON.stringify(realm.slice(0, 200))} is not an http(s) URL` };
   const service = challenge.params.service;
   const wanted = scopes.length ? scopes : challenge.params.scope ? [challenge.params.scope] : [];
-  let res: Response;
+  const basic = credentials && basicAuthorization(credentials);
+  if ((credentials?.identityToken || basic) && url.protocol === "http:" && !options.plainHttpAllowed(url)) {
+    throw new RegistryError(
+      `registry ${options.registry}'s token realm ${url.origin}${url.pathname} is plain HTTP: not sending the credentials from ${credentials!.source} there in clear (--insecure allows it)`,
+      401,
+    );
+  }
+  const realmOrigin = url.origin;
+  const policy: ExchangePolicy = {
+    mayAuthorize: (u) => u.origin === realmOrigin,
+    checkUrl: (u) => {
+      if (u.protocol !== "https:" && u.protocol !== "http:") throw new RegistryError(`the token server of ${options.registry} redirected to ${u.protocol} URL`, 0);
+    },
+    bodyIsCredential: true,
+  };
+  let exchanged: Exchanged;
   if (credentials?.identityToken) {
     // OAuth2 refresh-token grant, as docker does with an identity token.
     const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credentials.identityToken, client_id: "pwasm" });
     if (service) form.set("service", service);
     if (wanted.length) form.set("scope", wanted.join(" "));
-    res = await doFetch(url, { method: "POST", body: form, signal });
+    exchanged = await exchange(options.doFetch, { method: "POST", url, headers: {}, body: form, signal: options.signal }, policy);
   } else {
     if (service) url.searchParams.set("service", service);
     for (const s of wanted) url.searchParams.append("scope", s);
-    const headers: Record<string, string> = {};
-    const basic = credentials && basicAuthorization(credentials);
-    if (basic) headers.authorization = basic;
-    res = await doFetch(url, { headers, signal });
+    exchanged = await exchange(options.doFetch, { method: "GET", url, headers: {}, authorization: basic, signal: options.signal }, policy);
   }
-  const text = await res.text();
-  if (!res.ok) return { ok: false, status: res.status, message: text.slice(0, 200).trim() || res.statusText };
-  let body: { token?: string; access_token?: string; expires_in?: number };
+  const res = exchanged.res;
+  if (!res.ok) {
+    const text = await readTextCapped(res, BODY_CAP.error);
+    return { ok: false, status: res.status, message: text.slice(0, 200).trim() || res.statusText };
+  }
+  const text = new TextDecoder().decode(await readBounded(res, BODY_CAP.token, `the token response from ${exchanged.url.origin}`));
+  let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
     return { ok: false, status: res.status, message: "token server answered with something other than JSON" };
   }
-  const token = body.token ?? body.access_token;
-  if (!token) return { ok: false, status: res.status, message: "token server answered without a token" };
+  const token = body?.token ?? body?.access_token;
+  if (typeof token !== "string" || !token) return { ok: false, status: res.status, message: "token server answered without a token" };
   // Docker's spec: 60 s when the server does not say.
-  const lifetime = Math.max(10, body.expires_in ?? 60) * 1000;
+  const expiresIn = typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60;
+  const lifetime = Math.max(10, expiresIn) * 1000;
   return { ok: true, token: { authorization: `Bearer ${token}`, expiresAt: Date.now() + lifetime - 5_000 } };
 }
 

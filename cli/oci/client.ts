@@ -1,14 +1,24 @@
 // A client for the OCI distribution API on Node's fetch: ping and scheme choice, Basic and Bearer
-// auth, retries with backoff on 5xx/429 and dropped connections, blob HEAD/mount/upload
-// (monolithic or chunked, resuming a chunked upload from the registry's reported range), manifest
-// GET/PUT, and verified blob downloads.
+// auth, retries with backoff on 5xx/429 and dropped connections (before or during a body), blob
+// HEAD/mount/upload (monolithic or chunked, resuming a chunked upload from the registry's reported
+// range), manifest GET/PUT, and verified blob downloads. A hostile registry is expected
+// (docs/registry-client.md): credentials go only to the registry's origin and its token realm,
+// every request is under the timeout, every body read has a cap.
 import { createHash } from "node:crypto";
 import { UserError } from "../errors.js";
 import { basicAuthorization, fetchBearerToken, parseChallenge, type BearerToken, type Challenge } from "./auth.js";
 import type { Credentials } from "./credentials.js";
+import { sizeProblem } from "./descriptor_size.js";
 import { sha256Digest } from "./digest.js";
 import { MANIFEST_ACCEPT } from "./media_types.js";
 import { isLoopback } from "./reference.js";
+import { NetworkError, RegistryError } from "./registry_error.js";
+import {
+  BODY_CAP, discardBody, exchange, isRetriableCause, networkCause, readBounded, readTextCapped, resolveLocation,
+  type ExchangePolicy, type Exchanged,
+} from "./transfer.js";
+
+export { networkCause, NetworkError, RegistryError };
 
 /** Settings of a client for one registry. */
 export interface RegistryClientOptions {
@@ -41,14 +51,6 @@ export interface RetryEvent {
   reason: string;
 }
 
-/** A failed registry request: HTTP status and the registry's error code, if any. */
-export class RegistryError extends UserError {
-  constructor(message: string, readonly status: number, readonly code?: string) {
-    super(message);
-    this.name = "RegistryError";
-  }
-}
-
 /** A fetched manifest: exact bytes, media type and digest (verified). */
 export interface FetchedManifest {
   bytes: Uint8Array;
@@ -71,28 +73,6 @@ export interface UploadOptions {
   onProgress?: ProgressCallback;
 }
 
-const RETRIABLE_CODES = new Set([
-  "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH",
-  "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CLOSED",
-]);
-
-/** The low-level cause of a fetch failure, e.g. "ECONNRESET" or "TimeoutError". */
-export function networkCause(err: unknown): string | undefined {
-  if (!(err instanceof Error)) return undefined;
-  if (err.name === "TimeoutError" || err.name === "AbortError") return "timeout";
-  const cause = (err as Error & { cause?: unknown }).cause;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException).code;
-  if (code) return code;
-  if (cause instanceof Error) return cause.message;
-  return err.message === "fetch failed" ? "connection failed" : undefined;
-}
-
-function isRetriableNetworkError(err: unknown): boolean {
-  const cause = networkCause(err);
-  if (!cause) return false;
-  return cause === "timeout" || RETRIABLE_CODES.has(cause) || /other side closed|socket|terminated/i.test(cause);
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Repository scope strings of the token spec. */
@@ -110,7 +90,7 @@ interface SendInit {
 }
 
 /** Maximum manifest size we read (distribution's own limit is 4 MiB). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const MAX_MANIFEST_BYTES = BODY_CAP.manifest;
 
 /** A client for one registry. */
 export class RegistryClient {
@@ -143,6 +123,31 @@ export class RegistryClient {
     return !!this.options.insecure || isLoopback(this.apiHost);
   }
 
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 120_000;
+  }
+
+  /**
+   * What may travel where: the Authorization only to the registry's own origin; plain HTTP only to
+   * loopback or with --insecure (a Location or redirect elsewhere on plain HTTP is refused).
+   */
+  private readonly policy: ExchangePolicy = {
+    mayAuthorize: (url) => this.base !== undefined && url.origin === new URL(this.base).origin,
+    checkUrl: (url) => {
+      if (url.protocol === "https:" || (url.protocol === "http:" && (this.options.insecure || isLoopback(url.host)))) return;
+      const why = url.protocol === "http:" ? "plain HTTP to a host that is not loopback needs --insecure" : "not an http(s) URL";
+      throw new RegistryError(`registry ${this.registry} sent pwasm to ${url.origin}${url.pathname}: ${why}`, 0);
+    },
+  };
+
+  /**
+   * Plain HTTP may carry credentials to a token realm only with --insecure, or when both the
+   * registry and the realm are on loopback (they never cross a network then).
+   */
+  private plainHttpCredentialsAllowed(url: URL): boolean {
+    return !!this.options.insecure || (isLoopback(this.apiHost) && isLoopback(url.host));
+  }
+
   /**
    * GET /v2/: picks the scheme (HTTPS; plain HTTP only for loopback or --insecure, when HTTPS
    * fails) and learns the auth challenge. Idempotent.
@@ -155,15 +160,16 @@ export class RegistryClient {
     for (let attempt = 0; attempt <= retries; attempt++) {
       errors.length = 0;
       for (const s of schemes) {
-        const url = `${s}://${this.apiHost}/v2/`;
+        const url = new URL(`${s}://${this.apiHost}/v2/`);
         let res: Response;
         try {
-          res = await this.doFetch(url, { headers: this.baseHeaders(), signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000) });
+          ({ res } = await exchange(this.doFetch, { method: "GET", url, headers: this.baseHeaders(), signal: AbortSignal.timeout(this.timeoutMs) }, this.policy));
         } catch (err) {
-          errors.push(`${url}: ${networkCause(err) ?? (err as Error).message}`);
+          if (err instanceof UserError) throw err;
+          errors.push(`${url}: ${this.describeCause(networkCause(err) ?? (err as Error).message)}`);
           continue;
         }
-        await res.arrayBuffer().catch(() => undefined);
+        await discardBody(res);
         if (res.status >= 500 || res.status === 429) {
           errors.push(`${url}: HTTP ${res.status}`);
           break; // a server answered on this scheme: retry it, do not fall back
@@ -194,8 +200,12 @@ export class RegistryClient {
     return Math.min(Math.max(base + Math.floor(Math.random() * base * 0.2), after), 30_000);
   }
 
+  private describeCause(cause: string): string {
+    return cause === "timeout" ? `no answer within ${this.timeoutMs / 1000} s (--timeout)` : cause;
+  }
+
   /** The Authorization header for these scopes, fetching a token first when the registry wants Bearer. */
-  private async authorization(scopes: string[], signal?: AbortSignal): Promise<string | undefined> {
+  private async authorization(scopes: string[]): Promise<string | undefined> {
     const c = this.options.credentials;
     if (c?.registryToken) return `Bearer ${c.registryToken}`;
     if (!this.challenge) return undefined;
@@ -208,7 +218,19 @@ export class RegistryClient {
     const key = [...scopes].sort().join(" ");
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.authorization;
-    const r = await fetchBearerToken(this.challenge, scopes, c, this.doFetch, signal);
+    let r: Awaited<ReturnType<typeof fetchBearerToken>>;
+    try {
+      r = await fetchBearerToken(this.challenge, scopes, c, {
+        doFetch: this.doFetch,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        plainHttpAllowed: (url) => this.plainHttpCredentialsAllowed(url),
+        registry: this.registry,
+      });
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      const cause = networkCause(err) ?? (err as Error).message;
+      throw new NetworkError(`token request for ${this.registry} to ${this.challenge.params.realm} failed: ${this.describeCause(cause)}`, cause);
+    }
     if (!r.ok) {
       const who = c ? `as ${c.username ?? "token"} (credentials from ${c.source})` : "anonymously";
       throw new RegistryError(`registry ${this.registry} refused a token ${who}: ${r.status ? `HTTP ${r.status} ` : ""}${r.message}`, r.status || 401);
@@ -217,64 +239,72 @@ export class RegistryClient {
     return r.token.authorization;
   }
 
-  private url(pathOrUrl: string): string {
-    return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}${pathOrUrl}`;
+  private url(pathOrUrl: string): URL {
+    return /^https?:\/\//.test(pathOrUrl) ? new URL(pathOrUrl) : new URL(`${this.base}${pathOrUrl}`);
   }
 
-  /** One request with auth (answering one 401 challenge) and retries. */
-  private async send(method: string, pathOrUrl: string, init: SendInit): Promise<Response> {
+  /**
+   * One request with auth (answering one 401 challenge) and retries, and `handle` run on its
+   * response inside the retry loop: a connection dropped while `handle` reads the body is retried
+   * like one dropped before the headers.
+   */
+  private async send<T>(method: string, pathOrUrl: string, init: SendInit, handle: (res: Response, url: URL) => Promise<T>): Promise<T> {
     await this.ping();
     const url = this.url(pathOrUrl);
     const retries = init.retry === false ? 0 : this.options.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let reason: string;
+      let retryAfter: string | null = null;
       try {
-        res = await this.once(method, url, init);
+        const { res, url: at } = await this.once(method, url, init);
+        if ((res.status >= 500 || res.status === 429) && attempt < retries) {
+          retryAfter = res.headers.get("retry-after");
+          await discardBody(res);
+          reason = `HTTP ${res.status}`;
+        } else {
+          return await handle(res, at);
+        }
       } catch (err) {
-        if (err instanceof UserError || attempt >= retries || !isRetriableNetworkError(err)) throw this.wrapNetworkError(err, method, url);
-        const delay = this.backoff(attempt);
-        this.options.onRetry?.({ method, url, attempt: attempt + 1, delayMs: delay, reason: networkCause(err) ?? String(err) });
-        await sleep(delay);
-        continue;
+        const cause = err instanceof NetworkError ? err.code : err instanceof UserError ? undefined : networkCause(err);
+        if (attempt >= retries || !isRetriableCause(cause)) throw this.wrapNetworkError(err, method, url);
+        reason = cause!;
       }
-      if ((res.status >= 500 || res.status === 429) && attempt < retries) {
-        await res.arrayBuffer().catch(() => undefined);
-        const delay = this.backoff(attempt, res.headers.get("retry-after"));
-        this.options.onRetry?.({ method, url, attempt: attempt + 1, delayMs: delay, reason: `HTTP ${res.status}` });
-        await sleep(delay);
-        continue;
-      }
-      return res;
+      const delay = this.backoff(attempt, retryAfter);
+      this.options.onRetry?.({ method, url: url.toString(), attempt: attempt + 1, delayMs: delay, reason });
+      await sleep(delay);
     }
   }
 
-  private wrapNetworkError(err: unknown, method: string, url: string): Error {
+  /** A failure as one line: a UserError as it is, anything else as the request and its cause. */
+  private wrapNetworkError(err: unknown, method: string, url: URL): Error {
     if (err instanceof UserError) return err;
-    const cause = networkCause(err);
-    if (cause) return new RegistryError(`${method} ${new URL(url).pathname} on ${this.registry} failed: ${cause}`, 0, cause);
-    return err as Error;
+    const cause = networkCause(err) ?? (err instanceof Error ? err.message : String(err));
+    return new NetworkError(`${method} ${url.pathname} on ${this.registry} failed: ${this.describeCause(cause)}`, cause);
   }
 
-  private async once(method: string, url: string, init: SendInit): Promise<Response> {
-    const timeout = this.options.timeoutMs ?? 120_000;
-    const request = async (authorization: string | undefined) => {
+  private async once(method: string, url: URL, init: SendInit): Promise<Exchanged> {
+    const request = async () => {
+      // The token request (if any) comes first, under its own timeout; then this one under its own.
+      const authorization = this.policy.mayAuthorize(url) ? await this.authorization(init.scopes) : undefined;
       const headers: Record<string, string> = { ...this.baseHeaders(), ...init.headers };
-      if (authorization) headers.authorization = authorization;
-      // A Uint8Array is a valid body; the DOM typings only want ArrayBuffer-backed views.
-      return this.doFetch(url, { method, headers, body: init.body as unknown as BodyInit | undefined, redirect: "follow", signal: AbortSignal.timeout(timeout) });
+      return exchange(this.doFetch, { method, url, headers, body: init.body, authorization, signal: AbortSignal.timeout(this.timeoutMs) }, this.policy);
     };
-    let res = await request(await this.authorization(init.scopes));
-    if (res.status !== 401) return res;
+    let r = await request();
+    if (r.res.status !== 401) return r;
+    await discardBody(r.res);
+    if (!this.policy.mayAuthorize(r.url)) {
+      // A Location or redirect led elsewhere, and that host wants credentials: it gets none.
+      throw new RegistryError(`${r.url.host}, where ${this.registry} sent this ${method}, asks for credentials: pwasm sends them only to ${this.registry}`, 401);
+    }
     // The registry (or this scope) wants auth we did not send: learn the challenge, answer once.
-    await res.arrayBuffer().catch(() => undefined);
-    const challenge = parseChallenge(res.headers.get("www-authenticate"));
-    if (!challenge) throw new RegistryError(`${method} ${new URL(url).pathname}: HTTP 401 without a WWW-Authenticate challenge`, 401);
+    const challenge = parseChallenge(r.res.headers.get("www-authenticate"));
+    if (!challenge) throw new RegistryError(`${method} ${url.pathname}: HTTP 401 without a WWW-Authenticate challenge`, 401);
     const had = this.challenge;
     this.challenge = challenge;
     this.tokens.delete([...init.scopes].sort().join(" "));
-    res = await request(await this.authorization(init.scopes));
-    if (res.status === 401) {
-      await res.arrayBuffer().catch(() => undefined);
+    r = await request();
+    if (r.res.status === 401) {
+      await discardBody(r.res);
       const c = this.options.credentials;
       throw new RegistryError(
         c ? `registry ${this.registry} rejected the credentials from ${c.source}` : `registry ${this.registry} requires a login (use --username with --password-stdin, or docker login)`,
@@ -282,41 +312,45 @@ export class RegistryClient {
         had ? "UNAUTHORIZED" : undefined,
       );
     }
-    return res;
+    return r;
   }
 
   /** Turns a non-success response into a RegistryError with the registry's own message. */
   private async fail(res: Response, what: string): Promise<never> {
-    const text = await res.text().catch(() => "");
+    const text = await readTextCapped(res, BODY_CAP.error).catch(() => "");
     let code: string | undefined;
     let detail = "";
     try {
-      const body = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
-      const e = body.errors?.[0];
+      const body = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+      const e = body?.errors?.[0];
       if (e) {
-        code = e.code;
-        detail = `${e.code ?? ""}${e.message ? `: ${e.message}` : ""}`;
+        code = typeof e.code === "string" ? e.code : undefined;
+        const message = typeof e.message === "string" ? e.message : "";
+        detail = `${code ?? ""}${message ? `: ${message}` : ""}`;
       }
     } catch {
-      detail = text.trim().slice(0, 200);
+      detail = text.trim();
     }
+    detail = oneLine(detail);
     const denied = res.status === 403 ? " (access denied: check the credentials' permissions)" : "";
     throw new RegistryError(`${what} on ${this.registry}: HTTP ${res.status}${detail ? ` ${detail}` : ""}${denied}`, res.status, code);
   }
 
   /** Size of a blob in the repository, or undefined when it is not there. */
   async blobSize(repo: string, digest: string): Promise<number | undefined> {
-    const res = await this.send("HEAD", `/v2/${repo}/blobs/${digest}`, { scopes: [scope.pull(repo)] });
-    if (res.status === 404) return undefined;
-    if (!res.ok) await this.fail(res, `HEAD blob ${digest}`);
-    const len = res.headers.get("content-length");
-    return len === null ? -1 : Number(len);
+    return this.send("HEAD", `/v2/${repo}/blobs/${digest}`, { scopes: [scope.pull(repo)] }, async (res) => {
+      if (res.status !== 404 && !res.ok) await this.fail(res, `HEAD blob ${digest}`);
+      await discardBody(res);
+      if (res.status === 404) return undefined;
+      const len = res.headers.get("content-length");
+      return len === null ? -1 : Number(len);
+    });
   }
 
-  private locationOf(res: Response, what: string): string {
+  private locationOf(res: Response, at: URL, what: string): string {
     const loc = res.headers.get("location");
     if (!loc) throw new RegistryError(`${what} on ${this.registry}: HTTP ${res.status} without a Location header`, res.status);
-    return new URL(loc, `${this.base}/`).toString();
+    return resolveLocation(loc, at, `${what} on ${this.registry}`).toString();
   }
 
   private static withDigest(location: string, digest: string): string {
@@ -331,15 +365,16 @@ export class RegistryClient {
     const path = mountFrom
       ? `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}`
       : `/v2/${repo}/blobs/uploads/`;
-    const res = await this.send("POST", path, { scopes, headers: { "content-length": "0" } });
-    if (mountFrom && res.status === 201) {
-      await res.arrayBuffer();
-      return { mounted: true };
-    }
-    if (res.status !== 202) await this.fail(res, `starting the upload of ${digest}`);
-    await res.arrayBuffer();
-    const minChunk = Number(res.headers.get("oci-chunk-min-length") ?? 0) || 0;
-    return { mounted: false, location: this.locationOf(res, "starting an upload"), minChunk };
+    return this.send("POST", path, { scopes, headers: { "content-length": "0" } }, async (res, at) => {
+      if (mountFrom && res.status === 201) {
+        await discardBody(res);
+        return { mounted: true as const };
+      }
+      if (res.status !== 202) await this.fail(res, `starting the upload of ${digest}`);
+      await discardBody(res);
+      const minChunk = Number(res.headers.get("oci-chunk-min-length") ?? 0) || 0;
+      return { mounted: false as const, location: this.locationOf(res, at, "starting an upload"), minChunk };
+    });
   }
 
   /**
@@ -373,156 +408,175 @@ export class RegistryClient {
 
   private async uploadMonolithic(repo: string, location: string, digest: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
     onProgress?.(0, data.length);
-    const res = await this.send("PUT", RegistryClient.withDigest(location, digest), {
+    await this.send("PUT", RegistryClient.withDigest(location, digest), {
       scopes: [scope.push(repo)],
       headers: { "content-type": "application/octet-stream", "content-length": String(data.length) },
       body: data,
+    }, async (res) => {
+      if (res.status !== 201) await this.fail(res, `uploading ${digest}`);
+      await discardBody(res);
+      this.checkDigestHeader(res, digest, "blob upload");
     });
-    if (res.status !== 201) await this.fail(res, `uploading ${digest}`);
-    await res.arrayBuffer();
-    this.checkDigestHeader(res, digest, "blob upload");
     onProgress?.(data.length, data.length);
   }
 
   /** Where an upload stands (GET on its location): next offset and the location to continue at. */
   private async uploadStatus(repo: string, location: string): Promise<{ offset: number; location: string }> {
-    const res = await this.send("GET", location, { scopes: [scope.push(repo)] });
-    if (res.status !== 204 && res.status !== 202) await this.fail(res, "checking an upload");
-    await res.arrayBuffer();
-    const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get("range") ?? "");
-    return { offset: range ? Number(range[1]) + 1 : 0, location: res.headers.get("location") ? this.locationOf(res, "upload status") : location };
+    return this.send("GET", location, { scopes: [scope.push(repo)] }, async (res, at) => {
+      if (res.status !== 204 && res.status !== 202) await this.fail(res, "checking an upload");
+      await discardBody(res);
+      const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get("range") ?? "");
+      return { offset: range ? Number(range[1]) + 1 : 0, location: res.headers.get("location") ? this.locationOf(res, at, "upload status") : location };
+    });
   }
 
+  /**
+   * PATCHes the chunks. A chunk that fails, or a round after which the registry's range does not
+   * go past the furthest byte it ever confirmed, counts against `retries`; so a registry that never
+   * advances (or goes back after each failure) ends the upload instead of keeping it going forever.
+   */
   private async uploadChunks(repo: string, location: string, digest: string, data: Uint8Array, chunk: number, onProgress?: ProgressCallback): Promise<void> {
     let offset = 0;
-    let failures = 0;
+    let furthest = 0;
+    let idle = 0;
     const retries = this.options.retries ?? 4;
     onProgress?.(0, data.length);
     while (offset < data.length) {
       const end = Math.min(offset + chunk, data.length);
-      let res: Response | undefined;
+      let answer: { status: number; next?: number; location?: string } | undefined;
       let problem: string | undefined;
       try {
-        res = await this.send("PATCH", location, {
+        answer = await this.send("PATCH", location, {
           scopes: [scope.push(repo)],
           headers: { "content-type": "application/octet-stream", "content-range": `${offset}-${end - 1}`, "content-length": String(end - offset) },
           body: data.subarray(offset, end),
           retry: false,
+        }, async (res, at) => {
+          if (res.status === 202) {
+            await discardBody(res);
+            const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get("range") ?? "");
+            return { status: 202, next: range ? Number(range[1]) + 1 : end, location: this.locationOf(res, at, "uploading a chunk") };
+          }
+          if (res.status < 500 && res.status !== 416 && res.status !== 429) await this.fail(res, `uploading a chunk of ${digest}`);
+          await discardBody(res);
+          return { status: res.status };
         });
       } catch (err) {
-        if (err instanceof RegistryError && err.status === 0 && err.code && err.code !== "UNAUTHORIZED") problem = err.code;
+        if (err instanceof NetworkError) problem = err.code;
         else throw err;
       }
-      if (res && res.status === 202) {
-        await res.arrayBuffer();
-        location = this.locationOf(res, "uploading a chunk");
-        const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get("range") ?? "");
-        offset = range ? Number(range[1]) + 1 : end;
-        failures = 0;
+      if (answer?.status === 202) {
+        if (answer.next! > end) {
+          throw new RegistryError(`uploading ${digest} to ${this.registry}: the registry reports ${answer.next} bytes received, but only ${end} were sent`, 202);
+        }
+        location = answer.location!;
+        offset = answer.next!;
         onProgress?.(offset, data.length);
+        if (offset > furthest) {
+          furthest = offset;
+          idle = 0;
+          continue;
+        }
+        if (++idle > retries) {
+          throw new RegistryError(`uploading ${digest} to ${this.registry} makes no progress: the registry's range stayed at byte ${offset} for ${idle} chunks`, 202);
+        }
         continue;
       }
-      if (res && res.status < 500 && res.status !== 416 && res.status !== 429) await this.fail(res, `uploading a chunk of ${digest}`);
-      if (res) {
-        problem = `HTTP ${res.status}`;
-        await res.arrayBuffer().catch(() => undefined);
-      }
+      problem ??= `HTTP ${answer!.status}`;
       // The chunk may or may not have landed: ask the registry where the upload stands, go on from there.
-      if (++failures > retries) throw new RegistryError(`uploading ${digest} to ${this.registry} failed at byte ${offset}: ${problem}`, res?.status ?? 0, problem);
-      const delay = this.backoff(failures - 1);
-      this.options.onRetry?.({ method: "PATCH", url: location, attempt: failures, delayMs: delay, reason: `${problem}; resuming from the registry's range` });
+      if (++idle > retries) throw new RegistryError(`uploading ${digest} to ${this.registry} failed at byte ${offset}: ${problem}`, answer?.status ?? 0, problem);
+      const delay = this.backoff(idle - 1);
+      this.options.onRetry?.({ method: "PATCH", url: location, attempt: idle, delayMs: delay, reason: `${problem}; resuming from the registry's range` });
       await sleep(delay);
       const status = await this.uploadStatus(repo, location);
+      if (status.offset > data.length) {
+        throw new RegistryError(`uploading ${digest} to ${this.registry}: the registry reports ${status.offset} bytes received, more than the blob's ${data.length}`, 0);
+      }
       offset = status.offset;
       location = status.location;
+      if (offset > furthest) {
+        furthest = offset;
+        idle = 0;
+      }
     }
-    const res = await this.send("PUT", RegistryClient.withDigest(location, digest), { scopes: [scope.push(repo)], headers: { "content-length": "0" } });
-    if (res.status !== 201) await this.fail(res, `completing the upload of ${digest}`);
-    await res.arrayBuffer();
-    this.checkDigestHeader(res, digest, "blob upload");
+    await this.send("PUT", RegistryClient.withDigest(location, digest), { scopes: [scope.push(repo)], headers: { "content-length": "0" } }, async (res) => {
+      if (res.status !== 201) await this.fail(res, `completing the upload of ${digest}`);
+      await discardBody(res);
+      this.checkDigestHeader(res, digest, "blob upload");
+    });
   }
 
   private checkDigestHeader(res: Response, expected: string, what: string): void {
     const got = res.headers.get("docker-content-digest");
-    if (got && got !== expected) throw new RegistryError(`${what}: registry ${this.registry} reports digest ${got}, expected ${expected}`, res.status);
+    if (got && got !== expected) throw new RegistryError(`${what}: registry ${this.registry} reports digest ${oneLine(got)}, expected ${expected}`, res.status);
   }
 
   /** PUT a manifest under a tag or digest; returns the digest the registry stored. */
   async putManifest(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
     const digest = sha256Digest(bytes);
-    const res = await this.send("PUT", `/v2/${repo}/manifests/${reference}`, {
+    await this.send("PUT", `/v2/${repo}/manifests/${reference}`, {
       scopes: [scope.push(repo)],
       headers: { "content-type": mediaType, "content-length": String(bytes.length) },
       body: bytes,
+    }, async (res) => {
+      if (res.status !== 201 && res.status !== 200) await this.fail(res, `PUT manifest ${repo}:${reference}`);
+      await discardBody(res);
+      this.checkDigestHeader(res, digest, "manifest PUT");
     });
-    if (res.status !== 201 && res.status !== 200) await this.fail(res, `PUT manifest ${repo}:${reference}`);
-    await res.arrayBuffer();
-    this.checkDigestHeader(res, digest, "manifest PUT");
     return digest;
   }
 
   /** GET a manifest by tag or digest; verifies its digest. Undefined on 404. */
   async getManifest(repo: string, reference: string, accept = MANIFEST_ACCEPT): Promise<FetchedManifest | undefined> {
-    const res = await this.send("GET", `/v2/${repo}/manifests/${reference}`, { scopes: [scope.pull(repo)], headers: { accept } });
-    if (res.status === 404) {
-      await res.arrayBuffer();
-      return undefined;
-    }
-    if (!res.ok) await this.fail(res, `GET manifest ${repo}:${reference}`);
-    const bytes = await readBounded(res, MAX_MANIFEST_BYTES, `manifest ${repo}:${reference}`);
-    const digest = sha256Digest(bytes);
-    if (reference.startsWith("sha256:") && reference !== digest) {
-      throw new RegistryError(`manifest ${repo}@${reference} from ${this.registry} has digest ${digest}: content does not match`, res.status);
-    }
-    this.checkDigestHeader(res, digest, `manifest ${repo}:${reference}`);
-    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
-    return { bytes, mediaType, digest };
+    return this.send("GET", `/v2/${repo}/manifests/${reference}`, { scopes: [scope.pull(repo)], headers: { accept } }, async (res) => {
+      if (res.status === 404) {
+        await discardBody(res);
+        return undefined;
+      }
+      if (!res.ok) await this.fail(res, `GET manifest ${repo}:${reference}`);
+      const bytes = await readBounded(res, MAX_MANIFEST_BYTES, `manifest ${repo}:${reference}`);
+      const digest = sha256Digest(bytes);
+      if (reference.startsWith("sha256:") && reference !== digest) {
+        throw new RegistryError(`manifest ${repo}@${reference} from ${this.registry} has digest ${digest}: content does not match`, res.status);
+      }
+      this.checkDigestHeader(res, digest, `manifest ${repo}:${reference}`);
+      const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+      return { bytes, mediaType, digest };
+    });
   }
 
   /** The digest a tag points at (HEAD), or undefined when the tag does not exist. */
   async resolveDigest(repo: string, reference: string): Promise<string | undefined> {
-    const res = await this.send("HEAD", `/v2/${repo}/manifests/${reference}`, { scopes: [scope.pull(repo)], headers: { accept: MANIFEST_ACCEPT } });
-    if (res.status === 404) return undefined;
-    if (!res.ok) await this.fail(res, `HEAD manifest ${repo}:${reference}`);
-    const d = res.headers.get("docker-content-digest");
-    if (d) return d;
-    return (await this.getManifest(repo, reference))?.digest;
+    const d = await this.send("HEAD", `/v2/${repo}/manifests/${reference}`, { scopes: [scope.pull(repo)], headers: { accept: MANIFEST_ACCEPT } }, async (res) => {
+      if (res.status !== 404 && !res.ok) await this.fail(res, `HEAD manifest ${repo}:${reference}`);
+      await discardBody(res);
+      if (res.status === 404) return null;
+      return res.headers.get("docker-content-digest") ?? undefined;
+    });
+    if (d === null) return undefined;
+    return d ?? (await this.getManifest(repo, reference))?.digest;
   }
 
-  /** Downloads a blob, checking its size and digest against the descriptor. */
+  /**
+   * Downloads a blob, checking its size and digest against the descriptor. A size that is not a
+   * non-negative integer, or more than `maxBytes`, is refused before anything is requested.
+   */
   async getBlob(repo: string, digest: string, size: number, maxBytes = size): Promise<Uint8Array> {
+    const problem = sizeProblem(size);
+    if (problem) throw new RegistryError(`blob ${digest}: the descriptor's ${problem}`, 0);
     if (size > maxBytes) throw new RegistryError(`blob ${digest} is ${size} bytes, more than the ${maxBytes} allowed`, 0);
-    const res = await this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [scope.pull(repo)] });
-    if (!res.ok) await this.fail(res, `GET blob ${digest}`);
-    const bytes = await readBounded(res, size, `blob ${digest}`);
-    if (bytes.length !== size) throw new RegistryError(`blob ${digest}: the descriptor says ${size} bytes, the registry sent ${bytes.length}`, res.status);
-    const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    if (got !== digest) throw new RegistryError(`blob ${digest} from ${this.registry} has digest ${got}: content does not match`, res.status);
-    return bytes;
+    return this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [scope.pull(repo)] }, async (res) => {
+      if (!res.ok) await this.fail(res, `GET blob ${digest}`);
+      const bytes = await readBounded(res, size, `blob ${digest}`);
+      if (bytes.length !== size) throw new RegistryError(`blob ${digest}: the descriptor says ${size} bytes, the registry sent ${bytes.length}`, res.status);
+      const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+      if (got !== digest) throw new RegistryError(`blob ${digest} from ${this.registry} has digest ${got}: content does not match`, res.status);
+      return bytes;
+    });
   }
 }
 
-/** Reads a response body, refusing more than `max` bytes. */
-async function readBounded(res: Response, max: number, what: string): Promise<Uint8Array> {
-  const declared = res.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) {
-    await res.body?.cancel();
-    throw new RegistryError(`${what} is ${declared} bytes, more than the ${max} expected`, res.status);
-  }
-  if (!res.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
-    total += c.length;
-    if (total > max) break; // leaving the loop cancels the stream
-    chunks.push(c);
-  }
-  if (total > max) throw new RegistryError(`${what} is longer than the ${max} bytes expected`, res.status);
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+/** Text a registry sent, as part of a one-line message: control characters out, at most 200 characters. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 200);
 }
