@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { Option, type Command } from "commander";
+import { UserError } from "../errors.js";
 import { validateModule } from "../../host/vm/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
@@ -83,6 +84,9 @@ Examples:
 
 /** The push command's work; returns the exit code. */
 export async function pushCommand(plugin: string, refArgs: string[], o: PushCliOptions): Promise<number> {
+  // Destinations carry their scheme, so a mistyped second file name is never taken for an image on Docker Hub.
+  const bare = refArgs.find((a) => !/^oci:\/\//i.test(a.trim()));
+  if (bare !== undefined) throw new UserError(`push destination '${bare}' is not an oci:// reference (expected oci://host[:port]/repo:tag)`);
   const refs = refArgs.map(parseReference);
   const annotations = Object.fromEntries((o.annotation ?? []).map((a) => keyValue(a, "--annotation")));
   const { path, bytes } = await loadPluginModule(plugin, o.debug);

@@ -263,4 +263,14 @@ describe.skipIf(skip)("pwasm push input", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot reach registry registry\.invalid:5000: https:\/\/registry\.invalid:5000\/v2\/: .*\(a plain-HTTP registry needs --insecure\)/);
   });
+
+  it("refuses a destination without oci:// before building or pushing anything", async () => {
+    for (const dest of [`${reg.host}/bare/p:1`, "plugin-copy.wasm"]) {
+      const r = await runPwasm(["push", built("examples/add-header"), `oci://${reg.host}/bare/ok:1`, dest]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`pwasm: push destination '${dest}' is not an oci:// reference (expected oci://host[:port]/repo:tag)\n`);
+    }
+    const res = await fetch(`http://${reg.host}/v2/bare/ok/manifests/1`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    expect(res.status).toBe(404);
+  });
 });
