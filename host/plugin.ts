@@ -3,7 +3,7 @@
 // when a VM traps (FAIL_RELOAD with Envoy's reload backoff, FAIL_CLOSED, FAIL_OPEN) and creates
 // the streams that run through it.
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename } from "node:path";
 import { LogLevel, type AbiVersion } from "./abi/constants.js";
 import type { HostServices } from "./services.js";
 import { HttpStream, type HttpStreamOptions, type HttpStreamSink } from "./state/http_stream.js";
@@ -292,15 +292,16 @@ export class Plugin implements PluginRuntime {
 
 /**
  * The source map of a module loaded from a file: the file its sourceMappingURL names (relative to
- * the module), else `<wasm>.map`. An unreadable map is reported once and ignored.
+ * the module, and only beside it: WasmSourceMap.loadBeside), else `<wasm>.map`. An unreadable or
+ * refused map is reported once and ignored.
  */
 function findSourceMap(services: HostServices, wasm: Uint8Array | string, info: ModuleInfo): SourcePositionResolver | undefined {
   if (typeof wasm !== "string") return undefined;
   const url = info.sourceMappingURL;
-  const candidates = url && !/^[a-z]+:/i.test(url) ? [resolve(dirname(wasm), url), `${wasm}.map`] : [`${wasm}.map`];
+  const candidates = url && !/^[a-z]+:/i.test(url) ? [url, `${basename(wasm)}.map`] : [`${basename(wasm)}.map`];
   for (const path of candidates) {
     try {
-      const map = WasmSourceMap.load(path);
+      const map = WasmSourceMap.loadBeside(wasm, path);
       if (map) return map;
     } catch (err) {
       if (!(err instanceof SourceMapError)) throw err;

@@ -1,8 +1,16 @@
 // Source maps of WebAssembly modules (Source Map v3, as binaryen writes them for AssemblyScript
 // debug builds): the generated "column" of a mapping is a byte offset in the .wasm file, so a trap
 // offset resolves to a source file, line and column. The mappings are decoded here (Base64 VLQ).
-import { readFileSync } from "node:fs";
+// A module names its map itself (its sourceMappingURL), and a module is untrusted: the name is
+// followed only to a regular file in the module's directory (no absolute path, no `..`, no
+// symlink out of the directory), opened so that a FIFO or a device can neither block nor flood
+// the host, and read up to MAX_SOURCE_MAP_BYTES.
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { SourcePositionResolver } from "./backtrace.js";
+
+/** Largest source map read (AssemblyScript's debug maps are a few hundred KiB). */
+export const MAX_SOURCE_MAP_BYTES = 64 * 1024 * 1024;
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DIGIT = new Int8Array(128).fill(-1);
@@ -49,15 +57,45 @@ export class WasmSourceMap implements SourcePositionResolver {
     return new WasmSourceMap(map.sources.map(String), decodeMappings(map.mappings));
   }
 
-  /** Reads and parses `<path>`; undefined when the file does not exist. */
+  /**
+   * Reads and parses `<path>`; undefined when the file does not exist. SourceMapError when it is
+   * not a regular file (a FIFO, a device, a directory), is larger than MAX_SOURCE_MAP_BYTES or is
+   * not a usable map.
+   */
   static load(path: string): WasmSourceMap | undefined {
-    let text: string;
+    const text = readRegularFile(path);
+    return text === undefined ? undefined : WasmSourceMap.parse(text);
+  }
+
+  /**
+   * The map `name` of the module at `wasmPath` (its sourceMappingURL, or `<module>.map`), read
+   * only when it is a regular file in the module's directory or below it. Undefined when there is
+   * no such file; SourceMapError when the name or the file is refused, or is not a usable map.
+   */
+  static loadBeside(wasmPath: string, name: string): WasmSourceMap | undefined {
+    const dir = dirname(wasmPath);
+    let decoded = name;
     try {
-      text = readFileSync(path, "utf8");
+      decoded = decodeURIComponent(name);
     } catch {
-      return undefined;
+      // not percent-encoded: taken as written
     }
-    return WasmSourceMap.parse(text);
+    if (!decoded || decoded.includes("\0")) throw new SourceMapError(`source map name ${JSON.stringify(name)} is not a file name`);
+    if (isAbsolute(decoded) || /^[\\/]/.test(decoded)) throw new SourceMapError(`source map ${name} is an absolute path: only a file beside the module is read`);
+    if (decoded.split(/[\\/]/).includes("..")) throw new SourceMapError(`source map ${name} leads out of the module's directory ('..'): only a file beside the module is read`);
+    const path = join(dir, decoded);
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw new SourceMapError(`cannot read source map ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const rel = relative(realpathSync(dir), real);
+    if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new SourceMapError(`source map ${name} is a link out of the module's directory (to ${real}): only a file beside the module is read`);
+    }
+    return WasmSourceMap.load(real);
   }
 
   /** Number of mappings (for tests). */
@@ -139,4 +177,39 @@ export function decodeMappings(mappings: string): Mapping[] {
     }
   }
   return out;
+}
+
+const isMissing = (err: unknown) => ["ENOENT", "ENOTDIR"].includes((err as NodeJS.ErrnoException).code ?? "");
+
+/**
+ * A regular file's text, undefined when it does not exist. Opened non-blocking, so a FIFO without
+ * a writer does not block the open; then anything but a regular file is refused before a read.
+ */
+function readRegularFile(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw new SourceMapError(`cannot read source map ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isFIFO() ? "a FIFO" : st.isDirectory() ? "a directory" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a file";
+      throw new SourceMapError(`source map ${path} is ${kind}, not a regular file`);
+    }
+    if (st.size > MAX_SOURCE_MAP_BYTES) throw new SourceMapError(`source map ${path} is ${st.size} bytes, more than the ${MAX_SOURCE_MAP_BYTES} read`);
+    // Read what fstat promised, at most the cap, even if the file grows meanwhile.
+    const buf = Buffer.alloc(Math.min(st.size, MAX_SOURCE_MAP_BYTES));
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
 }
