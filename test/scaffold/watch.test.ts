@@ -1,12 +1,11 @@
 // `pwasm run --watch`: an edit rebuilds the plugin and swaps the VM while requests keep flowing;
 // none fails, and new requests see the new behaviour. A build error keeps the old VM serving.
 import http from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runPwasm, startPwasm, type CliProcess } from "../helpers/cli.js";
-import { startUpstream, type Upstream } from "../helpers/upstream.js";
+import type { CliProcess } from "../helpers/cli.js";
+import { startWatchedProject, type WatchedProject } from "./watched_project.js";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
@@ -22,23 +21,18 @@ function get(url: string): Promise<{ status: number; greeting: string | undefine
 }
 
 describe("pwasm run --watch", () => {
+  let project: WatchedProject;
   let dir: string;
-  let upstream: Upstream;
   let proc: CliProcess;
   let url: string;
 
   beforeAll(async () => {
-    dir = join(mkdtempSync(join(tmpdir(), "pwasm-watch-")), "live");
-    expect((await runPwasm(["init", dir, "--template", "http-headers"])).code).toBe(0);
-    upstream = await startUpstream();
-    proc = startPwasm(["run", dir, "--watch", "--root-id", "live", "--upstream", upstream.url, "--listen", "127.0.0.1:0", "--admin", "off"]);
-    url = (await proc.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-    await proc.waitFor(/watching .* for changes/);
+    project = await startWatchedProject("pwasm-watch-");
+    ({ dir, proc, url } = project);
   });
 
   afterAll(async () => {
-    await proc?.stop();
-    await upstream?.close();
+    await project?.stop();
     agent.destroy();
   });
 
