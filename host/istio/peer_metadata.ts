@@ -127,3 +127,43 @@ export function decodeStruct(buf: Buffer): StructObject {
 export function decodePeerMetadata(header: string): StructObject {
   return decodeStruct(Buffer.from(header, "base64"));
 }
+
+/** Istio's TCP metadata exchange magic (istio-peer-exchange), big-endian at the start of the preamble. */
+export const TCP_EXCHANGE_MAGIC = 0x3d230467;
+const STRUCT_TYPE_URL = "type.googleapis.com/google.protobuf.Struct";
+
+/**
+ * The preamble a sidecar writes at the start of a TCP connection: magic and length (4 bytes each,
+ * big-endian), then a google.protobuf.Any holding a Struct with `x-envoy-peer-metadata` (the node
+ * metadata) and `x-envoy-peer-metadata-id` (the node id, when there is one).
+ */
+export function encodeTcpExchange(metadata: StructObject, id?: string): Buffer {
+  const data: StructObject = { "x-envoy-peer-metadata": metadata };
+  if (id) data["x-envoy-peer-metadata-id"] = id;
+  const any = Buffer.concat([lengthDelimited(1, Buffer.from(STRUCT_TYPE_URL, "utf8")), lengthDelimited(2, encodeStruct(data))]);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(TCP_EXCHANGE_MAGIC, 0);
+  header.writeUInt32BE(any.length, 4);
+  return Buffer.concat([header, any]);
+}
+
+/** A TCP exchange preamble at the start of `buf`: the peer's metadata and id, and the bytes after it. Throws when there is none. */
+export function decodeTcpExchange(buf: Buffer): { metadata: StructObject; id: string | undefined; rest: Buffer } {
+  if (buf.length < 8 || buf.readUInt32BE(0) !== TCP_EXCHANGE_MAGIC) throw new Error("no TCP exchange preamble");
+  const size = buf.readUInt32BE(4);
+  if (buf.length < 8 + size) throw new Error("truncated TCP exchange preamble");
+  const c = new Cursor(buf.subarray(8, 8 + size));
+  let url = "";
+  let value: Buffer = Buffer.alloc(0);
+  while (c.pos < c.end) {
+    const tag = c.varint();
+    if (tag === 0x0a) url = c.bytes().toString("utf8");
+    else if (tag === 0x12) value = c.bytes();
+    else throw new Error("bad Any field");
+  }
+  if (url !== STRUCT_TYPE_URL) throw new Error(`preamble holds ${url || "no type"}, not a Struct`);
+  const data = decodeStruct(value);
+  const md = data["x-envoy-peer-metadata"];
+  const id = data["x-envoy-peer-metadata-id"];
+  return { metadata: md && typeof md === "object" && !Array.isArray(md) ? md : {}, id: typeof id === "string" ? id : undefined, rest: buf.subarray(8 + size) };
+}

@@ -1,6 +1,7 @@
 // Plugin metrics shared by every VM of a host, by name, as Envoy keeps them: the per-worker VMs of
 // one plugin aggregate into the same stat.
 import { MetricType } from "../abi/constants.js";
+import { LogLinearBins } from "./envoy_histogram.js";
 
 /** Envoy's default histogram bucket bounds. */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [
@@ -14,9 +15,12 @@ export class Metric {
   readonly bucketCounts: number[];
   sum = 0;
   count = 0;
+  /** Histogram: the samples in Envoy's log-linear bins, for /stats/prometheus as Envoy prints it. */
+  readonly bins: LogLinearBins | undefined;
 
   constructor(readonly type: MetricType, readonly name: string, readonly buckets: readonly number[] = DEFAULT_HISTOGRAM_BUCKETS) {
     this.bucketCounts = type === MetricType.Histogram ? new Array(buckets.length + 1).fill(0) : [];
+    this.bins = type === MetricType.Histogram ? new LogLinearBins() : undefined;
   }
 
   /** Records a histogram sample. */
@@ -26,6 +30,7 @@ export class Metric {
     this.bucketCounts[i]!++;
     this.sum += sample;
     this.count++;
+    this.bins?.record(sample);
   }
 }
 

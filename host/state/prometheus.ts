@@ -1,7 +1,9 @@
 // Prometheus text exposition of plugin metrics, as Envoy's admin /stats/prometheus shows custom
 // Wasm stats: no `envoy_` prefix, names sanitized to [a-zA-Z0-9_], `{}` for untagged stats, and
-// histograms as cumulative buckets plus _sum and _count.
+// histograms as cumulative buckets plus _sum and _count, computed from Envoy's log-linear bins as
+// Envoy computes them (envoy_histogram.ts).
 import { MetricType } from "../abi/constants.js";
+import { formatG32 } from "./envoy_histogram.js";
 import type { Metric, MetricStore } from "./metrics.js";
 
 /** A stat name split into a Prometheus name and labels (tag extraction). */
@@ -56,14 +58,10 @@ export function renderPrometheus(store: MetricStore, extract: TagExtractor = noT
         out.push(`${family}${labelText(labels)} ${formatNumber(metric.value)}`);
         continue;
       }
-      let cumulative = 0;
-      metric.buckets.forEach((le, i) => {
-        cumulative += metric.bucketCounts[i]!;
-        out.push(`${family}_bucket${labelText(labels, ["le", String(le)])} ${cumulative}`);
-      });
-      cumulative += metric.bucketCounts[metric.buckets.length]!;
-      out.push(`${family}_bucket${labelText(labels, ["le", "+Inf"])} ${cumulative}`);
-      out.push(`${family}_sum${labelText(labels)} ${formatNumber(metric.sum)}`);
+      const bins = metric.bins!;
+      for (const le of metric.buckets) out.push(`${family}_bucket${labelText(labels, ["le", formatG32(le)])} ${bins.countAtOrBelow(le)}`);
+      out.push(`${family}_bucket${labelText(labels, ["le", "+Inf"])} ${metric.count}`);
+      out.push(`${family}_sum${labelText(labels)} ${formatG32(bins.approximateSum())}`);
       out.push(`${family}_count${labelText(labels)} ${metric.count}`);
     }
   }

@@ -3,9 +3,10 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestHost, type TestHost } from "../../host/index.js";
-import { decodePeerMetadata, encodePeerMetadata, encodeStruct } from "../../host/istio/peer_metadata.js";
+import { decodePeerMetadata, decodeTcpExchange, encodePeerMetadata, encodeStruct, encodeTcpExchange } from "../../host/istio/peer_metadata.js";
 import { ROOT } from "../helpers/paths.js";
 import { AS_027_MINIMAL, AS_028_MINIMAL, buildVariant } from "../sdk/variants.js";
+import { readFlatNode } from "./helpers/flat_node.js";
 import {
   EXAMPLE_HEADER, EXAMPLE_HEX, EXAMPLE_METADATA, EXAMPLE_NODE_ID, GET, filterStateBytes, nodeProperties, storedPeer,
 } from "./helpers/mx.js";
@@ -282,6 +283,94 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
         const s = host.httpStream();
         s.callOnRequestHeaders({ ...GET, [MD]: EXAMPLE_HEADER, [ID]: "sidecar~fresh" }, true);
         expect(storedPeer(s, "downstream_peer")?.workload_name).toBe("productpage-v1");
+      });
+    });
+
+    describe("metadata-exchange: TCP (network filter)", () => {
+      const PEER_UNKNOWN = "envoy.wasm.metadata_exchange.peer_unknown";
+      const tcp = (direction: 1 | 2, metadata: Record<string, string | Record<string, string>>, id: string, configuration?: string) =>
+        createTestHost({ wasm, properties: nodeProperties(id, metadata, direction), configuration });
+      /** `data` opens with a node's preamble, followed by `rest`. */
+      const expectPreamble = (data: Buffer, metadata: object, id: string, rest: string) => {
+        const p = decodeTcpExchange(data);
+        expect({ metadata: p.metadata, id: p.id, rest: p.rest.toString() }).toEqual({ metadata, id, rest });
+      };
+
+      it("outbound with tcp_exchange: this node's preamble goes ahead of the client's bytes; the server's is read and removed", async () => {
+        const host = await tcp(2, EXAMPLE_METADATA, EXAMPLE_NODE_ID, '{"tcp_exchange": true}');
+        const conn = host.tcpConnection();
+        expect(conn.callOnDownstreamData("hello")).toBe(0);
+        expectPreamble(conn.upstream.data, EXAMPLE_METADATA, EXAMPLE_NODE_ID, "hello");
+        // Only the first bytes carry it.
+        conn.callOnDownstreamData(" again");
+        expect(decodeTcpExchange(conn.upstream.data).rest.toString()).toBe("hello again");
+        expect(conn.callOnUpstreamData(Buffer.concat([encodeTcpExchange(REVIEWS, REVIEWS_ID), Buffer.from("echo:hello")]))).toBe(0);
+        expect(conn.downstreamText).toBe("echo:hello");
+        expect(conn.filterState("upstream_peer_id")).toBe(REVIEWS_ID);
+        expect(readFlatNode(new Uint8Array(conn.connection.info.filterState.get("wasm.upstream_peer")!))).toMatchObject({ workload_name: "reviews-v1", namespace: "default" });
+        expect(host.failures).toEqual([]);
+      });
+
+      it("inbound: the client's preamble is removed and stored; the server's first bytes carry this node's", async () => {
+        const host = await tcp(1, REVIEWS, REVIEWS_ID);
+        const conn = host.tcpConnection();
+        conn.callOnDownstreamData(Buffer.concat([encodeTcpExchange(EXAMPLE_METADATA, EXAMPLE_NODE_ID), Buffer.from("hello")]));
+        expect(conn.upstreamText).toBe("hello");
+        expect(conn.filterState("downstream_peer_id")).toBe(EXAMPLE_NODE_ID);
+        expect(readFlatNode(new Uint8Array(conn.connection.info.filterState.get("wasm.downstream_peer")!))).toMatchObject({ workload_name: "productpage-v1" });
+        conn.callOnUpstreamData("echo:hello");
+        expectPreamble(conn.downstream.data, REVIEWS, REVIEWS_ID, "echo:hello");
+        conn.callOnUpstreamData(" more");
+        expect(decodeTcpExchange(conn.downstream.data).rest.toString()).toBe("echo:hello more");
+      });
+
+      it("inbound: a preamble split across reads is waited for, then removed whole", async () => {
+        const host = await tcp(1, REVIEWS, REVIEWS_ID);
+        const conn = host.tcpConnection();
+        const bytes = Buffer.concat([encodeTcpExchange(EXAMPLE_METADATA, EXAMPLE_NODE_ID), Buffer.from("hello")]);
+        expect(conn.callOnDownstreamData(bytes.subarray(0, 3))).toBe(1);
+        expect(conn.callOnDownstreamData(bytes.subarray(3, 20))).toBe(1);
+        expect(conn.upstream.data.length).toBe(0);
+        expect(conn.callOnDownstreamData(bytes.subarray(20))).toBe(0);
+        expect(conn.upstreamText).toBe("hello");
+        expect(conn.filterState("downstream_peer_id")).toBe(EXAMPLE_NODE_ID);
+      });
+
+      it("inbound: a client without a preamble keeps its bytes, its peer is settled as unknown, and gets nothing extra back", async () => {
+        const host = await tcp(1, REVIEWS, REVIEWS_ID);
+        const conn = host.tcpConnection();
+        conn.callOnDownstreamData("GET / HTTP/1.1\r\n\r\n");
+        expect(conn.upstreamText).toBe("GET / HTTP/1.1\r\n\r\n");
+        expect(conn.filterState("downstream_peer_id")).toBe(PEER_UNKNOWN);
+        expect(conn.connection.info.filterState.has("wasm.downstream_peer")).toBe(false);
+        conn.callOnUpstreamData("HTTP/1.1 200 OK\r\n\r\n");
+        expect(conn.downstreamText).toBe("HTTP/1.1 200 OK\r\n\r\n");
+      });
+
+      it("outbound without tcp_exchange: the bytes pass untouched and the server's peer is settled as unknown", async () => {
+        const host = await tcp(2, EXAMPLE_METADATA, EXAMPLE_NODE_ID);
+        const conn = host.tcpConnection();
+        conn.callOnDownstreamData("hello");
+        expect(conn.upstreamText).toBe("hello");
+        expect(conn.filterState("upstream_peer_id")).toBe(PEER_UNKNOWN);
+      });
+
+      it("a malformed preamble (right magic, garbage payload) is passed through and the peer is unknown", async () => {
+        const host = await tcp(1, REVIEWS, REVIEWS_ID);
+        const conn = host.tcpConnection();
+        const bad = Buffer.concat([Buffer.from([0x3d, 0x23, 0x04, 0x67, 0, 0, 0, 4]), Buffer.from([0xff, 0xff, 0xff, 0xff]), Buffer.from("x")]);
+        conn.callOnDownstreamData(bad);
+        expect(conn.upstream.data).toEqual(bad);
+        expect(conn.filterState("downstream_peer_id")).toBe(PEER_UNKNOWN);
+        expect(host.failures).toEqual([]);
+      });
+
+      it("a bad tcp_exchange value is logged and the default (off) applies", async () => {
+        const host = await tcp(2, EXAMPLE_METADATA, EXAMPLE_NODE_ID, '{"tcp_exchange": "yes"}');
+        expect(host.logs("warn").join("\n")).toMatch(/tcp_exchange must be true or false/);
+        const conn = host.tcpConnection();
+        conn.callOnDownstreamData("hello");
+        expect(conn.upstreamText).toBe("hello");
       });
     });
   });

@@ -8,27 +8,16 @@ import { createTestHost, type TestHost, type TestHttpStream } from "../../host/i
 import { istioTagExtractor, createIstioTagExtractor } from "../../host/istio/tag_extractor.js";
 import { ROOT } from "../helpers/paths.js";
 import { AS_027_MINIMAL, AS_028_MINIMAL, buildVariant } from "../sdk/variants.js";
-import { writeFlatNode, type FlatNodeObject } from "./helpers/flat_node.js";
 import {
   ExpectedMetrics, HTTP_LABELS, PEER_LABELS, TCP_LABELS, istioFamilies, labelSet, labelText, nodeLabels, type LabelSet,
 } from "./helpers/istio.js";
-import { PRODUCTPAGE, REVIEWS, nodeProperties, type NodeMetadata } from "./helpers/mx.js";
+import { PRODUCTPAGE, REVIEWS, flatNodeOf, nodeProperties, type NodeMetadata } from "./helpers/mx.js";
 
 // Every behaviour is checked on the plugin built with AssemblyScript 0.28 and 0.27.
 let wasm = "";
 
 const PRODUCTPAGE_SAN = "spiffe://cluster.local/ns/default/sa/bookinfo-productpage";
 const REVIEWS_SAN = "spiffe://cluster.local/ns/default/sa/bookinfo-reviews";
-
-/** A node's metadata as the FlatNode the metadata-exchange filter stores. */
-export function flatNodeOf(md: NodeMetadata): Buffer {
-  const n: FlatNodeObject = {
-    name: md.NAME as string, namespace: md.NAMESPACE as string, workload_name: md.WORKLOAD_NAME as string,
-    cluster_id: md.CLUSTER_ID as string, istio_version: md.ISTIO_VERSION as string, mesh_id: md.MESH_ID as string,
-    labels: md.LABELS as Record<string, string>,
-  };
-  return Buffer.from(writeFlatNode(n));
-}
 
 async function statsHost(rootId: string, local: NodeMetadata, configuration?: string): Promise<TestHost> {
   const host = await createTestHost({ wasm, rootId, configuration, properties: nodeProperties(`sidecar~${local.WORKLOAD_NAME}`, local) });
@@ -532,12 +521,12 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
         expect(text).not.toContain("forged;");
       });
 
-      it("unknown root ids follow listener_direction", async () => {
+      it("unknown root ids follow each stream's listener direction", async () => {
         const host = await createTestHost({ wasm, rootId: "my_stats", properties: { ...nodeProperties("sidecar~x", PRODUCTPAGE), listener_direction: 2 } });
         host.host.tagExtractor = istioTagExtractor;
         exchange(host, sample);
         expect(host.prometheus()).toMatch(/istio_requests_total\{reporter="source",source_workload="productpage-v1",/);
-        expect(host.logs("info").join("\n")).toMatch(/root id 'my_stats' is neither stats_inbound nor stats_outbound; reporting as source/);
+        expect(host.logs("info").join("\n")).toMatch(/root id 'my_stats' is neither stats_inbound nor stats_outbound; each stream reports as source on outbound listeners/);
       });
     });
   });

@@ -46,6 +46,18 @@ async function get(url: string): Promise<string> {
   return r.body;
 }
 
+// Envoy shows histogram samples only once it has merged them (its stats flush, every 5 s by
+// default): a scenario that expects lines reads the page until they are all there, for at most
+// 15 s, and then compares whatever the page shows.
+async function readPrometheus(adminUrl: string, normalize: Normalizer, expected: string[]): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const lines = pluginPrometheusLines(await get(`${adminUrl}/stats/prometheus`)).map(normalize);
+    if (expected.every((l) => lines.includes(l)) || Date.now() > deadline) return lines;
+    await sleep(250);
+  }
+}
+
 /** Runs `scenario` on `target`. */
 export async function runScenario(target: ScenarioTarget, scenario: Scenario): Promise<ScenarioRun> {
   const servers: TestServer[] = [];
@@ -123,7 +135,7 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
     for (let i = 0; i < started.length; i++) {
       const lines = (from: number, to: number) => captures[i]!.raw.slice(from, to).map((l) => normalizeLogLine(l, normalize)).filter((l): l is string => l !== undefined);
       const stepLogs = stepMarks.map((marks, s) => lines(marks[i]!, stepMarks[s + 1]?.[i] ?? ends[i]!));
-      const prometheus = pluginPrometheusLines(await get(`${started[i]!.adminUrl}/stats/prometheus`)).map(normalize);
+      const prometheus = await readPrometheus(started[i]!.adminUrl, normalize, scenario.prometheus?.[i] ?? []);
       observed.push({ startupLogs: lines(0, logMarks[i]!), stepLogs, prometheus });
     }
     return { observation: { target: target.name, steps, proxies: observed }, normalize };

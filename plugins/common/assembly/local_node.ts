@@ -1,8 +1,10 @@
 // This proxy's node metadata, read key by key the way Istio's Wasm filters read it:
-// `node.metadata.<KEY>` for each key a FlatNode carries. String keys come back as text; LABELS and
+// `xds.node.metadata.<KEY>` (`node.metadata.<KEY>` on hosts older than Envoy 1.33, attributes.ts)
+// for each key a FlatNode carries. String keys come back as text; LABELS and
 // PLATFORM_METADATA are maps, which Envoy serializes as pairs (a host that answers with a protobuf
 // Struct is understood too).
 import { getProperty } from "pwasm/sdk";
+import { hostAttribute } from "./attributes";
 import { parsePairsStrict } from "./pairs";
 import { decodeStructBuffer, PbStruct, PbValue, ValueKind } from "./pb_struct";
 
@@ -33,12 +35,12 @@ export function readLocalNodeMetadata(): PbStruct {
   const out = new PbStruct();
   for (let i = 0; i < STRING_KEYS.length; i++) {
     const key = unchecked(STRING_KEYS[i]);
-    const raw = getProperty(["node", "metadata", key]);
+    const raw = getProperty(hostAttribute(["node", "metadata", key]));
     if (raw !== null) out.setString(key, String.UTF8.decode(raw));
   }
   for (let i = 0; i < MAP_KEYS.length; i++) {
     const key = unchecked(MAP_KEYS[i]);
-    const m = readStringMap(["node", "metadata", key]);
+    const m = readStringMap(hostAttribute(["node", "metadata", key]));
     if (m === null || m.size == 0) continue;
     // Only string values travel (FlatNode keeps strings).
     const clean = new PbStruct();

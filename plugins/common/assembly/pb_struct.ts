@@ -112,7 +112,8 @@ export class PbStruct {
 
 // ---- encoding ---------------------------------------------------------------------------------
 
-function varintSize(v: u64): i32 {
+/** Bytes of `v` as a protobuf varint. */
+export function varintSize(v: u64): i32 {
   let n = 1;
   while (v >= 0x80) {
     v >>= 7;
@@ -209,7 +210,8 @@ function planStruct(s: PbStruct): StructPlan {
   return new StructPlan(keyBytes, order, valuePlans, size);
 }
 
-function putVarint(p: usize, v: u64): usize {
+/** Writes `v` as a protobuf varint at `p`; returns the position after it. */
+export function putVarint(p: usize, v: u64): usize {
   while (v >= 0x80) {
     store<u8>(p++, <u8>(v | 0x80));
     v >>= 7;
@@ -218,7 +220,8 @@ function putVarint(p: usize, v: u64): usize {
   return p;
 }
 
-function putBytes(p: usize, b: ArrayBuffer): usize {
+/** Copies `b` to `p`; returns the position after it. */
+export function putBytes(p: usize, b: ArrayBuffer): usize {
   const n = <usize>b.byteLength;
   memory.copy(p, changetype<usize>(b), n);
   return p + n;

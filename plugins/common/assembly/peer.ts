@@ -15,10 +15,13 @@ export const DOWNSTREAM_PEER = "downstream_peer";
 export const UPSTREAM_PEER_ID = "upstream_peer_id";
 /** Filter state: the server's node as a FlatNode (written on the client side). */
 export const UPSTREAM_PEER = "upstream_peer";
-/** Filter state a TCP exchange writes when the peer is known to have no metadata (don't wait). */
+/**
+ * The peer id a TCP exchange stores when the peer sent no metadata (Istio's kMetadataNotFoundValue):
+ * the peer is settled as unknown, so the stats filter need not wait for it.
+ */
 export const PEER_UNKNOWN = "envoy.wasm.metadata_exchange.peer_unknown";
 
-/** Envoy's `listener_direction` values. */
+/** Envoy's `xds.listener_direction` values. */
 export namespace TrafficDirection {
   export const UNSPECIFIED: i64 = 0;
   export const INBOUND: i64 = 1;

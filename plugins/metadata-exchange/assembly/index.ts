@@ -1,22 +1,34 @@
-// metadata-exchange: Istio's HTTP peer metadata exchange, wire-compatible with Istio sidecars.
+// metadata-exchange: Istio's peer metadata exchange, wire-compatible with Istio sidecars.
 //
-// Each side of a call tells the other who it is with two headers: x-envoy-peer-metadata (base64 of
-// the deterministic protobuf google.protobuf.Struct of this node's metadata) and
-// x-envoy-peer-metadata-id (this node's id). Received headers are removed before the application
-// sees them and the peer is stored in filter state as an Istio FlatNode, for the stats plugin.
-// Direction comes from Envoy's `listener_direction`: outbound sends on requests, inbound answers on
-// responses (only to callers that sent theirs). Configuration (optional): {"max_peer_cache_size": N}.
-import { Action, HeaderMap, HttpContext, RootContext, getProperty, logDebug, logWarn, registerRootContext } from "pwasm/sdk";
+// HTTP (envoy.filters.http.wasm): each side of a call tells the other who it is with two headers:
+// x-envoy-peer-metadata (base64 of the deterministic protobuf google.protobuf.Struct of this node's
+// metadata) and x-envoy-peer-metadata-id (this node's id). Received headers are removed before the
+// application sees them and the peer is stored in filter state as an Istio FlatNode, for the stats
+// plugin. Direction comes from Envoy's `xds.listener_direction`, read per stream (Envoy answers it
+// per stream, not at on_configure): outbound sends on requests, inbound answers on responses (only
+// to callers that sent theirs).
+//
+// TCP (envoy.filters.network.wasm): the same Struct and id in Istio's TCP exchange preamble
+// (tcp_exchange.ts), carried in band. Inbound, a connection that opens with the preamble has it
+// removed, and the server's first bytes back carry this node's; outbound, with "tcp_exchange":
+// true, the client's first bytes carry this node's preamble and the server's is read and removed.
+//
+// Configuration (optional): {"max_peer_cache_size": N, "tcp_exchange": true|false}.
+import {
+  Action, BufferType, HeaderMap, HttpContext, RootContext, getBufferBytes, logDebug, logWarn, registerRootContext, setBufferBytes,
+} from "pwasm/sdk";
+import { xdsPath } from "../../common/assembly/attributes";
 import { base64Decode, base64EncodeBuffer } from "../../common/assembly/base64";
 import { buildFlatNode, flatNodeInputFromStruct } from "../../common/assembly/flat_node";
 import { JsonKind, jsonError, parseJson } from "../../common/assembly/json";
 import { readLocalNodeMetadata } from "../../common/assembly/local_node";
-import { decodeStruct, encodeStruct } from "../../common/assembly/pb_struct";
+import { PbStruct, decodeStruct, encodeStruct } from "../../common/assembly/pb_struct";
 import {
-  DOWNSTREAM_PEER, DOWNSTREAM_PEER_ID, HEADER_PEER_METADATA, HEADER_PEER_METADATA_ID, TrafficDirection,
+  DOWNSTREAM_PEER, DOWNSTREAM_PEER_ID, HEADER_PEER_METADATA, HEADER_PEER_METADATA_ID, PEER_UNKNOWN, TrafficDirection,
   UPSTREAM_PEER, UPSTREAM_PEER_ID,
 } from "../../common/assembly/peer";
 import { PropertyPath } from "../../common/assembly/property";
+import { TcpExchangeState, encodeTcpExchange, readTcpExchange } from "../../common/assembly/tcp_exchange";
 export * from "pwasm/sdk/exports";
 
 /** Istio's default peer cache size. */
@@ -37,8 +49,10 @@ class MetadataExchangeRoot extends RootContext {
   metadataValue: string = "";
   /** This node's id ("" when unknown). */
   nodeId: string = "";
-  /** listener_direction, or -1 when the root could not read it (read per stream then). */
-  direction: i64 = -1;
+  /** This node's TCP exchange preamble. */
+  tcpPreamble: ArrayBuffer = new ArrayBuffer(0);
+  /** Outbound connections open with this node's TCP preamble. */
+  tcpExchange: bool = false;
   maxPeerCacheSize: i32 = DEFAULT_MAX_PEER_CACHE_SIZE;
   cache: Map<string, CachedPeer> = new Map<string, CachedPeer>();
   /** Cache keys in insertion order, for eviction. */
@@ -47,16 +61,18 @@ class MetadataExchangeRoot extends RootContext {
   readonly downstreamPeerId: PropertyPath = new PropertyPath([DOWNSTREAM_PEER_ID]);
   readonly upstreamPeer: PropertyPath = new PropertyPath([UPSTREAM_PEER]);
   readonly upstreamPeerId: PropertyPath = new PropertyPath([UPSTREAM_PEER_ID]);
-  readonly listenerDirection: PropertyPath = new PropertyPath(["listener_direction"]);
+  /** Set in onConfigure, once the host's attribute names are known. */
+  listenerDirection: PropertyPath = new PropertyPath([]);
 
   onConfigure(size: u32): bool {
     // Metadata exchange has safe defaults: a bad configuration is logged, never fatal.
     if (size > 0) this.configure(this.getPluginConfigurationString());
+    this.listenerDirection = xdsPath(["listener_direction"]);
     const metadata = readLocalNodeMetadata();
     this.metadataValue = metadata.size > 0 ? base64EncodeBuffer(encodeStruct(metadata)) : "";
-    const id = getProperty(["node", "id"]);
-    this.nodeId = id !== null ? String.UTF8.decode(id) : "";
-    this.direction = this.listenerDirection.getI64(-1);
+    const id = xdsPath(["node", "id"]).getString();
+    this.nodeId = id !== null ? id : "";
+    this.tcpPreamble = encodeTcpExchange(metadata, this.nodeId);
     if (this.nodeId.length == 0) logDebug("metadata-exchange: node id unknown; x-envoy-peer-metadata-id will not be sent");
     if (this.metadataValue.length == 0) logDebug("metadata-exchange: node metadata empty; x-envoy-peer-metadata will not be sent");
     return true;
@@ -76,11 +92,20 @@ class MetadataExchangeRoot extends RootContext {
         logWarn("metadata-exchange: max_peer_cache_size must be a whole number from 0 to 10000000; using " + this.maxPeerCacheSize.toString());
       }
     }
+    const tcp = json.get("tcp_exchange");
+    if (tcp !== null) {
+      if (tcp.kind == JsonKind.Bool) this.tcpExchange = tcp.flag;
+      else logWarn("metadata-exchange: tcp_exchange must be true or false; using false");
+    }
   }
 
-  /** The listener direction for a stream: the root's, or read now when the root had none. */
+  /**
+   * The listener direction of the current stream or connection. Envoy knows it per stream only
+   * (`xds.listener_direction` is NOT_FOUND at on_configure), and one root can serve listeners of
+   * both directions, so it is read for each stream.
+   */
   streamDirection(): i64 {
-    return this.direction >= 0 ? this.direction : this.listenerDirection.getI64(TrafficDirection.UNSPECIFIED);
+    return this.listenerDirection.getI64(TrafficDirection.UNSPECIFIED);
   }
 
   /**
@@ -129,11 +154,28 @@ class MetadataExchangeRoot extends RootContext {
   }
 }
 
+/** Where a TCP connection is in the exchange. */
+const enum Tcp {
+  /** Nothing to do (not a TCP exchange, or it is over). */
+  Done = 0,
+  /** Inbound: the client's first bytes may hold its preamble. */
+  ReadDownstream = 1,
+  /** Outbound: this node's preamble goes in front of the client's first bytes. */
+  SendUpstream = 2,
+  /** Outbound: the server's first bytes may hold its preamble. */
+  ReadUpstream = 3,
+}
+
+// One class for HTTP streams and TCP connections: the host does not say which kind a new stream is,
+// so the first callback decides (onRequestHeaders: HTTP; onNewConnection: TCP).
 class MetadataExchange extends HttpContext {
   direction: i64 = TrafficDirection.UNSPECIFIED;
   /** The request carried the headers: answer them on the response. */
   metadataReceived: bool = false;
   idReceived: bool = false;
+  tcp: Tcp = Tcp.Done;
+  /** Inbound TCP: the client sent its preamble, so the server's first bytes carry ours. */
+  tcpAnswer: bool = false;
 
   constructor(contextId: u32, readonly mx: MetadataExchangeRoot) {
     super(contextId, mx);
@@ -177,6 +219,69 @@ class MetadataExchange extends HttpContext {
       if (this.idReceived && root.nodeId.length > 0) headers.set(HEADER_PEER_METADATA_ID, root.nodeId);
     }
     return Action.Continue;
+  }
+
+  onNewConnection(): Action {
+    const root = this.mx;
+    this.direction = root.streamDirection();
+    if (this.direction == TrafficDirection.OUTBOUND) {
+      if (root.tcpExchange) this.tcp = Tcp.SendUpstream;
+      // No exchange: the server's identity will not come, so the stats filter need not wait for it.
+      else root.upstreamPeerId.set(String.UTF8.encode(PEER_UNKNOWN));
+    } else {
+      this.tcp = Tcp.ReadDownstream;
+    }
+    return Action.Continue;
+  }
+
+  onDownstreamData(dataSize: usize, endOfStream: bool): Action {
+    const root = this.mx;
+    if (this.tcp == Tcp.SendUpstream) {
+      // Prepend (start 0, length 0): this node's preamble goes out ahead of the client's bytes.
+      setBufferBytes(BufferType.DownstreamData, 0, 0, root.tcpPreamble);
+      this.tcp = Tcp.ReadUpstream;
+      return Action.Continue;
+    }
+    if (this.tcp != Tcp.ReadDownstream) return Action.Continue;
+    const found = this.readPreamble(BufferType.DownstreamData, dataSize, endOfStream, root.downstreamPeer, root.downstreamPeerId);
+    if (found == TcpExchangeState.NeedMore) return Action.Pause;
+    this.tcpAnswer = found == TcpExchangeState.Found;
+    this.tcp = Tcp.Done;
+    return Action.Continue;
+  }
+
+  onUpstreamData(dataSize: usize, endOfStream: bool): Action {
+    const root = this.mx;
+    if (this.tcpAnswer) {
+      this.tcpAnswer = false;
+      setBufferBytes(BufferType.UpstreamData, 0, 0, root.tcpPreamble);
+      return Action.Continue;
+    }
+    if (this.tcp != Tcp.ReadUpstream) return Action.Continue;
+    const found = this.readPreamble(BufferType.UpstreamData, dataSize, endOfStream, root.upstreamPeer, root.upstreamPeerId);
+    if (found == TcpExchangeState.NeedMore) return Action.Pause;
+    this.tcp = Tcp.Done;
+    return Action.Continue;
+  }
+
+  /**
+   * Looks for the peer's preamble at the start of a connection's data: stores the peer and removes
+   * the preamble when found; marks the peer unknown when the data does not start with one.
+   */
+  private readPreamble(buffer: BufferType, size: usize, endOfStream: bool, peer: PropertyPath, peerId: PropertyPath): TcpExchangeState {
+    const bytes = getBufferBytes(buffer, 0, size);
+    const r = readTcpExchange(bytes !== null ? bytes : new ArrayBuffer(0), endOfStream);
+    if (r.state == TcpExchangeState.NeedMore) return r.state;
+    if (r.state == TcpExchangeState.Absent) {
+      peerId.set(String.UTF8.encode(PEER_UNKNOWN));
+      return r.state;
+    }
+    const rest = changetype<ArrayBuffer>(bytes).slice(r.consumed);
+    setBufferBytes(buffer, 0, size, rest);
+    const md = r.metadata;
+    peer.set(buildFlatNode(flatNodeInputFromStruct(md !== null ? md : new PbStruct())));
+    if (r.id !== null) peerId.set(String.UTF8.encode(r.id!));
+    return r.state;
   }
 }
 

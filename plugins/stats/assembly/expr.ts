@@ -18,6 +18,7 @@
 // An evaluation failure (missing attribute, wrong type) makes a dimension `unknown`, a value 0.
 import { FlatNodeField, FlatNodeView } from "../../common/assembly/flat_node";
 import { DOWNSTREAM_PEER, UPSTREAM_PEER } from "../../common/assembly/peer";
+import { hostAttribute } from "../../common/assembly/attributes";
 import { PropertyPath } from "../../common/assembly/property";
 
 /** A value's type during evaluation. */
@@ -398,7 +399,9 @@ class Parser {
     }
     if (first == UPSTREAM_PEER || first == DOWNSTREAM_PEER) return this.peer(segments);
     const e = node(NodeKind.Path);
-    e.path = new PropertyPath(segments);
+    // `node.metadata['X']`, `cluster_name`, … as Istio's docs write them: read under the name this
+    // host answers (`xds.node…` on Envoy ≥ 1.33), and `xds.…` on an older host under the old name.
+    e.path = new PropertyPath(hostAttribute(segments));
     const dotted = segments.join(".");
     if (INT_ATTRIBUTES.includes(dotted)) e.valueKind = ValKind.Int;
     else if (BOOL_ATTRIBUTES.includes(dotted)) e.valueKind = ValKind.Bool;

@@ -4,16 +4,19 @@
 // dev proxy) turns them into Prometheus labels.
 //
 // Root ids as in Istio: `stats_outbound` (client side, reporter="source") and `stats_inbound`
-// (server side, reporter="destination"); any other root id follows `listener_direction`.
-// The same root serves HTTP filters and TCP network filters.
+// (server side, reporter="destination"); any other root id follows each stream's
+// `xds.listener_direction` (Envoy answers it per stream, not at on_configure). xDS attributes are
+// read under the names the host answers (`xds.*` on Envoy ≥ 1.33, attributes.ts). The same root
+// serves HTTP filters and TCP network filters.
 import {
   Action, HttpContext, MetricType, RootContext, defineMetric, logDebug, logInfo, registerRootContext,
 } from "pwasm/sdk";
 import { proxy_increment_metric, proxy_record_metric, proxy_set_effective_context } from "pwasm/sdk/imports";
+import { xdsPath } from "../../common/assembly/attributes";
 import { readLocalNodeMetadata } from "../../common/assembly/local_node";
 import { PbStruct, ValueKind } from "../../common/assembly/pb_struct";
 import {
-  DOWNSTREAM_PEER, DOWNSTREAM_PEER_ID, LABEL_CANONICAL_NAME, PEER_UNKNOWN, TrafficDirection, UPSTREAM_PEER, UPSTREAM_PEER_ID,
+  DOWNSTREAM_PEER, DOWNSTREAM_PEER_ID, LABEL_CANONICAL_NAME, TrafficDirection, UPSTREAM_PEER, UPSTREAM_PEER_ID,
 } from "../../common/assembly/peer";
 import { PropertyPath } from "../../common/assembly/property";
 import { L, LABEL_NAMES, MetricClass, MetricDef, Source, StatsConfig, parseConfig } from "./config";
@@ -29,17 +32,20 @@ const PROTOCOL_TCP: i32 = 2;
 /** Distinct label sets remembered per metric class before the cache starts over. */
 const MAX_CACHED_LABEL_SETS: i32 = 10000;
 
-// Attribute paths, encoded once.
-// @ts-ignore: decorator
-@lazy const P_CLUSTER_NAME = new PropertyPath(["cluster_name"]);
-// @ts-ignore: decorator
-@lazy const P_ROUTE_NAME = new PropertyPath(["route_name"]);
-// @ts-ignore: decorator
-@lazy const P_SERVICE_NAME = new PropertyPath(["cluster_metadata", "filter_metadata", "istio", "services", "0", "name"]);
-// @ts-ignore: decorator
-@lazy const P_SERVICE_HOST = new PropertyPath(["cluster_metadata", "filter_metadata", "istio", "services", "0", "host"]);
-// @ts-ignore: decorator
-@lazy const P_HOST_WORKLOAD = new PropertyPath(["upstream_host_metadata", "filter_metadata", "istio", "workload"]);
+/**
+ * The xDS attributes the plugin reads, under the names the host answers. Made in on_configure: the
+ * choice reads a property, which a VM may not do while it initializes its globals.
+ */
+class XdsPaths {
+  clusterName: PropertyPath = xdsPath(["cluster_name"]);
+  routeName: PropertyPath = xdsPath(["route_name"]);
+  serviceName: PropertyPath = xdsPath(["cluster_metadata", "filter_metadata", "istio", "services", "0", "name"]);
+  serviceHost: PropertyPath = xdsPath(["cluster_metadata", "filter_metadata", "istio", "services", "0", "host"]);
+  hostWorkload: PropertyPath = xdsPath(["upstream_host_metadata", "filter_metadata", "istio", "workload"]);
+  listenerDirection: PropertyPath = xdsPath(["listener_direction"]);
+}
+
+// Other attribute paths, encoded once.
 // @ts-ignore: decorator
 @lazy const P_UPSTREAM_SAN_PEER = new PropertyPath(["upstream", "uri_san_peer_certificate"]);
 // @ts-ignore: decorator
@@ -74,30 +80,38 @@ const MAX_CACHED_LABEL_SETS: i32 = 10000;
 @lazy const P_UPSTREAM_PEER = new PropertyPath([UPSTREAM_PEER]);
 // @ts-ignore: decorator
 @lazy const P_UPSTREAM_PEER_ID = new PropertyPath([UPSTREAM_PEER_ID]);
-// @ts-ignore: decorator
-@lazy const P_PEER_UNKNOWN = new PropertyPath([PEER_UNKNOWN]);
-// @ts-ignore: decorator
-@lazy const P_LISTENER_DIRECTION = new PropertyPath(["listener_direction"]);
+
+/** How a root decides a stream's reporter. */
+const enum Direction {
+  /** By the stream's listener direction. */
+  Listener = 0,
+  Inbound = 1,
+  Outbound = 2,
+}
 
 /** What one stream or connection has counted and not yet reported. */
 class StreamState {
   protocol: i32 = PROTOCOL_HTTP;
+  /** Client side (reporter source): set with the first callback of the stream. */
+  outbound: bool = false;
+  directionKnown: bool = false;
   /** `request.host`, read with the request headers (not readable on the timer). */
   urlHost: string = "";
   /** gRPC message counts already reported. */
   requestMessages: i64 = 0;
   responseMessages: i64 = 0;
-  /** TCP counters not yet reported. */
+  /** TCP: bytes of the connection already reported (Envoy's counts: `response.total_size` sent, `request.total_size` received). */
   tcpSent: i64 = 0;
   tcpReceived: i64 = 0;
+  /** TCP: the connection's opening is not reported yet. */
   tcpOpened: i64 = 0;
   /** The final report went out. */
   finished: bool = false;
 }
 
 class StatsRoot extends RootContext {
-  outbound: bool = false;
-  reporter: string = "destination";
+  direction: Direction = Direction.Listener;
+  xds: XdsPaths | null = null;
   cfg: StatsConfig = new StatsConfig();
   local: NodeDims = EMPTY_NODE;
   /** Inbound destination_service without the host header: the local canonical name, or unknown. */
@@ -113,9 +127,9 @@ class StatsRoot extends RootContext {
   recurrent: Map<u32, StatsStreamRef> = new Map<u32, StatsStreamRef>();
 
   onConfigure(size: u32): bool {
+    this.xds = new XdsPaths();
     this.chooseDirection();
     this.cfg = parseConfig(size > 0 ? this.getPluginConfigurationString() : "");
-    this.reporter = this.cfg.serverGateway ? "waypoint" : this.outbound ? "source" : "destination";
     const metadata = readLocalNodeMetadata();
     this.local = nodeDimsFromLocal(metadata);
     this.serviceFallback = localCanonicalName(metadata);
@@ -128,14 +142,25 @@ class StatsRoot extends RootContext {
 
   private chooseDirection(): void {
     const id = this.rootId;
-    if (id == "stats_outbound") this.outbound = true;
-    else if (id == "stats_inbound") this.outbound = false;
+    if (id == "stats_outbound") this.direction = Direction.Outbound;
+    else if (id == "stats_inbound") this.direction = Direction.Inbound;
     else {
-      const dir = P_LISTENER_DIRECTION.getI64(TrafficDirection.UNSPECIFIED);
-      this.outbound = dir == TrafficDirection.OUTBOUND;
-      logInfo("stats: root id '" + id + "' is neither stats_inbound nor stats_outbound; reporting as " +
-        (this.outbound ? "source (listener_direction outbound)" : "destination"));
+      this.direction = Direction.Listener;
+      logInfo("stats: root id '" + id + "' is neither stats_inbound nor stats_outbound; each stream reports as " +
+        "source on outbound listeners, else as destination (xds.listener_direction)");
     }
+  }
+
+  get paths(): XdsPaths {
+    return changetype<XdsPaths>(this.xds);
+  }
+
+  /** Settles which side a stream reports for, on its first callback. */
+  settleDirection(st: StreamState): void {
+    if (st.directionKnown) return;
+    st.directionKnown = true;
+    const d = this.direction;
+    st.outbound = d == Direction.Listener ? this.paths.listenerDirection.getI64(TrafficDirection.UNSPECIFIED) == TrafficDirection.OUTBOUND : d == Direction.Outbound;
   }
 
   onTick(): void {
@@ -155,12 +180,15 @@ class StatsRoot extends RootContext {
 
   // ---- labels ---------------------------------------------------------------------------------
 
-  /** True once peer metadata is settled (known, known-absent, or the stream failed). */
-  peerSettled(): bool {
+  /**
+   * True once peer metadata is settled: known, known to be absent (a TCP exchange stores the peer
+   * id `envoy.wasm.metadata_exchange.peer_unknown`), or the stream failed.
+   */
+  peerSettled(st: StreamState): bool {
     const gateway = this.cfg.serverGateway;
-    const peer = this.outbound ? P_UPSTREAM_PEER : P_DOWNSTREAM_PEER;
-    const peerId = this.outbound ? P_UPSTREAM_PEER_ID : P_DOWNSTREAM_PEER_ID;
-    if (peerId.exists() || peer.exists() || P_PEER_UNKNOWN.exists()) return true;
+    const peer = st.outbound ? P_UPSTREAM_PEER : P_DOWNSTREAM_PEER;
+    const peerId = st.outbound ? P_UPSTREAM_PEER_ID : P_DOWNSTREAM_PEER_ID;
+    if (peerId.exists() || peer.exists()) return true;
     if (gateway && (P_DOWNSTREAM_PEER_ID.exists() || P_DOWNSTREAM_PEER.exists())) return true;
     return P_RESPONSE_FLAGS.getI64(0) != 0;
   }
@@ -174,7 +202,7 @@ class StatsRoot extends RootContext {
   private upstreamPeer(): NodeDims {
     const b = P_UPSTREAM_PEER.get();
     if (b !== null) return this.memo.fromFlatNode(b);
-    const w = P_HOST_WORKLOAD.getString();
+    const w = this.paths.hostWorkload.getString();
     if (w !== null) {
       const d = this.memo.fromWorkload(w);
       if (d !== null) return d;
@@ -185,8 +213,9 @@ class StatsRoot extends RootContext {
   /** Fills `dims` for the current stream (the effective context). */
   fillLabels(s: StreamState): void {
     const d = this.dims;
-    const outbound = this.outbound;
-    unchecked(d[L.REPORTER] = this.reporter);
+    this.settleDirection(s);
+    const outbound = s.outbound;
+    unchecked(d[L.REPORTER] = this.cfg.serverGateway ? "waypoint" : outbound ? "source" : "destination");
     let src: NodeDims, dst: NodeDims;
     if (this.cfg.serverGateway) {
       src = this.downstreamPeer();
@@ -245,22 +274,23 @@ class StatsRoot extends RootContext {
 
   private fillDestinationService(s: StreamState): void {
     const d = this.dims;
+    const xds = this.paths;
     let host: string;
     if (!this.cfg.disableHostHeaderFallback && s.protocol != PROTOCOL_TCP) host = s.urlHost;
-    else host = this.outbound ? UNKNOWN : this.serviceFallback;
+    else host = s.outbound ? UNKNOWN : this.serviceFallback;
     let name: string | null = null;
-    const route = P_ROUTE_NAME.getString();
+    const route = xds.routeName.getString();
     if (route !== null && route == "block_all") name = "BlackHoleCluster";
     else if (route !== null && route == "allow_any") name = "PassthroughCluster";
     else {
-      const cluster = P_CLUSTER_NAME.getString();
+      const cluster = xds.clusterName.getString();
       if (cluster !== null && (cluster == "BlackHoleCluster" || cluster == "PassthroughCluster" ||
         cluster == "InboundPassthroughClusterIpv4" || cluster == "InboundPassthroughClusterIpv6")) {
         name = cluster;
       } else {
-        name = P_SERVICE_NAME.getString();
+        name = xds.serviceName.getString();
         if (name !== null) {
-          const h = P_SERVICE_HOST.getString();
+          const h = xds.serviceHost.getString();
           if (h !== null) host = h;
         } else {
           name = host;
@@ -335,7 +365,7 @@ class StatsRoot extends RootContext {
   /** A report on the timer (end false) or at close (TCP). Waits for peer metadata until the end. */
   reportRecurrent(st: StreamState, end: bool): void {
     if (st.finished) return;
-    if (!end && !this.peerSettled()) return;
+    if (!end && !this.peerSettled(st)) return;
     if (st.protocol == PROTOCOL_TCP) this.reportTcp(st, end);
     else if (st.protocol == PROTOCOL_GRPC) {
       this.fillLabels(st);
@@ -369,19 +399,24 @@ class StatsRoot extends RootContext {
     this.fillLabels(st);
     const ids = this.resolve(MetricClass.Tcp);
     const metrics = this.cfg.metrics;
+    // The connection's own byte counts, as Envoy keeps them for the downstream connection (what
+    // arrived from and left for the client, whatever filters changed in between): independent
+    // of where the stats filter sits in the chain.
+    const sent = P_RESPONSE_SIZE.getI64(st.tcpSent);
+    const received = P_REQUEST_SIZE.getI64(st.tcpReceived);
     for (let i = 0; i < metrics.length; i++) {
       const id = unchecked(ids[i]);
       if (id == 0) continue;
       switch (unchecked(metrics[i]).source) {
-        case Source.TcpSent: increment(id, st.tcpSent); break;
-        case Source.TcpReceived: increment(id, st.tcpReceived); break;
+        case Source.TcpSent: increment(id, sent - st.tcpSent); break;
+        case Source.TcpReceived: increment(id, received - st.tcpReceived); break;
         case Source.TcpOpened: increment(id, st.tcpOpened); break;
         case Source.TcpClosed: if (end) increment(id, 1); break;
         default: break;
       }
     }
-    st.tcpSent = 0;
-    st.tcpReceived = 0;
+    if (sent > st.tcpSent) st.tcpSent = sent;
+    if (received > st.tcpReceived) st.tcpReceived = received;
     st.tcpOpened = 0;
   }
 }
@@ -443,6 +478,7 @@ class StatsStream extends HttpContext {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): Action {
     const st = this.ref.state;
+    this.stats.settleDirection(st);
     const ct = this.requestHeaders.get("content-type");
     if (ct !== null && GRPC_CONTENT_TYPES.includes(ct)) st.protocol = PROTOCOL_GRPC;
     if (!this.stats.cfg.disableHostHeaderFallback) st.urlHost = orEmpty(P_REQUEST_HOST.getString());
@@ -458,18 +494,9 @@ class StatsStream extends HttpContext {
   onNewConnection(): Action {
     const st = this.ref.state;
     st.protocol = PROTOCOL_TCP;
+    this.stats.settleDirection(st);
     st.tcpOpened = 1;
     this.stats.recurrent.set(this.contextId, this.ref);
-    return Action.Continue;
-  }
-
-  onDownstreamData(dataSize: usize, endOfStream: bool): Action {
-    this.ref.state.tcpReceived += <i64>dataSize;
-    return Action.Continue;
-  }
-
-  onUpstreamData(dataSize: usize, endOfStream: bool): Action {
-    this.ref.state.tcpSent += <i64>dataSize;
     return Action.Continue;
   }
 

@@ -4,8 +4,9 @@ import { compileProject } from "../../../cli/build/compile.js";
 import { isStale } from "../../../cli/build/stale.js";
 import type { Scenario } from "../../../cli/envoy/differential/scenario.js";
 import { CHECKS_PROJECT, EXAMPLE_SCENARIOS } from "./examples.js";
+import { ISTIO_SCENARIOS } from "./istio.js";
 
-export const SCENARIOS: Scenario[] = [...EXAMPLE_SCENARIOS];
+export const SCENARIOS: Scenario[] = [...EXAMPLE_SCENARIOS, ...ISTIO_SCENARIOS];
 
 /** Builds the AssemblyScript fixture projects the scenarios use (examples are built by the global setup). */
 export async function buildScenarioFixtures(): Promise<void> {

@@ -1,6 +1,7 @@
 // Expected Istio metrics, derived from Istio's rules (istio-stats-and-metadata-exchange.md §1):
 // the 25 labels in Istio's order with their defaults, Envoy's default histogram buckets, and the
 // Prometheus text lines an Istio sidecar prints for them.
+import { formatG32, LogLinearBins } from "../../../host/state/envoy_histogram.js";
 import type { NodeMetadata } from "./mx.js";
 
 /** The 25 standard labels in Istio's order. */
@@ -64,11 +65,17 @@ export function counterLine(name: string, set: Record<string, string>, names: re
   return `${name}${labelText(set, names)} ${value}`;
 }
 
-/** The lines of a histogram series with Envoy's default buckets. */
+/**
+ * The lines of a histogram series with Envoy's default buckets, as Envoy prints them: bucket counts
+ * and sum from its log-linear bins (docs/envoy/istio-telemetry.md, "Histograms"), so a sample of
+ * 1001 counts in `le="1000"` and the sum is approximate.
+ */
 export function histogramLines(name: string, set: Record<string, string>, names: readonly string[], samples: number[]): string[] {
-  const out = ENVOY_BUCKETS.map((le) => `${name}_bucket${labelText(set, names, [["le", String(le)]])} ${samples.filter((s) => s <= le).length}`);
+  const binned = new LogLinearBins();
+  for (const s of samples) binned.record(s);
+  const out = ENVOY_BUCKETS.map((le) => `${name}_bucket${labelText(set, names, [["le", String(le)]])} ${binned.countAtOrBelow(le)}`);
   out.push(`${name}_bucket${labelText(set, names, [["le", "+Inf"]])} ${samples.length}`);
-  out.push(`${name}_sum${labelText(set, names)} ${samples.reduce((a, b) => a + b, 0)}`);
+  out.push(`${name}_sum${labelText(set, names)} ${formatG32(binned.approximateSum())}`);
   out.push(`${name}_count${labelText(set, names)} ${samples.length}`);
   return out;
 }

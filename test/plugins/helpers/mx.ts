@@ -2,7 +2,7 @@
 // worked example, node metadata as properties, and reading peers out of filter state.
 import type { TestHttpStream } from "../../../host/index.js";
 import type { PropertyLiteral } from "../../../host/state/stream_info.js";
-import { readFlatNode, type FlatNodeObject } from "./flat_node.js";
+import { readFlatNode, writeFlatNode, type FlatNodeObject } from "./flat_node.js";
 
 /** The worked example of istio-stats-and-metadata-exchange.md §2.2. */
 export const EXAMPLE_METADATA = {
@@ -58,3 +58,13 @@ export const REVIEWS: NodeMetadata = {
   ISTIO_VERSION: "1.16.1", MESH_ID: "cluster.local",
   LABELS: { app: "reviews", version: "v1", "service.istio.io/canonical-name": "reviews", "service.istio.io/canonical-revision": "v1" },
 };
+
+/** A node's metadata as the FlatNode the metadata-exchange filter stores. */
+export function flatNodeOf(md: NodeMetadata): Buffer {
+  const n: FlatNodeObject = {
+    name: md.NAME as string, namespace: md.NAMESPACE as string, workload_name: md.WORKLOAD_NAME as string,
+    cluster_id: md.CLUSTER_ID as string, istio_version: md.ISTIO_VERSION as string, mesh_id: md.MESH_ID as string,
+    labels: md.LABELS as Record<string, string>,
+  };
+  return Buffer.from(writeFlatNode(n));
+}

@@ -1,0 +1,187 @@
+// Istio telemetry scenarios: plugins/metadata-exchange then plugins/stats in two sidecars in a row,
+// configured as Istio 1.16 installed its Wasm filters (root ids, VM ids, plugin configuration from
+// its telemetry v2 chart) on bookinfo-shaped nodes — productpage-v1's sidecar (outbound) calls
+// reviews-v1's (inbound), which forwards to the application. Both hosts must show Istio's series,
+// value for value, with every workload label filled; a client outside the mesh gets `unknown`
+// source labels and no exchange headers back.
+import type { EnvoyNode, EnvoyPlugin } from "../../../cli/envoy/bootstrap.js";
+import type { Scenario } from "../../../cli/envoy/differential/scenario.js";
+import { built } from "../../helpers/paths.js";
+import { counterLine, HTTP_LABELS, labelSet, nodeLabels, TCP_LABELS, type LabelSet } from "../../plugins/helpers/istio.js";
+import { PRODUCTPAGE, REVIEWS } from "../../plugins/helpers/mx.js";
+
+const mx = built("plugins/metadata-exchange");
+const stats = built("plugins/stats");
+
+/** productpage-v1's sidecar, as pilot-agent writes its node. */
+export const PRODUCTPAGE_NODE: EnvoyNode = {
+  id: "sidecar~10.244.0.12~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local",
+  cluster: "productpage.default",
+  metadata: PRODUCTPAGE,
+};
+
+/** reviews-v1's sidecar. */
+export const REVIEWS_NODE: EnvoyNode = {
+  id: "sidecar~10.244.0.20~reviews-v1-545db77b95-qd2hq.default~default.svc.cluster.local",
+  cluster: "reviews.default",
+  metadata: REVIEWS,
+};
+
+// Istio 1.16's telemetry v2 chart (manifests/charts/istio-control/istio-discovery/templates/
+// telemetryv2_1.16.yaml): the stats filter's configuration per listener kind.
+const OUTBOUND_STATS = '{"debug": "false", "stat_prefix": "istio"}';
+const INBOUND_HTTP_STATS = '{"debug": "false", "stat_prefix": "istio", "disable_host_header_fallback": true}';
+
+function httpSidecar(direction: "inbound" | "outbound"): EnvoyPlugin[] {
+  const out = direction === "outbound";
+  return [
+    { wasm: mx, name: "istio.metadata_exchange", vmId: "metadata_exchange" },
+    { wasm: stats, name: "istio.stats", rootId: out ? "stats_outbound" : "stats_inbound", vmId: out ? "stats_outbound" : "stats_inbound", configuration: out ? OUTBOUND_STATS : INBOUND_HTTP_STATS },
+  ];
+}
+
+function tcpSidecar(direction: "inbound" | "outbound"): EnvoyPlugin[] {
+  const out = direction === "outbound";
+  return [
+    // Outbound connections open with the TCP exchange preamble (the server side reads it when present).
+    { wasm: mx, type: "network", name: "istio.metadata_exchange", vmId: "tcp_metadata_exchange", configuration: out ? '{"tcp_exchange": true}' : "" },
+    { wasm: stats, type: "network", name: "istio.stats", rootId: out ? "stats_outbound" : "stats_inbound", vmId: out ? "tcp_stats_outbound" : "tcp_stats_inbound", configuration: OUTBOUND_STATS },
+  ];
+}
+
+/** The labels both sidecars agree on for a call from productpage-v1 to reviews-v1. */
+function meshLabels(reporter: "source" | "destination", more: Partial<LabelSet>): LabelSet {
+  return labelSet({
+    reporter, ...nodeLabels("source", PRODUCTPAGE), ...nodeLabels("destination", REVIEWS),
+    destination_service_namespace: "default", ...more,
+  });
+}
+
+const http = (reporter: "source" | "destination", code: string): LabelSet => meshLabels(reporter, {
+  // Outbound names the service by the host header; inbound (host fallback off, no cluster
+  // metadata here) by its own canonical name.
+  destination_service: reporter === "source" ? "reviews:9080" : "reviews",
+  destination_service_name: reporter === "source" ? "reviews:9080" : "reviews",
+  request_protocol: "http", response_code: code,
+  connection_security_policy: reporter === "source" ? "unknown" : "none",
+});
+
+// Request durations differ from run to run: their histograms are compared by sample count only.
+// Response sizes include `x-envoy-upstream-service-time: <ms>`, which Envoy and the dev proxy both
+// add to the response they count, so a size moves by a byte when the latency gains a digit: the
+// response-bytes sum is compared by presence (its buckets, at 100 and 250 bytes here, and its
+// count stay exact).
+const NORMALIZE: Array<[RegExp, string]> = [
+  [/^(istio_request_duration_milliseconds_(?:bucket|sum)\{.*\}) \S+$/, "$1 <ms>"],
+  [/^(istio_response_bytes_sum\{.*\}) \S+$/, "$1 <bytes>"],
+];
+
+const NO_EXCHANGE_HEADERS = { "x-envoy-peer-metadata": null, "x-envoy-peer-metadata-id": null };
+
+// The application names itself `server: envoy`. Envoy writes that header on every response it
+// sends (and counts its bytes in response.total_size, so in istio_response_bytes), while the dev
+// proxy on purpose adds none (intentional_differences.ts); with the application sending the same
+// value, both hosts carry the same response headers and their byte counts compare value for value.
+const APP = { host: "reviews:9080", "x-echo-header": "server=envoy" };
+
+/** `name{labels} value` lines of an istio histogram's `_count` (one sample per request). */
+const histogramCount = (name: string, set: LabelSet, n: number) => `${name}_count${counterLine("", set, HTTP_LABELS, n)}`;
+
+/** reviews-v1's view of a caller without metadata: every source label unknown. */
+const outsider = labelSet({
+  reporter: "destination", ...nodeLabels("destination", REVIEWS), destination_service_namespace: "default",
+  destination_service: "reviews", destination_service_name: "reviews", request_protocol: "http", response_code: "200",
+  connection_security_policy: "none",
+});
+
+export const ISTIO_SCENARIOS: Scenario[] = [
+  {
+    name: "istio: productpage-v1 → reviews-v1 over HTTP, metadata exchange then stats in both sidecars",
+    proxies: [
+      { name: "productpage sidecar", plugins: httpSidecar("outbound"), settings: { node: PRODUCTPAGE_NODE, listenerDirection: "outbound" } },
+      { name: "reviews sidecar", plugins: httpSidecar("inbound"), settings: { node: REVIEWS_NODE, listenerDirection: "inbound" } },
+    ],
+    normalize: NORMALIZE,
+    steps: [
+      {
+        name: "GET: the exchange headers cross the wire and reach neither application",
+        request: { path: "/reviews/0", headers: APP },
+        expect: { status: 200, headers: NO_EXCHANGE_HEADERS, upstreamHeaders: NO_EXCHANGE_HEADERS },
+      },
+      { name: "a second GET", request: { path: "/reviews/1", headers: APP }, expect: { status: 200 } },
+      {
+        name: "POST with a body",
+        request: { method: "POST", path: "/reviews", headers: { ...APP, "content-type": "application/json" }, body: '{"rating":5}' },
+        expect: { status: 200, headers: NO_EXCHANGE_HEADERS, upstreamHeaders: NO_EXCHANGE_HEADERS },
+      },
+      {
+        name: "the application answers 503",
+        request: { path: "/reviews/2", headers: { ...APP, "x-echo-status": "503" } },
+        expect: { status: 503 },
+      },
+    ],
+    prometheus: [
+      [
+        counterLine("istio_requests_total", http("source", "200"), HTTP_LABELS, 3),
+        counterLine("istio_requests_total", http("source", "503"), HTTP_LABELS, 1),
+        histogramCount("istio_request_bytes", http("source", "200"), 3),
+        histogramCount("istio_response_bytes", http("source", "503"), 1),
+        'istio_build{component="proxy",tag="1.16.1"} 1',
+      ],
+      [
+        counterLine("istio_requests_total", http("destination", "200"), HTTP_LABELS, 3),
+        counterLine("istio_requests_total", http("destination", "503"), HTTP_LABELS, 1),
+        histogramCount("istio_request_bytes", http("destination", "200"), 3),
+        histogramCount("istio_response_bytes", http("destination", "503"), 1),
+        'istio_build{component="proxy",tag="1.16.1"} 1',
+      ],
+    ],
+  },
+  {
+    name: "istio: a client outside the mesh calls reviews-v1's sidecar",
+    proxies: [{ name: "reviews sidecar", plugins: httpSidecar("inbound"), settings: { node: REVIEWS_NODE, listenerDirection: "inbound" } }],
+    normalize: NORMALIZE,
+    steps: [{
+      name: "GET without exchange headers: none come back",
+      request: { path: "/reviews/0", headers: APP },
+      expect: { status: 200, headers: NO_EXCHANGE_HEADERS, upstreamHeaders: NO_EXCHANGE_HEADERS },
+    }],
+    prometheus: [[
+      counterLine("istio_requests_total", outsider, HTTP_LABELS, 1),
+      histogramCount("istio_request_bytes", outsider, 1),
+    ]],
+  },
+];
+
+/**
+ * The same over TCP: both sidecars as network filters in front of tcp_proxy. Registered once the
+ * dev proxy runs network filters (`pwasm run --type network`); Envoy shows it today.
+ */
+export const ISTIO_TCP_SCENARIOS: Scenario[] = [
+  {
+    name: "istio: productpage-v1 → reviews-v1 over TCP, metadata exchange then stats as network filters",
+    proxies: [
+      { name: "productpage sidecar", plugins: tcpSidecar("outbound"), settings: { node: PRODUCTPAGE_NODE, listenerDirection: "outbound" } },
+      { name: "reviews sidecar", plugins: tcpSidecar("inbound"), settings: { node: REVIEWS_NODE, listenerDirection: "inbound" } },
+    ],
+    upstream: "tcp-echo",
+    steps: [
+      { kind: "tcp", name: "a connection: the client writes twice, the application echoes", send: ["hello", "world"], delayMs: 100 },
+    ],
+    prometheus: [
+      tcpLines(meshLabels("source", { destination_service: "unknown", destination_service_name: "unknown", request_protocol: "tcp" }), 10, 20),
+      tcpLines(meshLabels("destination", { destination_service: "reviews", destination_service_name: "reviews", request_protocol: "tcp", connection_security_policy: "none" }), undefined, undefined),
+    ],
+  },
+];
+
+// The TCP series of one connection; byte counts only where the scenario pins them.
+function tcpLines(set: LabelSet, received: number | undefined, sent: number | undefined): string[] {
+  const lines = [
+    counterLine("istio_tcp_connections_opened_total", set, TCP_LABELS, 1),
+    counterLine("istio_tcp_connections_closed_total", set, TCP_LABELS, 1),
+  ];
+  if (received !== undefined) lines.push(counterLine("istio_tcp_received_bytes_total", set, TCP_LABELS, received));
+  if (sent !== undefined) lines.push(counterLine("istio_tcp_sent_bytes_total", set, TCP_LABELS, sent));
+  return lines;
+}
