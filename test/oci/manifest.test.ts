@@ -204,6 +204,20 @@ describe.skipIf(skip)("pwasm push --manifest", () => {
     });
   });
 
+  it("takes --kind: a TrafficExtension for the pushed digest", async () => {
+    const out = join(work, "te.yaml");
+    const r = await runPwasm(["push", built("examples/add-header"), `oci://${reg.host}/plugins/te:1`, "--json", "--manifest", out, "--kind", "TrafficExtension", "--root-id", "add_header", "--phase", "STATS"]);
+    expect(r.code, r.stderr).toBe(0);
+    const { sha256 } = JSON.parse(r.stdout) as { sha256: string };
+    const [te] = docs(readFileSync(out, "utf8"));
+    expect(te).toEqual({
+      apiVersion: "extensions.istio.io/v1alpha1",
+      kind: "TrafficExtension",
+      metadata: { name: "te" },
+      spec: { phase: "STATS", wasm: { url: `oci://${reg.host}/plugins/te:1`, sha256, pluginName: "add_header" } },
+    });
+  });
+
   it("refuses bad manifest options before pushing anything", async () => {
     const out = join(work, "never.yaml");
     const r = await runPwasm(["push", built("examples/add-header"), `oci://${reg.host}/plugins/never:1`, "--manifest", out, "--selector", "a=b", "--target-ref", "Gateway/g"]);
