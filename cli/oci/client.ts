@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { UserError } from "../errors.js";
 import { basicAuthorization, fetchBearerToken, parseChallenge, type BearerToken, type Challenge } from "./auth.js";
 import type { Credentials } from "./credentials.js";
-import { sizeProblem } from "./descriptor_size.js";
+import { digestProblem, sizeProblem } from "./descriptors.js";
 import { sha256Digest } from "./digest.js";
 import { MANIFEST_ACCEPT } from "./media_types.js";
 import { isLoopback } from "./reference.js";
@@ -559,11 +559,12 @@ export class RegistryClient {
 
   /**
    * Downloads a blob, checking its size and digest against the descriptor. A size that is not a
-   * non-negative integer, or more than `maxBytes`, is refused before anything is requested.
+   * non-negative integer, or more than `maxBytes`, or a digest that is not sha256, is refused
+   * before anything is requested.
    */
   async getBlob(repo: string, digest: string, size: number, maxBytes = size): Promise<Uint8Array> {
-    const problem = sizeProblem(size);
-    if (problem) throw new RegistryError(`blob ${digest}: the descriptor's ${problem}`, 0);
+    const problem = digestProblem(digest) ?? sizeProblem(size);
+    if (problem) throw new RegistryError(`blob ${String(digest).slice(0, 80)}: the descriptor's ${problem}`, 0);
     if (size > maxBytes) throw new RegistryError(`blob ${digest} is ${size} bytes, more than the ${maxBytes} allowed`, 0);
     return this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [scope.pull(repo)] }, async (res) => {
       if (!res.ok) await this.fail(res, `GET blob ${digest}`);

@@ -71,11 +71,16 @@ export async function credentialHelperGet(helper: string, registry: string, time
     if (/credentials not found/i.test(out.stdout + out.stderr)) return undefined;
     throw new UserError(`credential helper ${program} failed for ${registry}: ${(out.stdout + out.stderr).trim() || `exit ${out.code}`}`);
   }
-  const parsed = JSON.parse(out.stdout) as { Username?: string; Secret?: string };
-  if (!parsed.Secret) return undefined;
+  let parsed: { Username?: unknown; Secret?: unknown };
+  try {
+    parsed = JSON.parse(out.stdout) as typeof parsed;
+  } catch {
+    throw new UserError(`credential helper ${program} answered something other than JSON for ${registry}`);
+  }
+  if (typeof parsed?.Secret !== "string" || !parsed.Secret) return undefined;
   // Docker's convention: the username "<token>" marks an identity (refresh) token.
   if (parsed.Username === "<token>") return { identityToken: parsed.Secret, source: program };
-  return { username: parsed.Username, password: parsed.Secret, source: program };
+  return { username: typeof parsed.Username === "string" ? parsed.Username : undefined, password: parsed.Secret, source: program };
 }
 
 /** Credentials for `registry` from the Docker config file, if it has any. */

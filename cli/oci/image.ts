@@ -4,7 +4,7 @@
 import type { Descriptor, ImageManifest } from "./artifact.js";
 import { istioRealmProblem } from "./auth.js";
 import { RegistryClient, RegistryError } from "./client.js";
-import { descriptorsProblem } from "./descriptor_size.js";
+import { descriptorsProblem } from "./descriptors.js";
 import { sha256Digest } from "./digest.js";
 import { extractModule, istioCandidates, IstioRejection, MAX_MODULE_BYTES, moduleProblem, type IstioFormat } from "./istio_rules.js";
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "./media_types.js";
@@ -52,7 +52,7 @@ export async function resolveImage(client: RegistryClient, ref: ImageReference):
   let index: ResolvedImage["index"];
   if (mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST) {
     const manifests = Array.isArray(doc.manifests) ? (doc.manifests as IndexEntry[]) : [];
-    const sizes = descriptorsProblem(manifests.map((m, i) => ({ role: `index entry ${i}`, size: m?.size })), new TextDecoder().decode(bytes));
+    const sizes = descriptorsProblem(manifests.map((m, i) => ({ role: `index entry ${i}`, size: m?.size, digest: m?.digest })), new TextDecoder().decode(bytes));
     if (sizes) throw new RegistryError(`index ${digest} of ${ref.registry}/${ref.repository}: ${sizes}; refused before downloading anything`, 200);
     const child = manifests.find((m) => m.platform?.os === "linux" && m.platform.architecture === "amd64");
     if (!child) {
@@ -75,7 +75,8 @@ export async function resolveImage(client: RegistryClient, ref: ImageReference):
   if (realm) warnings.push(`recent Istio (master, 2026) refuses this registry's 401 challenge: ${realm}`);
   if (doc.schemaVersion !== 2) warnings.push(`schemaVersion is ${String(doc.schemaVersion)}, expected 2`);
   if (!doc.config || !Array.isArray(doc.layers)) throw new IstioIndexError(`${mediaType || "the manifest"} is not an image manifest (no config and layers)`, undefined);
-  const descriptors = [{ role: "config", size: (doc.config as Descriptor).size }, ...(doc.layers as Descriptor[]).map((l, i) => ({ role: `layer ${i}`, size: l?.size }))];
+  const config = doc.config as Descriptor;
+  const descriptors = [{ role: "config", size: config.size, digest: config.digest }, ...(doc.layers as Descriptor[]).map((l, i) => ({ role: `layer ${i}`, size: l?.size, digest: l?.digest }))];
   const sizes = descriptorsProblem(descriptors, new TextDecoder().decode(bytes));
   if (sizes) throw new RegistryError(`manifest ${digest} of ${ref.registry}/${ref.repository}: ${sizes}; refused before downloading anything`, 200);
   return { reference: ref, digest, mediaType, manifest: doc as unknown as ImageManifest, manifestBytes: bytes, index, warnings };

@@ -121,6 +121,28 @@ describe("descriptor sizes", () => {
   }
 });
 
+describe("descriptor digests", () => {
+  const layer = artifact.manifest.layers[0]!;
+  for (const digest of ["sha256:../../../v2/team/p/manifests/1", "latest", "sha512:" + "a".repeat(128)]) {
+    it(`refuses layer digest ${digest.slice(0, 24)}… before requesting anything with it`, async () => {
+      const manifest: ImageManifest = { ...artifact.manifest, layers: [{ ...layer, digest }] };
+      const bytes = serializeManifest(manifest);
+      const m = await registry(`digest-${sha256(new TextEncoder().encode(digest)).slice(7, 15)}`, (route, _req, res) => {
+        if (route.kind !== "manifest") return false;
+        res.writeHead(200, { "content-type": manifest.mediaType!, "content-length": bytes.length }).end(Buffer.from(bytes));
+        return true;
+      });
+      const r = await runAgainst(net, pull(m), { timeoutMs: 60_000 });
+      const requested = net.requests(m.origin).map((s) => `${s.method} ${s.url}`);
+      console.log(figures(`layer digest ${digest.slice(0, 24)}…`, r, `requests: ${requested.length}`));
+      expect(oneLineError(r)).toMatch(/layer 0: digest .* is not sha256: and 64 lower-case hex digits; refused before downloading anything/);
+      // The ping (and its 401-less answer) and the manifest: nothing the hostile digest addressed.
+      expect(requested.filter((q) => !/^GET \/v2\/$/.test(q) && !/^GET \/v2\/team\/p\/manifests\/1$/.test(q))).toEqual([]);
+      expect(requested.filter((q) => q === "GET /v2/team/p/manifests/1")).toHaveLength(1);
+    });
+  }
+});
+
 describe("time", () => {
   const hangAfterHeaders = (res: http.ServerResponse, type = "application/json") => {
     res.writeHead(200, { "content-type": type, "content-length": 1000 });
