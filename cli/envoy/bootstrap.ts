@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { stringify } from "yaml";
 import { ISTIO_STANDARD_TAGS } from "../../host/istio/tag_extractor.js";
 import type { DevProxyOptions, DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
-import type { PropertyLiteral } from "../../host/state/stream_info.js";
+import { isLocalInfoPin, localInfoWithPins } from "../../host/state/property_pins.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { UserError } from "../errors.js";
 import { httpUrl } from "../options.js";
@@ -188,28 +188,25 @@ function directionName(d: EnvoyBootstrapOptions["listenerDirection"]): string | 
   throw new UserError(`listener direction must be inbound (1) or outbound (2), got ${String(d)}`);
 }
 
-const literalJson = (v: PropertyLiteral): Json => (typeof v === "bigint" ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : (v as Json));
+const DIRECTION_NUMBERS: Record<string, number> = { unspecified: 0, inbound: 1, outbound: 2 };
 
-// Properties the dev proxy pins that Envoy derives from its configuration: fold them into the node
-// and listener; the rest are computed per request by Envoy and cannot be pinned.
-function foldProperties(o: EnvoyBootstrapOptions, node: EnvoyNode, warnings: string[]): { direction: EnvoyBootstrapOptions["listenerDirection"] } {
-  let direction = o.listenerDirection;
-  for (const [path, value] of Object.entries(o.properties ?? {})) {
-    const p = path.replace(/^xds\./, "");
-    const meta = /^node\.metadata\.(.+)$/.exec(p);
-    if (meta) {
-      node.metadata = { ...node.metadata, [meta[1]!]: literalJson(value) };
-    } else if (p === "node.id" && typeof value === "string") {
-      node.id = value;
-    } else if (p === "node.cluster" && typeof value === "string") {
-      node.cluster = value;
-    } else if (p === "listener_direction" && (typeof value === "bigint" || typeof value === "number")) {
-      direction = Number(value);
-    } else {
-      warnings.push(`property ${path} is computed by Envoy per request and cannot be pinned in a bootstrap; ignored`);
-    }
+// Properties the dev proxy pins that Envoy derives from its configuration — the node's
+// (`node.*`, `xds.node.*`) and the listener's (`listener_direction`, `listener_metadata.*`) —
+// are folded into the node and listener exactly as the dev proxy folds them
+// (host/state/property_pins.ts); the rest are computed per request by Envoy and cannot be pinned.
+function foldProperties(o: EnvoyBootstrapOptions, node: EnvoyNode, warnings: string[]): { direction: number; listenerMetadata: Record<string, JsonMap> } {
+  const pins = new Map(Object.entries(o.properties ?? {}));
+  const d = o.listenerDirection;
+  const local = localInfoWithPins({
+    node: { ...node },
+    listenerDirection: typeof d === "number" ? d : DIRECTION_NUMBERS[d ?? "unspecified"] ?? 0,
+    listenerMetadata: o.listenerMetadata ?? {},
+  }, pins);
+  Object.assign(node, { id: local.node.id, cluster: local.node.cluster }, local.node.metadata ? { metadata: local.node.metadata } : {}, local.node.locality ? { locality: local.node.locality } : {});
+  for (const path of pins.keys()) {
+    if (!isLocalInfoPin(path)) warnings.push(`property ${path} is computed by Envoy per request and cannot be pinned in a bootstrap; ignored`);
   }
-  return { direction };
+  return { direction: local.listenerDirection, listenerMetadata: local.listenerMetadata as Record<string, JsonMap> };
 }
 
 /**
@@ -220,7 +217,7 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
   if (o.plugins.length === 0) throw new UserError("no plugins to configure");
   const warnings: string[] = [];
   const node: EnvoyNode = { id: o.node?.id ?? "pwasm", cluster: o.node?.cluster ?? "pwasm", ...(o.node?.metadata ? { metadata: { ...o.node.metadata } } : {}), ...(o.node?.locality ? { locality: o.node.locality } : {}) };
-  const { direction } = foldProperties(o, node, warnings);
+  const { direction, listenerMetadata } = foldProperties(o, node, warnings);
   if (o.tagExtractor) warnings.push("a custom tag extractor is a function in the dev proxy and cannot be written as stats_config; Istio's stats_tags are written instead");
 
   const httpPlugins = o.plugins.map((p, i) => ({ p, i })).filter(({ p }) => (p.type ?? "http") === "http");
@@ -283,7 +280,7 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
   };
   const trafficDirection = directionName(direction);
   if (trafficDirection) listener.traffic_direction = trafficDirection;
-  if (o.listenerMetadata && Object.keys(o.listenerMetadata).length > 0) listener.metadata = { filter_metadata: o.listenerMetadata };
+  if (Object.keys(listenerMetadata).length > 0) listener.metadata = { filter_metadata: listenerMetadata };
   listener.filter_chains = [{ filters }];
 
   const nodeJson: JsonMap = { id: node.id!, cluster: node.cluster! };

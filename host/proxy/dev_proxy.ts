@@ -16,6 +16,7 @@ import { FilterChain } from "./filter_chain.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
 import { Http2GrpcTransport } from "./grpc_transport.js";
 import { SystemDnsResolver } from "./dns_resolver.js";
+import { trackUpstreamRequest } from "./upstream_info.js";
 import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
 
 /** One plugin of the chain: its module and its settings. */
@@ -90,6 +91,12 @@ export interface DevProxy {
 // Hop-by-hop headers a proxy does not forward.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
+// The node pwasm's Envoy bootstrap declares (cli/envoy/bootstrap.ts): id and cluster "pwasm"
+// unless given, so `xds.node` answers alike in both (docs/envoy/properties.md).
+function devProxyNode(node: NodeInfo | undefined): NodeInfo {
+  return { ...node, id: node?.id ?? "pwasm", cluster: node?.cluster ?? "pwasm" };
+}
+
 function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -107,7 +114,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   const host = new ProxyWasmHost({
     mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
     callouts: new HttpCalloutTransport(clusters), grpc, dns: new SystemDnsResolver(), properties: options.properties,
-    node: options.node, listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata, tagExtractor: options.tagExtractor ?? istioTagExtractor,
+    node: devProxyNode(options.node), listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata, tagExtractor: options.tagExtractor ?? istioTagExtractor,
   });
   let plugins: Plugin[] = [];
   // A start that fails part way (a plugin refused, a port in use) leaves nothing running.
@@ -212,6 +219,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
           protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port,
           method: headers.get(":method"), path: headers.get(":path"), headers: out,
         }, onUpstreamResponse);
+        trackUpstreamRequest(outgoing, chain.info); // upstream.local_address, backend_latency, …
       } catch (err) {
         // Envoy's codec would fail the upstream request: the client gets its 503.
         logError(`request rejected: ${(err as Error).message}`);
@@ -312,7 +320,9 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       protocol: `HTTP/${req.httpVersion}`,
       source: { ip: req.socket.remoteAddress ?? "127.0.0.1", port: req.socket.remotePort ?? 0 },
       destination: { ip: req.socket.localAddress ?? "127.0.0.1", port: req.socket.localPort ?? 0 },
-      routeName: upstream ? "upstream" : "direct_response",
+      // The route and virtual host pwasm's Envoy bootstrap declares (an unnamed route in virtual
+      // host "local"), as Envoy reports them (docs/envoy/properties.md).
+      routeName: "", virtualHostName: "local",
       clusterName: upstream ? "upstream" : "",
     }, { worker: nextWorker++ });
 

@@ -1,23 +1,25 @@
-// proxy_get_property as Envoy answers it. A path is NUL-separated segments (a trailing NUL, as the
-// C++ SDK sends, is ignored); the first segment names an attribute and the others walk into it.
-// Names (Envoy's attribute list plus the Wasm extras):
+// proxy_get_property as Envoy 1.40 answers it (docs/envoy/properties.md). A path is NUL-separated
+// segments (a trailing NUL, as the C++ SDK sends, is ignored); the first segment names an
+// attribute and the others walk into it. Names, in Envoy's lookup order:
 //   request.*, response.*, connection.*, upstream.*, source.*, destination.*, metadata,
-//   filter_state, upstream_filter_state, xds.* (node, cluster_name, cluster_metadata,
-//   listener_direction, listener_metadata, route_name, route_metadata, virtual_host_name,
-//   virtual_host_metadata, upstream_host_metadata, upstream_host_locality_metadata,
-//   filter_chain_name); the legacy top-level node, cluster_name, cluster_metadata, route_name,
-//   route_metadata, upstream_host_metadata, listener_direction, listener_metadata; plugin_name,
+//   filter_state, upstream_filter_state (a stream only); xds.* (node, cluster_name,
+//   cluster_metadata, listener_direction, listener_metadata, route_name, route_metadata,
+//   virtual_host_name, virtual_host_metadata, upstream_host_metadata,
+//   upstream_host_locality_metadata, filter_chain_name: all but node need a stream); plugin_name,
 //   plugin_root_id, plugin_vm_id, connection_id; any other name X is the filter state `wasm.X`
-//   written with proxy_set_property. Stream attributes are NOT_FOUND in a root context.
+//   written with proxy_set_property. The names Envoy answered before 1.33 (`node`, `cluster_name`,
+//   `listener_direction`, …) are such other names: NOT_FOUND unless a plugin set them.
 import { httpToGrpcStatus, WasmResult } from "../abi/constants.js";
 import { fromByteString } from "../abi/text.js";
 import type { HostContext } from "../vm/contexts.js";
-import { localityValue, metadataValue, nodeValue, type MetadataInit } from "./envoy_messages.js";
+import type { LocalInfo } from "../services.js";
+import { localityValue, metadataValue, nodeValue, withEnvoyDefaults, type NodeInfo } from "./envoy_messages.js";
 import type { HeaderMap } from "./header_map.js";
 import {
   bool, byteStr, int, literalValue, nanosFromMs, selectProperty, serializeProperty, text, uint,
   type PropertyMap, type PropertyValue,
 } from "./property_values.js";
+import { cachedLocalInfoWithPins, isLocalInfoPin, LEGACY_XDS_NAMES, legacyPinKey } from "./property_pins.js";
 import { responseFlagBits, type Endpoint, type StreamInfo, type TlsInfo } from "./stream_info.js";
 
 /** What a stream context offers to property lookups. Root contexts have none. */
@@ -41,6 +43,10 @@ export function splitPath(raw: string): string[] {
 interface ParsedPath {
   segments: readonly string[];
   dotted: string;
+  /** The path names the node or the listener (pins of it are folded into the local info). */
+  localInfoPin: boolean;
+  /** For `xds.<old name>…`, the old dotted name a pin may be stored under. */
+  legacyKey: string | undefined;
 }
 
 // Plugins ask for the same few paths on every request: parse each once. Bounded, so hostile
@@ -52,7 +58,8 @@ function parsePath(raw: string): ParsedPath {
   let p = PARSED_PATHS.get(raw);
   if (p === undefined) {
     const segments = splitPath(raw);
-    p = { segments, dotted: segments.map(fromByteString).join(".") };
+    const dotted = segments.map(fromByteString).join(".");
+    p = { segments, dotted, localInfoPin: isLocalInfoPin(dotted), legacyKey: legacyPinKey(segments, dotted) };
     if (PARSED_PATHS.size >= PARSED_PATHS_MAX) PARSED_PATHS.clear();
     PARSED_PATHS.set(raw, p);
   }
@@ -66,12 +73,13 @@ function lookupMap(get: (key: string) => PropertyValue | undefined): PropertyMap
 }
 
 // A header map as a CEL map: repeated values joined with ",", keys looked up case-insensitively.
-function headersMap(h: HeaderMap | undefined): PropertyMap {
+// In request headers `host` names `:authority`, as in Envoy's request header map.
+function headersMap(h: HeaderMap | undefined, request = false): PropertyMap {
   return {
     kind: "map",
     get: (key) => {
       if (!h) return undefined;
-      const all = h.getAll(key);
+      const all = h.getAll(request && key.toLowerCase() === "host" ? ":authority" : key);
       return all.length === 0 ? undefined : byteStr(all.join(","));
     },
     entries: () => {
@@ -132,7 +140,7 @@ function requestProperty(s: PropertyScope, field: string): PropertyValue | undef
     case "referer": return header("referer");
     case "useragent": return header("user-agent");
     case "id": return header("x-request-id");
-    case "headers": return headersMap(h);
+    case "headers": return headersMap(h, true);
     case "headers_bytes": return int(h ? h.byteSize() : 0);
     case "protocol": return info.protocol ? text(info.protocol) : undefined;
     case "time": return nanosFromMs(info.startTime);
@@ -184,14 +192,21 @@ function connectionProperty(info: StreamInfo, field: string): PropertyValue | un
   }
 }
 
+// Envoy answers these once the router made an upstream request (its upstream info); the
+// dev proxy sets `upstream` then.
 function upstreamProperty(info: StreamInfo, field: string): PropertyValue | undefined {
   switch (field) {
-    case "address": return info.upstream ? address(info.upstream) : undefined;
-    case "port": return info.upstream ? int(info.upstream.port) : undefined;
-    case "local_address": return info.upstreamLocalAddress ? address(info.upstreamLocalAddress) : undefined;
-    case "locality": return info.upstream ? localityValue(info.upstreamLocality) : undefined;
-    case "transport_failure_reason": return info.upstream ? text(info.upstreamTransportFailureReason ?? "") : undefined;
     case "request_attempt_count": return uint(info.attemptCount ?? (info.upstream ? 1 : 0));
+    case "num_endpoints": return info.clusterName ? uint(info.clusterEndpoints ?? 1) : undefined;
+  }
+  if (!info.upstream) return undefined;
+  switch (field) {
+    case "address": return address(info.upstream);
+    case "port": return int(info.upstream.port);
+    case "local_address": return info.upstreamLocalAddress ? address(info.upstreamLocalAddress) : undefined;
+    case "locality": return localityValue(info.upstreamLocality);
+    case "transport_failure_reason": return text(info.upstreamTransportFailureReason ?? "");
+    case "cx_pool_ready_duration": return info.upstreamPoolReadyMs !== undefined ? nanosFromMs(info.upstreamPoolReadyMs) : undefined;
     default: return tlsProperty(info.upstreamTls, field);
   }
 }
@@ -202,36 +217,52 @@ function peerProperty(e: Endpoint, field: string): PropertyValue | undefined {
   return undefined;
 }
 
-const metadataOrUndefined = (md: MetadataInit | undefined, present: boolean) => (present ? metadataValue(md) : undefined);
+// Metadata of an upstream host that has none: Envoy hands CEL a null message, which cannot be
+// serialized (SERIALIZATION_FAILURE) and has no fields (NOT_FOUND below it).
+const NO_METADATA: PropertyValue = { kind: "null" };
 
-// xds.* (and the legacy top-level names): node and the listener come from the host; the rest
-// needs a stream.
-function xdsProperty(ctx: HostContext, info: StreamInfo | undefined, field: string): PropertyValue | undefined {
-  const local = ctx.vm.runtime.services.localInfo;
-  switch (field) {
-    case "node": return nodeValue(local.node);
-    case "listener_direction": return int(local.listenerDirection);
-    case "listener_metadata": return metadataValue(local.listenerMetadata);
+// The node and listener this host describes, with the user's pins folded in (property_pins.ts).
+function localInfo(ctx: HostContext): LocalInfo {
+  const services = ctx.vm.runtime.services;
+  return services.properties.size === 0 ? services.localInfo : cachedLocalInfoWithPins(services.localInfo, services.properties);
+}
+
+// xds.node read whole is the node Envoy sends its control plane, which Envoy completes with its
+// user agent and build version; one value per node object.
+const NODE_VALUES = new WeakMap<NodeInfo, PropertyValue>();
+
+function nodeProperty(node: NodeInfo): PropertyValue {
+  let v = NODE_VALUES.get(node);
+  if (v === undefined) {
+    v = nodeValue(withEnvoyDefaults(node));
+    NODE_VALUES.set(node, v);
   }
+  return v;
+}
+
+// xds.*: the node everywhere; the rest only in a stream (Envoy's XDS wrapper has no stream info
+// in a root context: xds.listener_direction is NOT_FOUND at on_configure).
+function xdsProperty(ctx: HostContext, info: StreamInfo | undefined, field: string): PropertyValue | undefined {
+  if (field === "node") return nodeProperty(localInfo(ctx).node);
   if (!info) return undefined;
+  const route = info.routeName !== undefined;
   switch (field) {
+    case "listener_direction": return int(localInfo(ctx).listenerDirection);
+    case "listener_metadata": return metadataValue(localInfo(ctx).listenerMetadata);
     case "cluster_name": return info.clusterName ? text(info.clusterName) : undefined;
-    case "cluster_metadata": return metadataOrUndefined(info.clusterMetadata, info.clusterName !== "");
-    case "route_name": return info.routeName ? text(info.routeName) : undefined;
-    case "route_metadata": return metadataOrUndefined(info.routeMetadata, info.routeName !== "");
+    case "cluster_metadata": return info.clusterName ? metadataValue(info.clusterMetadata) : undefined;
+    case "route_name": return route ? text(info.routeName!) : undefined;
+    case "route_metadata": return route ? metadataValue(info.routeMetadata) : undefined;
     case "virtual_host_name": return info.virtualHostName !== undefined ? text(info.virtualHostName) : undefined;
-    case "virtual_host_metadata": return metadataOrUndefined(info.virtualHostMetadata, info.virtualHostName !== undefined);
-    case "upstream_host_metadata": return metadataOrUndefined(info.upstreamHostMetadata, info.upstream !== undefined);
-    case "upstream_host_locality_metadata": return metadataOrUndefined(info.upstreamHostLocalityMetadata, info.upstream !== undefined);
+    case "virtual_host_metadata": return info.virtualHostName !== undefined ? metadataValue(info.virtualHostMetadata) : undefined;
+    case "upstream_host_metadata":
+      return info.upstream ? (info.upstreamHostMetadata ? metadataValue(info.upstreamHostMetadata) : NO_METADATA) : undefined;
+    case "upstream_host_locality_metadata":
+      return info.upstream ? (info.upstreamHostLocalityMetadata ? metadataValue(info.upstreamHostLocalityMetadata) : NO_METADATA) : undefined;
     case "filter_chain_name": return text(info.filterChainName ?? "");
     default: return undefined;
   }
 }
-
-const LEGACY_XDS = new Set([
-  "node", "cluster_name", "cluster_metadata", "route_name", "route_metadata", "upstream_host_metadata",
-  "listener_direction", "listener_metadata",
-]);
 
 function filterStateMap(state: Map<string, Buffer>): PropertyMap {
   return lookupMap((key) => {
@@ -243,39 +274,47 @@ function filterStateMap(state: Map<string, Buffer>): PropertyMap {
 // The value a first path segment names, or undefined (NOT_FOUND).
 function topLevel(ctx: HostContext, scope: PropertyScope | undefined, name: string): PropertyValue | undefined {
   const info = scope?.info;
-  const cfg = ctx.vm.runtime.config;
-  switch (name) {
-    case "plugin_name": return text(cfg.name);
-    case "plugin_root_id": return text(cfg.rootId);
-    case "plugin_vm_id": return text(cfg.vmId);
-    case "xds": return lookupMap((field) => xdsProperty(ctx, info, field));
+  if (name === "xds") return lookupMap((field) => xdsProperty(ctx, info, field));
+  if (scope && info) {
+    switch (name) {
+      case "request": return lookupMap((f) => requestProperty(scope, f));
+      case "response": return lookupMap((f) => responseProperty(scope, f));
+      case "connection": return lookupMap((f) => connectionProperty(info, f));
+      case "upstream": return lookupMap((f) => upstreamProperty(info, f));
+      case "source": return lookupMap((f) => peerProperty(info.source, f));
+      case "destination": return lookupMap((f) => peerProperty(info.destination, f));
+      case "metadata": return metadataValue(Object.fromEntries(info.dynamicMetadata));
+      case "filter_state": return filterStateMap(info.filterState);
+      // Upstream filter state exists once the router made an upstream request.
+      case "upstream_filter_state": return info.upstream ? filterStateMap(info.upstreamFilterState) : undefined;
+    }
   }
-  if (LEGACY_XDS.has(name)) return xdsProperty(ctx, info, name);
-  if (!scope || !info) return undefined;
   switch (name) {
-    case "request": return lookupMap((f) => requestProperty(scope, f));
-    case "response": return lookupMap((f) => responseProperty(scope, f));
-    case "connection": return lookupMap((f) => connectionProperty(info, f));
-    case "upstream": return lookupMap((f) => upstreamProperty(info, f));
-    case "source": return lookupMap((f) => peerProperty(info.source, f));
-    case "destination": return lookupMap((f) => peerProperty(info.destination, f));
-    case "metadata": return metadataValue(Object.fromEntries(info.dynamicMetadata));
-    case "filter_state": return filterStateMap(info.filterState);
-    case "upstream_filter_state": return filterStateMap(info.upstreamFilterState);
-    case "connection_id": return uint(info.connectionId);
+    case "plugin_name": return text(ctx.root.plugin.config.name);
+    case "plugin_root_id": return text(ctx.root.plugin.config.rootId);
+    case "plugin_vm_id": return text(ctx.vm.runtime.vmId);
+    case "connection_id": return info ? uint(info.connectionId) : undefined;
   }
+  if (!info) return undefined;
   // Any other name is filter state written by proxy_set_property (request, then upstream).
   const key = `wasm.${fromByteString(name)}`;
   const fs = info.filterState.get(key) ?? info.upstreamFilterState.get(key);
   return fs === undefined ? undefined : { kind: "bytes", value: fs };
 }
 
-/** A value pinned by the user for this exact path (dotted), if any. */
+/**
+ * A value pinned by the user for this exact path (dotted), if any. Pins answer in a stream only
+ * (what Envoy answers in a root context — the node, the plugin's names — is not pinned that way);
+ * node and listener pins are folded into the local info instead (property_pins.ts).
+ */
 function pinned(ctx: HostContext, scope: PropertyScope | undefined, path: ParsedPath): PropertyValue | undefined {
+  if (!scope) return undefined;
   const hostPins = ctx.vm.runtime.services.properties;
-  const streamPins = scope?.info.extra;
-  if (hostPins.size === 0 && (!streamPins || streamPins.size === 0)) return undefined;
-  const v = streamPins?.get(path.dotted) ?? hostPins.get(path.dotted);
+  const streamPins = scope.info.extra;
+  if (hostPins.size === 0 && streamPins.size === 0) return undefined;
+  if (path.localInfoPin || LEGACY_XDS_NAMES.has(path.segments[0]!)) return undefined;
+  let v = streamPins.get(path.dotted) ?? hostPins.get(path.dotted);
+  if (v === undefined && path.legacyKey !== undefined) v = streamPins.get(path.legacyKey) ?? hostPins.get(path.legacyKey);
   return v === undefined ? undefined : literalValue(v);
 }
 

@@ -48,20 +48,31 @@ export interface StreamInfo {
   requestedServerName: string;
   /** Downstream TLS, if the connection is TLS. */
   tls?: TlsInfo;
-  /** Route the request was matched to (`xds.route_name`, `route_name`). */
-  routeName: string;
+  /**
+   * Name of the route the request matched (`xds.route_name`); "" for a route without a name.
+   * Undefined: no route (a TCP connection, or no route matched) — the route and virtual host
+   * attributes are then NOT_FOUND.
+   */
+  routeName?: string;
   routeMetadata?: MetadataInit;
+  /** Name of the matched route's virtual host (`xds.virtual_host_name`). */
   virtualHostName?: string;
   virtualHostMetadata?: MetadataInit;
-  /** Cluster the request was routed to (`xds.cluster_name`, `cluster_name`). */
+  /** Cluster the request is routed to (`xds.cluster_name`); "" when none (a direct response). */
   clusterName: string;
   clusterMetadata?: MetadataInit;
-  /** Listener filter chain name (`xds.filter_chain_name`). */
+  /** Endpoints of that cluster (`upstream.num_endpoints`; default 1 when there is a cluster). */
+  clusterEndpoints?: number;
+  /** Listener filter chain name (`xds.filter_chain_name`; default ""). */
   filterChainName?: string;
   /** Upstream host address, once chosen. */
   upstream: Endpoint | undefined;
   /** Local address of the upstream connection. */
   upstreamLocalAddress?: Endpoint;
+  /**
+   * Metadata of the upstream host (`xds.upstream_host_metadata`). An upstream host without any
+   * (every host of a static cluster without endpoint metadata) is SERIALIZATION_FAILURE in Envoy.
+   */
   upstreamHostMetadata?: MetadataInit;
   upstreamHostLocalityMetadata?: MetadataInit;
   upstreamLocality?: LocalityInfo;
@@ -81,6 +92,8 @@ export interface StreamInfo {
   /** First byte sent upstream and last byte received from upstream (ms since epoch). */
   upstreamRequestStart?: number;
   upstreamResponseEnd?: number;
+  /** From the upstream request's start until a connection was ready for it, ms (`upstream.cx_pool_ready_duration`). */
+  upstreamPoolReadyMs?: number;
   /** Request complete time (ms since epoch), once the stream finished. */
   endTime: number | undefined;
   /** Host bookkeeping: the response started (upstream answered or a local reply began). */
@@ -123,7 +136,6 @@ class LazyStreamInfo implements StreamInfo {
   connectionId = nextConnectionId++;
   mtls = false;
   requestedServerName = "";
-  routeName = "";
   clusterName = "";
   upstream: Endpoint | undefined = undefined;
   responseCode = 0;

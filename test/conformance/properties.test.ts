@@ -1,8 +1,9 @@
-// Conformance (abi-and-host.md §13, §8.1): properties as Envoy answers proxy_get_property, in
-// stream and root contexts, serialized as Envoy does; filter state written with set_property.
+// Conformance (abi-and-host.md §13, §8.1; docs/envoy/properties.md): properties as Envoy 1.40
+// answers proxy_get_property, in stream and root contexts, serialized as Envoy does; filter state
+// written with set_property; the names Envoy answered before 1.33 are NOT_FOUND.
 import { describe, expect, it } from "vitest";
 import { createTestHost, decodePairs, WasmResult, type TestHost, type TestHostOptions } from "../../host/index.js";
-import { encodeNode } from "../../host/state/envoy_messages.js";
+import { encodeNode, withEnvoyDefaults } from "../../host/state/envoy_messages.js";
 import { ProtoWriter } from "../../host/state/protobuf.js";
 import { guestBytes, OUT, ProxyWat, slot } from "./helpers/proxy_wat.js";
 
@@ -54,10 +55,14 @@ describe("properties", () => {
     const paths = [
       "request\0path", "request\0url_path\0", "request\0query", "request\0host", "request\0method", "request\0useragent",
       "request\0id", "request\0referer", "request\0protocol", "request\0headers\0user-agent",
-      "node\0metadata\0NAME", "node\0metadata\0REPLICAS", "node\0metadata\0MESH", "node\0id", "node\0locality\0zone",
+      "xds\0node\0metadata\0NAME", "xds\0node\0metadata\0REPLICAS", "xds\0node\0metadata\0MESH", "xds\0node\0id", "xds\0node\0locality\0zone",
       "metadata\0filter_metadata\0envoy.filters.http.wasm\0wasm_request_get_key",
       "source\0address", "source\0port", "destination\0port", "connection\0id", "connection\0mtls",
-      "my_state", "filter_state\0wasm.my_state", "route_name", "xds\0cluster_name",
+      "my_state", "filter_state\0wasm.my_state", "xds\0route_name", "xds\0cluster_name",
+      // Envoy ≥ 1.33 answers these only under xds.
+      "node\0id", "route_name", "cluster_name",
+      // In request headers `host` names `:authority`.
+      "request\0headers\0host",
     ];
     const wasm = reader("request", paths, `(drop (call $proxy_set_property S("my_state") S("unicorns")))`);
     const host = await createTestHost({ wasm, node: NODE });
@@ -85,12 +90,15 @@ describe("properties", () => {
     expect(text[22]).toBe("unicorns");
     expect(text[23]).toBe("r1");
     expect(text[24]).toBe("backend");
+    expect(r.slice(25, 28).map((x) => x.status)).toEqual([WasmResult.NotFound, WasmResult.NotFound, WasmResult.NotFound]);
+    expect(text[28]).toBe("example.com");
     expect(s.filterState("my_state")).toBe("unicorns");
   });
 
-  it("13.30 node is its protobuf bytes; maps are pairs; response.code is int64 in on_log; upstream_host_metadata", async () => {
-    const paths = ["node", "node\0metadata\0LABELS", "response\0code", "response\0code_details", "upstream_host_metadata\0filter_metadata\0namespace\0key",
-      "request\0duration", "response\0headers", "request", "node\0metadata\0MISSING", "response\0size", "xds\0node\0cluster"];
+  it("13.30 xds.node is the whole Node message Envoy completes; maps are pairs; response.code is int64 in on_log; upstream host metadata", async () => {
+    const paths = ["xds\0node", "xds\0node\0metadata\0LABELS", "response\0code", "response\0code_details", "xds\0upstream_host_metadata\0filter_metadata\0namespace\0key",
+      "request\0duration", "response\0headers", "request", "xds\0node\0metadata\0MISSING", "response\0size", "xds\0node\0cluster",
+      "xds\0node\0user_agent_name", "xds\0node\0user_agent_build_version\0version\0minor_number", "node"];
     const wasm = reader("log", paths);
     const host = await createTestHost({ wasm, node: NODE });
     const s = host.httpStream({ upstream: { ip: "10.0.0.9", port: 8080 }, upstreamHostMetadata: { namespace: { key: "hostvalue" } } });
@@ -100,10 +108,13 @@ describe("properties", () => {
     s.complete();
     const r = reads(host, paths.length);
     const w = new ProtoWriter();
-    encodeNode(w, NODE!);
+    encodeNode(w, withEnvoyDefaults(NODE!));
     expect(r[0]!.bytes.toString("hex")).toBe(w.finish().toString("hex"));
-    // A hand-checked prefix: field 1 (id), length 0x3e, then the id.
+    // A hand-checked prefix: field 1 (id), length 0x3e, then the id; then Envoy's user agent
+    // (field 6, "envoy") and build version (field 8: version {1, 40}).
     expect(r[0]!.bytes.subarray(0, 2).toString("hex")).toBe("0a3e");
+    expect(r[0]!.bytes.toString("hex")).toContain("3205656e766f79" + "42"); // 6: "envoy", then field 8
+    expect(r[0]!.bytes.toString("hex")).toContain("0a04080110" + "28"); // version { major 1, minor 40 }
     expect(decodePairs(r[1]!.bytes, 0, r[1]!.bytes.length)).toEqual(["app", "productpage"]);
     expect(r[2]!.bytes).toEqual(i64(201));
     expect(r[3]!.bytes.toString()).toBe("via_upstream");
@@ -116,21 +127,46 @@ describe("properties", () => {
     expect(r[8]!.status).toBe(WasmResult.NotFound);
     expect(r[9]!.bytes).toEqual(i64(5));
     expect(r[10]!.bytes.toString()).toBe("productpage.default");
+    expect(r[11]!.bytes.toString()).toBe("envoy");
+    expect(r[12]!.bytes.readBigUInt64LE(0)).toBe(40n);
+    expect(r[13]!.status).toBe(WasmResult.NotFound);
   });
 
-  it("13.31 in the root context stream properties are NOT_FOUND; plugin_name, plugin_vm_id, listener_direction, xds.node answer", async () => {
+  it("an upstream host without metadata is SERIALIZATION_FAILURE, NOT_FOUND below it; route and virtual host answer once routed", async () => {
+    const paths = ["xds\0upstream_host_metadata", "xds\0upstream_host_metadata\0filter_metadata", "xds\0route_name", "xds\0virtual_host_name",
+      "xds\0route_metadata", "xds\0cluster_metadata", "upstream\0num_endpoints", "upstream_filter_state"];
+    const wasm = reader("log", paths);
+    const host = await createTestHost({ wasm });
+    const s = host.httpStream({ upstream: { ip: "10.0.0.9", port: 8080 }, routeName: "", virtualHostName: "local", clusterName: "backend" });
+    s.callOnRequestHeaders(GET, true);
+    s.callOnResponseHeaders({ ":status": "200" }, true);
+    s.complete();
+    const r = reads(host, paths.length);
+    expect(r.map((x) => x.status)).toEqual([WasmResult.SerializationFailure, WasmResult.NotFound, 0, 0, 0, 0, 0, WasmResult.SerializationFailure]);
+    expect(r[2]!.bytes.toString()).toBe("");
+    expect(r[3]!.bytes.toString()).toBe("local");
+    expect(r[4]!.bytes.length).toBe(0); // an empty Metadata message
+    expect(r[6]!.bytes.readBigUInt64LE(0)).toBe(1n);
+    // No route and no upstream: all of them NOT_FOUND.
+    const bare = await createTestHost({ wasm });
+    const t = bare.httpStream();
+    t.callOnRequestHeaders(GET, true);
+    t.complete();
+    expect(reads(bare, paths.length).map((x) => x.status)).toEqual(paths.map(() => WasmResult.NotFound));
+  });
+
+  it("13.31 in the root context stream properties are NOT_FOUND (xds.listener_direction too); plugin_name, plugin_vm_id, xds.node answer", async () => {
     const streamOnly = ["metadata", "request", "response", "connection", "connection_id", "upstream", "source", "destination",
-      "cluster_name", "cluster_metadata", "route_name", "route_metadata", "string_state"];
-    const rootOk = ["plugin_name", "plugin_vm_id", "plugin_root_id", "listener_direction", "listener_metadata", "xds\0node\0id", "node\0metadata\0NAME"];
+      "xds\0cluster_name", "xds\0cluster_metadata", "xds\0route_name", "xds\0route_metadata", "xds\0listener_direction", "xds\0listener_metadata",
+      "xds\0filter_chain_name", "string_state", "listener_direction", "node\0metadata\0NAME"];
+    const rootOk = ["plugin_name", "plugin_vm_id", "plugin_root_id", "xds\0node\0id", "xds\0node\0metadata\0NAME"];
     const wasm = reader("configure", [...streamOnly, ...rootOk]);
     const host = await createTestHost({ wasm, name: "plugin_name", vmId: "vm_id", rootId: "root", node: NODE, listenerDirection: "inbound" });
     const r = reads(host, streamOnly.length + rootOk.length);
     expect(r.slice(0, streamOnly.length).map((x) => x.status)).toEqual(streamOnly.map(() => WasmResult.NotFound));
     const ok = r.slice(streamOnly.length);
     expect(ok.map((x) => x.status)).toEqual(rootOk.map(() => 0));
-    expect(ok.map((x) => x.bytes.toString("latin1"))).toEqual([
-      "plugin_name", "vm_id", "root", "\x01\0\0\0\0\0\0\0", "", NODE!.id, "productpage-v1",
-    ]);
+    expect(ok.map((x) => x.bytes.toString("latin1"))).toEqual(["plugin_name", "vm_id", "root", NODE!.id, "productpage-v1"]);
   });
 
   it("13.32 plugin_root_id answers the configured root id while the root context is created", async () => {
@@ -149,18 +185,37 @@ describe("properties", () => {
   });
 
   it("paths work with and without a trailing NUL per segment; pinned values win", async () => {
-    const paths = ["plugin_name\0", "request\0method\0", "request\0method", "listener_direction", "request\0id"];
+    const paths = ["plugin_name\0", "request\0method\0", "request\0method", "xds\0listener_direction", "request\0id", "xds\0cluster_name", "cluster_name", "listener_direction"];
     const wasm = reader("request", paths);
-    const host = await createTestHost({ wasm, name: "p", properties: { listener_direction: 2 } });
+    // Pins under the old names feed the xds.* names; the old names stay NOT_FOUND, as in Envoy.
+    const host = await createTestHost({ wasm, name: "p", properties: { listener_direction: 2, cluster_name: "pinned-cluster" } });
     const s = host.httpStream({ extra: { "request.id": "pinned" } });
     s.callOnRequestHeaders(GET, true);
     const r = reads(host, paths.length);
-    expect(r.map((x) => x.status)).toEqual([0, 0, 0, 0, 0]);
+    expect(r.map((x) => x.status)).toEqual([0, 0, 0, 0, 0, 0, WasmResult.NotFound, WasmResult.NotFound]);
     expect(r[0]!.bytes.toString()).toBe("p");
     expect(r[1]!.bytes.toString()).toBe("GET");
     expect(r[2]!.bytes.toString()).toBe("GET");
     expect(r[3]!.bytes).toEqual(i64(2));
     expect(r[4]!.bytes.toString()).toBe("pinned");
+    expect(r[5]!.bytes.toString()).toBe("pinned-cluster");
+  });
+
+  it("node pins (node.*, xds.node.*) change xds.node itself, in every context; listener pins answer per stream", async () => {
+    const paths = ["xds\0node\0metadata\0NAME", "xds\0node\0metadata\0LABELS\0app", "xds\0node\0id", "xds\0node\0metadata\0REPLICAS", "xds\0listener_direction"];
+    const properties = { "node.metadata.NAME": "pinned-name", "xds.node.metadata.LABELS": [["app", "pinned-app"]] as Array<[string, string]>, "node.id": "pinned~id", "xds.listener_direction": 1n };
+    const atConfigure = await createTestHost({ wasm: reader("configure", paths), node: NODE, properties });
+    const c = reads(atConfigure, paths.length);
+    expect(c.map((x) => x.status)).toEqual([0, 0, 0, 0, WasmResult.NotFound]);
+    expect(c.slice(0, 3).map((x) => x.bytes.toString())).toEqual(["pinned-name", "pinned-app", "pinned~id"]);
+    expect(c[3]!.bytes.readDoubleLE(0)).toBe(3); // unpinned metadata stays
+    const inStream = await createTestHost({ wasm: reader("request", ["xds\0node", "xds\0listener_direction"]), node: NODE, properties });
+    inStream.httpStream().callOnRequestHeaders(GET, true);
+    const r = reads(inStream, 2);
+    const w = new ProtoWriter();
+    encodeNode(w, withEnvoyDefaults({ ...NODE, id: "pinned~id", metadata: { ...NODE!.metadata, NAME: "pinned-name", LABELS: { app: "pinned-app" } } }));
+    expect(r[0]!.bytes.toString("hex")).toBe(w.finish().toString("hex"));
+    expect(r[1]!.bytes).toEqual(i64(1));
   });
 
   it("set_property in a root context is NOT_FOUND; a property declared read-only can be set once per stream", async () => {

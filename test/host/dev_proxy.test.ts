@@ -213,7 +213,7 @@ describe("dev proxy VMs, timers and settings", () => {
       (drop (call $proxy_get_property ${m.s(path)} (i32.const ${OUT}) (i32.const ${OUT + 4})))
       (call $log_out)`;
     const wasm = m.build(`(func (export "proxy_on_configure") (param i32 i32) (result i32)
-      ${read("node\0metadata\0NAME")} ${read("node\0id")} ${read("plugin_root_id")} ${read("plugin_vm_id")} (i32.const 1))`);
+      ${read("xds\0node\0metadata\0NAME")} ${read("xds\0node\0id")} ${read("plugin_root_id")} ${read("plugin_vm_id")} (i32.const 1))`);
     const o = {
       listen: { host: "127.0.0.1", port: 0 }, admin: false, directResponse: "200", concurrency: 1, logLevel: "info",
       nodeMetadata: JSON.stringify({ NAME: "productpage-v1", LABELS: { app: "productpage" } }), nodeId: "sidecar~1",
