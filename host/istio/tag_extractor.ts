@@ -34,9 +34,10 @@ export interface IstioTagExtractorOptions {
    */
   extraStatTags?: readonly string[];
   /**
-   * Apply extraction only to stats whose own name (the last component) starts with `istio`
-   * (default true), so other plugins' metrics keep their names as Envoy without Istio's bootstrap
-   * would show them.
+   * Apply extraction only to stats whose own name (the last component) starts with `istio`, so
+   * other plugins' metrics keep their names as an Envoy without Istio's bootstrap would show them.
+   * Default false: Envoy applies a bootstrap's stats_tags to every stat, and `pwasm envoy-config`
+   * writes Istio's, so `my_component.proxy.value` prints as `my_value{component="proxy"}` there.
    */
   istioOnly?: boolean;
 }
@@ -81,7 +82,7 @@ export function createIstioTagExtractor(options: IstioTagExtractorOptions = {}):
     ...tags.map((t) => ({ name: t, regex: new RegExp(`(${escapeRegex(t)}=\\.=(.*?);\\.;)`) })),
     ...HELPER_EXTRACTORS.map(([name, re]) => ({ name, regex: new RegExp(re) })),
   ];
-  const istioOnly = options.istioOnly ?? true;
+  const istioOnly = options.istioOnly ?? false;
   return (statName: string): ExtractedName => {
     // An Istio stat's own name is its last component (after the last `.` or `;`): istio_….
     const tail = statName.slice(Math.max(statName.lastIndexOf("."), statName.lastIndexOf(";")) + 1);
@@ -90,5 +91,5 @@ export function createIstioTagExtractor(options: IstioTagExtractorOptions = {}):
   };
 }
 
-/** Istio's extraction with the standard tags only (the dev proxy's default). */
+/** Istio's extraction with the standard tags only, on every stat (the dev proxy's default, as `pwasm envoy-config`'s stats_config). */
 export const istioTagExtractor: TagExtractor = createIstioTagExtractor();

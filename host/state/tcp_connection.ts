@@ -97,9 +97,6 @@ export class TcpConnection extends HostContext {
 
   /** Bytes from the client (a read); `endOfStream` when the client half-closed. */
   downstreamRead(data: Buffer, endOfStream: boolean): void {
-    // Envoy counts what the client sent as it arrives, before any filter (`request.total_size` of a
-    // connection; docs/envoy/istio-telemetry.md, "TCP byte counts").
-    this.info.requestBodyBytes += data.length;
     this.data(this.downstream, data, endOfStream, true);
   }
 
@@ -184,11 +181,7 @@ export class TcpConnection extends HostContext {
     if (out.length === 0 && !flow.ended) return;
     flow.endSent = flow.ended;
     if (fromClient) this.sink.upstreamData?.(out, flow.ended);
-    else {
-      // …and what reaches the client once the filters let it through (`response.total_size`).
-      this.info.responseBodyBytes += out.length;
-      this.sink.downstreamData?.(out, flow.ended);
-    }
+    else this.sink.downstreamData?.(out, flow.ended);
   }
 
   // The proxy closes the client connection; the plugin hears about it as a local close.

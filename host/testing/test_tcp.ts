@@ -35,6 +35,8 @@ export class TestTcpConnection {
     const append = (side: TestTcpSide, data: Buffer, end: boolean) => {
       side.data = side.data.length ? Buffer.concat([side.data, data]) : Buffer.from(data);
       side.ended ||= end;
+      // Envoy counts what reaches the client as the connection's `response.total_size`.
+      if (side === this.downstream) this.connection.info.responseBodyBytes += data.length;
     };
     const vm = t.plugin.vmFor(worker);
     const id = vm && !vm.failure ? vm.newContextId() : 0;
@@ -61,7 +63,10 @@ export class TestTcpConnection {
   /** Client bytes arrive; returns what proxy_on_downstream_data returned. */
   callOnDownstreamData(data: string | Uint8Array, endOfStream = false): number | undefined {
     delete this.connection.lastActions.downstreamData;
-    this.connection.downstreamRead(bytes(data), endOfStream);
+    const b = bytes(data);
+    // …and what the client sent, as it arrives (`request.total_size`).
+    this.connection.info.requestBodyBytes += b.length;
+    this.connection.downstreamRead(b, endOfStream);
     return this.after(this.connection.lastActions.downstreamData);
   }
 

@@ -49,9 +49,15 @@ describe("Istio tag extraction", () => {
     });
   });
 
-  it("leaves other plugins' stats alone", () => {
+  it("applies to every stat, as Envoy applies the bootstrap's stats_tags (names without the patterns are left alone)", () => {
     expect(istioTagExtractor("add_header.requests_total")).toEqual({ name: "add_header.requests_total", labels: [] });
     expect(istioTagExtractor("my.cache.hits")).toEqual({ name: "my.cache.hits", labels: [] });
+    // What Envoy 1.40 printed for these plugin stats with pwasm's bootstrap (docs/envoy/istio-telemetry.md).
+    expect(istioTagExtractor("my_component.proxy.value")).toEqual({ name: "my_value", labels: [["component", "proxy"]] });
+    expect(istioTagExtractor("wasm_filter.f.cache.miss.n")).toEqual({ name: "n", labels: [["cache", "miss"], ["wasm_filter", "f"]] });
+    expect(istioTagExtractor("reporter=.=x;.;custom_total")).toEqual({ name: "custom_total", labels: [["reporter", "x"]] });
+    // istioOnly keeps other stats' names, as an Envoy without Istio's stats_tags shows them.
+    expect(createIstioTagExtractor({ istioOnly: true })("my_component.proxy.value")).toEqual({ name: "my_component.proxy.value", labels: [] });
   });
 
   it("renders Prometheus text as a sidecar does", () => {

@@ -4,11 +4,17 @@
 // reviews-v1's (inbound), which forwards to the application. Both hosts must show Istio's series,
 // value for value, with every workload label filled; a client outside the mesh gets `unknown`
 // source labels and no exchange headers back.
+import { join } from "node:path";
 import type { EnvoyNode, EnvoyPlugin } from "../../../cli/envoy/bootstrap.js";
 import type { Scenario } from "../../../cli/envoy/differential/scenario.js";
-import { built } from "../../helpers/paths.js";
+import { built, ROOT } from "../../helpers/paths.js";
+import { encodeTcpExchange } from "../../../host/istio/peer_metadata.js";
 import { counterLine, HTTP_LABELS, labelSet, nodeLabels, TCP_LABELS, type LabelSet } from "../../plugins/helpers/istio.js";
 import { PRODUCTPAGE, REVIEWS } from "../../plugins/helpers/mx.js";
+
+/** A fixture that defines stats named by the request (built by buildScenarioFixtures). */
+export const STAT_NAMES_PROJECT = join(ROOT, "test", "differential", "fixtures", "stat-names");
+const statNames = join(STAT_NAMES_PROJECT, "build", "release.wasm");
 
 const mx = built("plugins/metadata-exchange");
 const stats = built("plugins/stats");
@@ -151,6 +157,27 @@ export const ISTIO_SCENARIOS: Scenario[] = [
       histogramCount("istio_request_bytes", outsider, 1),
     ]],
   },
+  {
+    name: "istio: the bootstrap's stats_tags apply to every plugin stat, as in Envoy",
+    proxies: [{ plugins: [{ wasm: statNames, rootId: "stat_names" }] }],
+    steps: [
+      // Istio's helper regexes (component., tag., cache., wasm_filter.) and tag regexes match
+      // inside any stat name, not only istio_* ones.
+      ...["my_component.proxy.value", "app.tag.v1;.hits", "wasm_filter.f.cache.miss.n", "reporter=.=x;.;custom_total", "plain.counter_total"]
+        .map((name) => ({ name: `a counter named ${name}`, request: { path: "/", headers: { "x-counter": name } }, expect: { status: 200 } })),
+    ],
+    prometheus: [['my_value{component="proxy"} 1', 'app_hits{tag="v1"} 1', 'n{cache="miss",wasm_filter="f"} 1', 'custom_total{reporter="x"} 1', "plain_counter_total{} 1"]],
+  },
+  {
+    name: "istio: histogram buckets and sums as Envoy computes them from its log-linear bins",
+    proxies: [{ plugins: [{ wasm: statNames, rootId: "stat_names" }] }],
+    steps: [
+      // Samples at and around bucket bounds and bin edges: 5 counts in le="5", 1001 in le="1000".
+      { name: "samples", request: { path: "/", headers: { "x-histogram": "sizes", "x-samples": "0,1,5,7,24,25,26,178,999,1001,1234,2599,999999" } }, expect: { status: 200 } },
+      { name: "more samples", request: { path: "/", headers: { "x-histogram": "sizes", "x-samples": "5,250,251" } }, expect: { status: 200 } },
+    ],
+    prometheus: [['sizes_bucket{le="5"} 4', 'sizes_bucket{le="1000"} 13', "sizes_count{} 16"]],
+  },
 ];
 
 /**
@@ -170,18 +197,20 @@ export const ISTIO_TCP_SCENARIOS: Scenario[] = [
     ],
     prometheus: [
       tcpLines(meshLabels("source", { destination_service: "unknown", destination_service_name: "unknown", request_protocol: "tcp" }), 10, 20),
-      tcpLines(meshLabels("destination", { destination_service: "reviews", destination_service_name: "reviews", request_protocol: "tcp", connection_security_policy: "none" }), undefined, undefined),
+      // The server side counts its connection's bytes with the exchange preambles in them.
+      tcpLines(meshLabels("destination", { destination_service: "reviews", destination_service_name: "reviews", request_protocol: "tcp", connection_security_policy: "none" }),
+        10 + encodeTcpExchange(PRODUCTPAGE, PRODUCTPAGE_NODE.id).length, 20 + encodeTcpExchange(REVIEWS, REVIEWS_NODE.id).length),
     ],
   },
 ];
 
-// The TCP series of one connection; byte counts only where the scenario pins them.
-function tcpLines(set: LabelSet, received: number | undefined, sent: number | undefined): string[] {
-  const lines = [
+// The TCP series of one connection: opened, closed, and the bytes the client side of the proxy
+// received and sent.
+function tcpLines(set: LabelSet, received: number, sent: number): string[] {
+  return [
     counterLine("istio_tcp_connections_opened_total", set, TCP_LABELS, 1),
     counterLine("istio_tcp_connections_closed_total", set, TCP_LABELS, 1),
+    counterLine("istio_tcp_received_bytes_total", set, TCP_LABELS, received),
+    counterLine("istio_tcp_sent_bytes_total", set, TCP_LABELS, sent),
   ];
-  if (received !== undefined) lines.push(counterLine("istio_tcp_received_bytes_total", set, TCP_LABELS, received));
-  if (sent !== undefined) lines.push(counterLine("istio_tcp_sent_bytes_total", set, TCP_LABELS, sent));
-  return lines;
 }
