@@ -17,9 +17,9 @@ export const HOW_TO_INSTALL: Readonly<Record<Tool, string>> = {
   skopeo: ".ci/run installs it: apt-get install skopeo",
   oras: ".ci/run installs it: go install oras.land/oras/cmd/oras@v1.3.6 (into .cache/bin)",
   go: ".ci/run needs it and does not install it: Go 1.24 or later from https://go.dev/dl",
-  openssl: ".ci/run expects it (Debian's openssl package)",
-  python3: ".ci/run expects it (Debian's python3 package)",
-  git: ".ci/run expects it (Debian's git package)",
+  openssl: ".ci/run installs it: apt-get install ca-certificates, which brings openssl",
+  python3: ".ci/run installs it: apt-get install python3-venv",
+  git: ".ci/run runs in a git clone: apt-get install git",
 };
 
 /** The executable `name` on PATH, or undefined. */

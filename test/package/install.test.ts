@@ -9,7 +9,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSy
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_VERSION } from "../../cli/package_root.js";
 import { TEMPLATES, type TemplateName } from "../../cli/scaffold/init.js";
@@ -134,7 +134,8 @@ async function runAndRequest(route: string, project: string, template: TemplateN
         const r = await httpRequest(`${url}/orders`);
         expect(r.status).toBe(200);
         expect(r.headers["x-greeting"]).toBe("hello");
-        expect(upstream.seen.at(-1)!.headers["x-my-filter"]).toBe("seen");
+        // The template names the header after the project: x-<name>.
+        expect(upstream.seen.at(-1)!.headers[`x-${basename(project)}`]).toBe("seen");
         expect((await httpRequest(`${url}/`, { headers: { "x-block": "1" } })).status).toBe(403);
         break;
       }
