@@ -82,7 +82,8 @@ export const headerMapFunctions: HostFunctionDef[] = [
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       const key = vm.mem.latin1(keyPtr, keyLen);
       const value = vm.mem.latin1(valPtr, valLen);
-      return edit(vm, type, (map) => map.set(key, value));
+      // Envoy's setCopy: the header moves to the end (docs/envoy/http-stream.md).
+      return edit(vm, type, (map) => map.replace(key, value));
     },
   },
   {

@@ -2,7 +2,7 @@
 // The call belongs to the root context, even when a stream made it (Envoy).
 import { WasmResult } from "../abi/constants.js";
 import { decodePairs } from "../abi/pairs.js";
-import { HeaderMap } from "../state/header_map.js";
+import { HeaderMap, REQUEST_HEADERS_INLINE, REQUEST_TRAILERS_INLINE } from "../state/header_map.js";
 import type { RootContextState } from "../vm/contexts.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
@@ -62,13 +62,15 @@ export const httpCallFunctions: HostFunctionDef[] = [
       tPtr: number, tLen: number, timeoutMs: number, tokenOut: number,
     ) => {
       const cluster = vm.mem.utf8(upPtr, upLen);
-      const headers = new HeaderMap(decodePairs(vm.mem.check(hPtr, hLen), hPtr >>> 0, hLen >>> 0) ?? []);
+      // Envoy builds the callout's maps pair by pair (addCopy): pseudo-headers in front, repeats of
+      // inline headers joined (docs/envoy/http-stream.md).
+      const headers = new HeaderMap([], REQUEST_HEADERS_INLINE);
+      headers.replaceAll(decodePairs(vm.mem.check(hPtr, hLen), hPtr >>> 0, hLen >>> 0) ?? []);
       const body = vm.mem.copy(bPtr, bLen);
-      const trailers = new HeaderMap(decodePairs(vm.mem.check(tPtr, tLen), tPtr >>> 0, tLen >>> 0) ?? []);
+      const trailers = new HeaderMap([], REQUEST_TRAILERS_INLINE);
+      trailers.replaceAll(decodePairs(vm.mem.check(tPtr, tLen), tPtr >>> 0, tLen >>> 0) ?? []);
       // Envoy writes a zero token first, so a bad token pointer fails before anything is sent.
       vm.mem.setU32(tokenOut, 0);
-      headers.replaceAll(headers.pairs);
-      trailers.replaceAll(trailers.pairs);
       // Envoy takes the timeout as a signed int: negative is BAD_ARGUMENT, 0 means none.
       if ((timeoutMs | 0) < 0) return WasmResult.BadArgument;
       const transport = vm.runtime.services.callouts;

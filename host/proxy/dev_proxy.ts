@@ -2,17 +2,18 @@
 // then go to an upstream URL (or get a direct response), plus an admin listener with /ready and
 // /stats/prometheus. It behaves like an Envoy listener with http_connection_manager, Wasm filters
 // and a router, as far as a plugin can tell.
-import { randomUUID } from "node:crypto";
 import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { LogLevel } from "../abi/constants.js";
 import { ProxyWasmHost, type HostOptions } from "../host.js";
 import type { Plugin, PluginOptions } from "../plugin.js";
-import { HeaderMap } from "../state/header_map.js";
+import type { HeaderMap } from "../state/header_map.js";
+import { localReplyMessage } from "../state/local_reply.js";
 import type { PropertyLiteral } from "../state/stream_info.js";
 import { istioTagExtractor } from "../istio/tag_extractor.js";
+import { mutateRequestHeaders, mutateResponseHeaders } from "./connection_manager.js";
 import { FilterChain } from "./filter_chain.js";
+import { decodeRequestHeaders, decodeResponseHeaders, encodeHeaders, startRequest, writeResponseHead } from "./http1_codec.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
 import { Http2GrpcTransport } from "./grpc_transport.js";
 import { SystemDnsResolver } from "./dns_resolver.js";
@@ -88,8 +89,7 @@ export interface DevProxy {
   close(): Promise<void>;
 }
 
-// Hop-by-hop headers a proxy does not forward.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const EMPTY = Buffer.alloc(0);
 
 // The node pwasm's Envoy bootstrap declares (cli/envoy/bootstrap.ts): id and cluster "pwasm"
 // unless given, so `xds.node` answers alike in both (docs/envoy/properties.md).
@@ -171,6 +171,21 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     let outgoing: http.ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
     let upstreamStarted = false;
+    let upstreamSentAt = 0;
+    // The client's request is over (Envoy closes the connection after a reply sent before that).
+    let requestEnded = false;
+    // Response headers left the chain: Envoy writes them at once, Node with the first body bytes.
+    let responseHeadersOut = false;
+    let streamReset = false;
+    let upstreamEnded = false;
+    // The response to the client is complete: an upstream request still in flight is reset, as
+    // Envoy resets the router's upstream request when the stream ends (say, after a local reply).
+    const responseComplete = () => {
+      if (upstreamStarted && !upstreamEnded) outgoing?.destroy();
+    };
+    // The request as Envoy's codec and connection manager hand it to the first filter.
+    const requestHeaders = decodeRequestHeaders(req);
+    mutateRequestHeaders(requestHeaders, "http");
     // Node refuses to send what a plugin may have written (a `:path` with a space, a header value
     // with a line break, a `:status` that is no code). Such a throw must end this stream, never
     // escape into the event loop and take the proxy down.
@@ -178,47 +193,52 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       logError(`${what}: ${(err as Error).message}`);
       res.destroy();
     };
+    // Node's headersSent turns true once writeHead stored the head; this says it went out.
+    let headFlushed = false;
     const flushHeaders = () => {
-      if (res.headersSent || res.destroyed) return;
+      if (headFlushed || res.destroyed) return;
+      headFlushed = true;
       try {
         res.flushHeaders();
       } catch (err) {
         rejected("response rejected", err);
       }
     };
+    // A reset once response headers left the chain: the client gets them, then the connection ends.
+    const resetDownstream = () => {
+      if (responseHeadersOut && !res.destroyed) {
+        flushHeaders();
+        res.socket?.destroySoon();
+        return;
+      }
+      res.destroy();
+    };
+    // A reply the router generates (Envoy's sendLocalReply through the filters, or a reset once
+    // the response started).
     const fail = (status: number, body: string, details: string, flags: string) => {
-      if (res.headersSent) return res.destroy();
+      if (responseHeadersOut) return resetDownstream();
       chain.info.responseFlags = flags;
       chain.info.responseCodeDetails = details;
-      chain.encodeHeaders(new HeaderMap([":status", String(status), "content-type", "text/plain", "content-length", String(body.length)]), false);
-      chain.encodeData(Buffer.from(body), true);
+      const reply = localReplyMessage({ statusCode: status, details, body: Buffer.from(body), headers: [], grpcStatus: undefined }, requestHeaders);
+      chain.encodeHeaders(reply.headers, reply.body === undefined);
+      if (reply.body) chain.encodeData(reply.body, true);
+    };
+    // The route's direct response (a local reply of the router).
+    const directResponse = () => {
+      const reply = localReplyMessage({ statusCode: direct.status, details: "direct_response", body: Buffer.from(direct.body ?? ""), headers: [], grpcStatus: undefined }, requestHeaders);
+      chain.info.responseCodeDetails = "direct_response";
+      chain.encodeHeaders(reply.headers, reply.body === undefined);
+      if (reply.body) chain.encodeData(reply.body, true);
     };
     const sendUpstream = (headers: HeaderMap, end: boolean) => {
       upstreamStarted = true;
-      if (!upstream) {
-        const body = Buffer.from(direct.body ?? "");
-        const h = new HeaderMap([":status", String(direct.status)]);
-        if (body.length) h.add("content-type", "text/plain");
-        h.add("content-length", String(body.length));
-        chain.info.responseCodeDetails = "direct_response";
-        chain.encodeHeaders(h, body.length === 0);
-        if (body.length) chain.encodeData(body, true);
-        return;
-      }
-      const out: Record<string, string | string[]> = {};
-      for (const [k, v] of headers.entries()) {
-        if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
-        const cur = out[k];
-        out[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
-      }
-      out.host = headers.get(":authority") ?? upstream.host;
-      const lib = upstream.protocol === "https:" ? https : http;
+      if (!upstream) return directResponse();
+      // The router tells the upstream the route's timeout (the header stays in the map on_log reads).
+      if (routeTimeoutMs > 0) headers.set("x-envoy-expected-rq-timeout-ms", String(routeTimeoutMs));
       chain.info.upstream = { ip: upstream.hostname, port: Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80)) };
+      const method = headers.get(":method") ?? "GET";
       try {
-        outgoing = lib.request({
-          protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port,
-          method: headers.get(":method"), path: headers.get(":path"), headers: out,
-        }, onUpstreamResponse);
+        outgoing = startRequest({ base: upstream, method, path: headers.get(":path") ?? "/", headers: encodeHeaders(headers, end, { method }) }, onUpstreamResponse);
         trackUpstreamRequest(outgoing, chain.info); // upstream.local_address, backend_latency, …
       } catch (err) {
         // Envoy's codec would fail the upstream request: the client gets its 503.
@@ -226,7 +246,12 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         fail(503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error", "upstream_reset_before_response_started{protocol_error}", "UPE");
         return;
       }
-      outgoing.on("error", () => fail(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", "upstream_reset_before_response_started{connection_failure}", "UF"));
+      upstreamSentAt = Date.now();
+      outgoing.on("error", (err: NodeJS.ErrnoException) => {
+        // Envoy reports a refused connection as a remote connection failure.
+        const reason = err.code === "ECONNREFUSED" ? "remote connection failure" : "connection failure";
+        fail(503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`, `upstream_reset_before_response_started{${reason.replace(/ /g, "_")}}`, "UF");
+      });
       if (routeTimeoutMs > 0) {
         timer = setTimeout(() => {
           outgoing?.destroy();
@@ -237,24 +262,23 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     };
     const onUpstreamResponse = (up: http.IncomingMessage) => {
       if (timer) clearTimeout(timer);
-      const h = new HeaderMap([":status", String(up.statusCode ?? 502)]);
-      for (let i = 0; i < up.rawHeaders.length; i += 2) {
-        const k = up.rawHeaders[i]!.toLowerCase();
-        if (!HOP_BY_HOP.has(k)) h.add(k, up.rawHeaders[i + 1]!);
-      }
+      const h = decodeResponseHeaders(up);
+      // The router tells the client how long the upstream took.
+      h.set("x-envoy-upstream-service-time", String(Date.now() - upstreamSentAt));
       const noBody = up.statusCode === 204 || up.statusCode === 304 || req.method === "HEAD" || up.headers["content-length"] === "0";
+      upstreamEnded = noBody;
       chain.encodeHeaders(h, noBody);
       up.on("data", (c: Buffer) => chain.encodeData(c, false));
+      // Envoy's HTTP/1 codec drops response trailers: the body just ends.
       up.on("end", () => {
-        if (up.rawTrailers.length > 0) {
-          const t = new HeaderMap();
-          for (let i = 0; i < up.rawTrailers.length; i += 2) t.add(up.rawTrailers[i]!, up.rawTrailers[i + 1]!);
-          chain.encodeTrailers(t);
-        } else if (!noBody) {
-          chain.encodeData(Buffer.alloc(0), true);
-        }
+        upstreamEnded = true;
+        if (!noBody) chain.encodeData(EMPTY, true);
       });
-      up.on("error", () => res.destroy());
+      // The upstream went away mid-response (not because this stream was reset: then the client
+      // already has what it gets).
+      up.on("error", () => {
+        if (!streamReset) resetDownstream();
+      });
     };
     const chain = new FilterChain(chainPlugins, {
       upstream: {
@@ -264,28 +288,24 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
           if (d.length) outgoing.write(d);
           if (end) outgoing.end();
         },
-        requestTrailers: (t) => {
-          if (!outgoing) return;
-          try {
-            outgoing.addTrailers(Object.fromEntries(t.entries()));
-            outgoing.end();
-          } catch (err) {
-            // The upstream request fails (its error handler answers the client).
-            outgoing.destroy(err as Error);
-          }
-        },
+        // Envoy's HTTP/1 codec drops request trailers (a plugin's too): the body just ends.
+        requestTrailers: () => outgoing?.end(),
       },
       downstream: {
         responseHeaders: (h, end) => {
           if (res.headersSent || res.destroyed) return;
+          responseHeadersOut = true;
           try {
-            res.statusCode = Number(h.get(":status") ?? 200);
-            for (const [k, v] of h.entries()) {
-              if (k.startsWith(":") || HOP_BY_HOP.has(k)) continue;
-              const cur = res.getHeader(k);
-              res.setHeader(k, cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v]);
+            const status = Number(h.get(":status") ?? 200);
+            // The connection closes after this response when the client asked for it, or when the
+            // request is not over yet.
+            mutateResponseHeaders(h, !res.shouldKeepAlive || !requestEnded);
+            writeResponseHead(res, status, encodeHeaders(h, end, { status, headRequest: req.method === "HEAD" }));
+            if (end) {
+              headFlushed = true;
+              res.end();
+              responseComplete();
             }
-            if (end) res.end();
             // Headers go out with the first body bytes when those follow at once (one write instead
             // of two); otherwise, as Envoy does, right away.
             else setImmediate(flushHeaders);
@@ -296,25 +316,27 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         responseData: (d, end) => {
           if (res.destroyed) return;
           try {
+            headFlushed = true;
             if (d.length) res.write(d);
-            if (end) res.end();
+            if (end) {
+              res.end();
+              responseComplete();
+            }
           } catch (err) {
             rejected("response body rejected (did a plugin change the body but keep content-length?)", err);
           }
         },
-        responseTrailers: (t) => {
+        // Envoy's HTTP/1 codec drops response trailers: the body just ends.
+        responseTrailers: () => {
           if (res.destroyed) return;
-          try {
-            res.addTrailers(Object.fromEntries(t.entries()));
-            res.end();
-          } catch (err) {
-            rejected("response trailers rejected", err);
-          }
+          res.end();
+          responseComplete();
         },
       },
       reset: () => {
+        streamReset = true;
         outgoing?.destroy();
-        res.destroy();
+        resetDownstream();
       },
     }, {
       protocol: `HTTP/${req.httpVersion}`,
@@ -326,27 +348,15 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       clusterName: upstream ? "upstream" : "",
     }, { worker: nextWorker++ });
 
-    const headers = new HeaderMap([
-      ":authority", req.headers.host ?? "", ":path", req.url ?? "/", ":method", req.method ?? "GET", ":scheme", "http",
-    ]);
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const k = req.rawHeaders[i]!.toLowerCase();
-      if (k !== "host") headers.add(k, req.rawHeaders[i + 1]!);
-    }
-    if (!headers.has("x-request-id")) headers.add("x-request-id", randomUUID());
-    if (!headers.has("x-forwarded-proto")) headers.add("x-forwarded-proto", "http");
     const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-    chain.decodeHeaders(headers, !hasBody);
+    requestEnded = !hasBody;
+    chain.decodeHeaders(requestHeaders, !hasBody);
     if (hasBody) {
       req.on("data", (c: Buffer) => chain.decodeData(c, false));
+      // Envoy's HTTP/1 codec drops request trailers: the body just ends.
       req.on("end", () => {
-        if (req.rawTrailers.length > 0) {
-          const t = new HeaderMap();
-          for (let i = 0; i < req.rawTrailers.length; i += 2) t.add(req.rawTrailers[i]!, req.rawTrailers[i + 1]!);
-          chain.decodeTrailers(t);
-        } else {
-          chain.decodeData(Buffer.alloc(0), true);
-        }
+        requestEnded = true;
+        chain.decodeData(EMPTY, true);
       });
     } else {
       req.resume();

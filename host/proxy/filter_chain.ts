@@ -3,7 +3,7 @@
 // from plugin i goes back through plugins i … 0 only.
 import type { Plugin } from "../plugin.js";
 import type { HeaderMap } from "../state/header_map.js";
-import type { HttpStream, HttpStreamOptions, HttpStreamSink } from "../state/http_stream.js";
+import type { HttpStream, HttpStreamOptions, HttpStreamSink, StreamMaps } from "../state/http_stream.js";
 import { newStreamInfo, type StreamInfo, type StreamInfoInit } from "../state/stream_info.js";
 
 /** The two ends of a chain: the upstream side and the client side. */
@@ -51,7 +51,7 @@ class ChainLink implements HttpStreamSink {
 
   responseTrailers(t: HeaderMap): void {
     if (this.i > 0) this.chain.streams[this.i - 1]!.encodeTrailers(t);
-    else this.chain.ends.downstream.responseTrailers?.(t);
+    else this.chain.toClientTrailers(t);
   }
 
   reset(details: string): void {
@@ -64,6 +64,8 @@ export class FilterChain {
   readonly streams: HttpStream[] = [];
   /** Facts shared by every plugin of the chain (one Envoy stream). */
   readonly info: StreamInfo;
+  /** The stream's maps as the client's side of the chain saw them last: what every plugin's on_log reads. */
+  readonly maps: StreamMaps = {};
 
   constructor(plugins: Plugin[], readonly ends: ChainEnds, info?: StreamInfoInit, options?: HttpStreamOptions & { worker?: number }) {
     this.info = newStreamInfo(info);
@@ -78,7 +80,14 @@ export class FilterChain {
   /** @internal Response headers leave the first plugin. */
   toClient(h: HeaderMap, end: boolean): void {
     this.info.responseHeadersSent = true;
+    this.maps.responseHeaders = h;
     this.ends.downstream.responseHeaders?.(h, end);
+  }
+
+  /** @internal Response trailers leave the first plugin. */
+  toClientTrailers(t: HeaderMap): void {
+    this.maps.responseTrailers = t;
+    this.ends.downstream.responseTrailers?.(t);
   }
 
   /** @internal Response data leaves the first plugin. */
@@ -98,6 +107,7 @@ export class FilterChain {
 
   /** Request headers from the client. */
   decodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
+    this.maps.requestHeaders = headers;
     if (this.first) this.first.decodeHeaders(headers, endOfStream);
     else this.ends.upstream.requestHeaders?.(headers, endOfStream);
   }
@@ -113,24 +123,41 @@ export class FilterChain {
     else this.ends.upstream.requestTrailers?.(trailers);
   }
 
+  // Once any plugin answered with a local reply, the upstream's response reaches no plugin (Envoy's
+  // filter manager stops encoding it: docs/envoy/http-stream.md, "Local replies").
+  private replied(): boolean {
+    for (const s of this.streams) if (s.localReply !== undefined) return true;
+    return false;
+  }
+
   /** Response headers from the upstream (or a router-generated reply). */
   encodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    if (this.last) this.last.encodeHeaders(headers, endOfStream);
-    else this.toClient(headers, endOfStream);
+    if (this.last) {
+      if (!this.replied()) this.last.encodeHeaders(headers, endOfStream);
+    } else {
+      this.toClient(headers, endOfStream);
+    }
   }
 
   encodeData(data: Buffer, endOfStream: boolean): void {
-    if (this.last) this.last.encodeData(data, endOfStream);
-    else this.toClientData(data, endOfStream);
+    if (this.last) {
+      if (!this.replied()) this.last.encodeData(data, endOfStream);
+    } else {
+      this.toClientData(data, endOfStream);
+    }
   }
 
   encodeTrailers(trailers: HeaderMap): void {
-    if (this.last) this.last.encodeTrailers(trailers);
-    else this.ends.downstream.responseTrailers?.(trailers);
+    if (this.last) {
+      if (!this.replied()) this.last.encodeTrailers(trailers);
+    } else {
+      this.toClientTrailers(trailers);
+    }
   }
 
   /** Ends the stream in every plugin (on_log, on_done, on_delete), in filter order. */
   complete(): void {
-    for (const s of this.streams) s.complete();
+    const options = { streamMaps: this.maps };
+    for (const s of this.streams) s.complete(options);
   }
 }

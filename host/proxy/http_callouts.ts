@@ -1,18 +1,23 @@
 // HTTP callouts for the dev proxy: each cluster name maps to a base URL, and callouts are sent for
-// real over HTTP/1.1. As in Envoy, what goes wrong before a response arrives comes back as a
-// response Envoy's router generates (503 for a connection failure, 504 for the timeout); a reset
-// after the response started is a failure (the plugin sees 0 headers, proxy_get_status 11 "reset").
-import http from "node:http";
-import https from "node:https";
+// real over HTTP/1.1 the way Envoy's async client, router and HTTP/1 codec send them
+// (docs/envoy/http-stream.md, "HTTP callouts"): `host` first, the plugin's headers in order, then
+// `x-envoy-internal: true` and the timeout in `x-envoy-expected-rq-timeout-ms`, a body with its
+// content-length (`content-length: 0` for a body-less POST), no trailers (the codec drops them). The
+// plugin sees the response with `x-envoy-upstream-service-time` and without `keep-alive` or
+// trailers. What goes wrong before a response arrives comes back as a response Envoy's router
+// generates (503 for a connection failure, 504 for the timeout); a reset after the response started
+// is a failure (the plugin sees 0 headers, proxy_get_status 11 "reset").
+import type http from "node:http";
 import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../imports/http_call.js";
-import { HeaderMap } from "../state/header_map.js";
+import { HeaderMap, RESPONSE_HEADERS_INLINE, RESPONSE_TRAILERS_INLINE } from "../state/header_map.js";
+import { decodeResponseHeaders, encodeHeaders, startRequest } from "./http1_codec.js";
 
 // A response Envoy generates itself (a local reply: text/plain with a content-length).
 function generated(status: number, body: string): HttpCalloutResult {
   return {
-    headers: new HeaderMap([":status", String(status), "content-length", String(body.length), "content-type", "text/plain"]),
+    headers: new HeaderMap([":status", String(status), "content-length", String(body.length), "content-type", "text/plain"], RESPONSE_HEADERS_INLINE),
     body: Buffer.from(body),
-    trailers: new HeaderMap(),
+    trailers: new HeaderMap([], RESPONSE_TRAILERS_INLINE),
   };
 }
 
@@ -27,16 +32,11 @@ export class HttpCalloutTransport implements CalloutTransport {
   send(req: HttpCalloutRequest, _token: number, onResult: (r: HttpCalloutResult) => void) {
     const base = this.clusters.get(req.cluster);
     if (!base) return undefined;
-    const headers: Record<string, string | string[]> = {};
-    const hasTrailers = req.trailers.count > 0;
-    for (const [k, v] of req.headers.entries()) {
-      // HTTP/1.1 sends trailers only with chunked encoding, which excludes content-length.
-      if (k.startsWith(":") || (hasTrailers && k === "content-length")) continue;
-      const cur = headers[k];
-      headers[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
-    }
-    headers.host = req.headers.get(":authority")!;
-    const lib = base.protocol === "https:" ? https : http;
+    // What Envoy's async client and router add to the plugin's headers.
+    const headers = req.headers.clone();
+    headers.set("x-envoy-internal", "true");
+    if (req.timeoutMs > 0) headers.set("x-envoy-expected-rq-timeout-ms", String(req.timeoutMs));
+    const method = headers.get(":method")!;
     let settled = false;
     let responded = false;
     const finish = (r: HttpCalloutResult) => {
@@ -44,34 +44,26 @@ export class HttpCalloutTransport implements CalloutTransport {
       settled = true;
       onResult(r);
     };
-    let outgoing: http.ClientRequest | undefined;
+    let sentAt = 0;
+    const onResponse = (res: http.IncomingMessage) => {
+      responded = true;
+      const h = decodeResponseHeaders(res);
+      h.set("x-envoy-upstream-service-time", String(Date.now() - sentAt));
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      // Response trailers are dropped by the codec.
+      res.on("end", () => finish({ headers: h, body: Buffer.concat(chunks), trailers: new HeaderMap([], RESPONSE_TRAILERS_INLINE) }));
+      res.on("error", () => finish({ reset: "reset" }));
+      res.on("aborted", () => finish({ reset: "reset" }));
+    };
+    let sent: http.ClientRequest;
     try {
-      outgoing = lib.request({
-        protocol: base.protocol, hostname: base.hostname, port: base.port,
-        method: req.headers.get(":method"), path: req.headers.get(":path"), headers,
-      }, (res) => {
-        responded = true;
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const h = new HeaderMap([":status", String(res.statusCode ?? 0)]);
-          for (let i = 0; i < res.rawHeaders.length; i += 2) h.add(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-          const t = new HeaderMap();
-          for (let i = 0; i < res.rawTrailers.length; i += 2) t.add(res.rawTrailers[i]!, res.rawTrailers[i + 1]!);
-          finish({ headers: h, body: Buffer.concat(chunks), trailers: t });
-        });
-        res.on("error", () => finish({ reset: "reset" }));
-        res.on("aborted", () => finish({ reset: "reset" }));
-      });
-      // Trailers are checked only here: a refusal must not escape into the plugin's VM call.
-      if (hasTrailers) outgoing.addTrailers(req.trailers.entries());
+      sent = startRequest({ base, method, path: headers.get(":path")!, headers: encodeHeaders(headers, req.body.length === 0, { method }) }, onResponse);
     } catch {
-      // Headers or trailers Node refuses to send: Envoy would refuse the send too.
-      settled = true;
-      outgoing?.on("error", () => {}).destroy();
+      // Headers Node refuses to send: Envoy would refuse the send too.
       return undefined;
     }
-    const sent = outgoing;
+    sentAt = Date.now();
     let timer: NodeJS.Timeout | undefined;
     if (req.timeoutMs > 0) {
       timer = setTimeout(() => {
@@ -79,12 +71,13 @@ export class HttpCalloutTransport implements CalloutTransport {
         sent.destroy();
       }, req.timeoutMs);
     }
-    sent.on("error", () => {
-      if (responded) finish({ reset: "reset" });
-      else finish(generated(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"));
+    sent.on("error", (err: NodeJS.ErrnoException) => {
+      if (responded) return finish({ reset: "reset" });
+      // Envoy reports a refused connection as a remote connection failure.
+      const reason = err.code === "ECONNREFUSED" ? "remote connection failure" : "connection failure";
+      finish(generated(503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`));
     });
     sent.on("close", () => timer && clearTimeout(timer));
-    // Written before end(): with the whole body in end(), Node would send a content-length and drop the trailers.
     if (req.body.length > 0) sent.write(req.body);
     sent.end();
     return {

@@ -1,6 +1,47 @@
-// A header (or trailer / metadata) map as Envoy keeps it: ordered entries, keys lower-cased,
-// repeated keys allowed. Keys and values are byte strings (latin1), so bytes pass through exactly.
+// A header (or trailer / metadata) map as Envoy keeps it (docs/envoy/http-stream.md, "Header
+// maps"): ordered entries, keys lower-cased, repeated keys allowed, pseudo-headers (`:path`, …)
+// always in front; Envoy's "inline" headers of a kind of map hold one entry that a repeat joins
+// with ",". Keys and values are byte strings (latin1), so bytes pass through exactly.
 import type { FlatPairs } from "../abi/pairs.js";
+
+/** Names a kind of Envoy header map keeps as one entry (its O(1) "inline" headers). */
+export type InlineHeaders = ReadonlySet<string>;
+
+// Observed in Envoy 1.40 (test/differential/scenarios/http_headers.ts sends each name twice and
+// logs what a plugin sees); hop-by-hop names, content-length and the pseudo-headers from Envoy's
+// header_map.h lists.
+/** Inline headers of request header maps (the codec joins repeats; so does proxy_add_header_map_value). */
+export const REQUEST_HEADERS_INLINE: InlineHeaders = new Set([
+  ":authority", ":method", ":path", ":protocol", ":scheme",
+  "accept", "accept-encoding", "access-control-request-headers", "access-control-request-method", "authorization",
+  "cache-control", "cdn-loop", "connection", "content-encoding", "content-length", "content-type", "expect",
+  "grpc-accept-encoding", "grpc-timeout", "if-match", "if-modified-since", "if-none-match", "if-range",
+  "if-unmodified-since", "keep-alive", "origin", "pragma", "proxy-connection", "proxy-status", "referer", "te",
+  "transfer-encoding", "upgrade", "user-agent", "via", "x-client-trace-id", "x-envoy-attempt-count",
+  "x-envoy-decorator-operation", "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node",
+  "x-envoy-external-address", "x-envoy-is-timeout-retry", "x-envoy-original-path", "x-forwarded-for",
+  "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto", "x-request-id",
+]);
+
+/** Inline headers of response header maps. */
+export const RESPONSE_HEADERS_INLINE: InlineHeaders = new Set([
+  ":status",
+  "access-control-allow-credentials", "access-control-allow-headers", "access-control-allow-methods",
+  "access-control-allow-origin", "access-control-expose-headers", "access-control-max-age", "age", "cache-control",
+  "connection", "content-encoding", "content-length", "content-type", "date", "etag", "expires", "grpc-message",
+  "grpc-status", "keep-alive", "last-modified", "location", "proxy-connection", "proxy-status", "server",
+  "transfer-encoding", "upgrade", "vary", "via", "x-envoy-attempt-count", "x-envoy-decorator-operation",
+  "x-envoy-degraded", "x-envoy-immediate-health-check-fail", "x-envoy-ratelimited", "x-envoy-upstream-canary",
+  "x-envoy-upstream-healthchecked-cluster", "x-envoy-upstream-service-time", "x-request-id",
+]);
+
+/** Inline headers of response trailer maps (request trailer maps have none). */
+export const RESPONSE_TRAILERS_INLINE: InlineHeaders = new Set(["grpc-message", "grpc-status"]);
+
+/** Request trailer maps: no inline headers. */
+export const REQUEST_TRAILERS_INLINE: InlineHeaders = new Set();
+
+const COLON = 58;
 
 /**
  * Lower-cases the ASCII letters of a byte-string key, as Envoy does; other bytes stay as they are
@@ -21,19 +62,29 @@ export function lowerKey(key: string): string {
 /** Header input accepted by the host's APIs: an object, a list of pairs, or a Headers-like map. */
 export type HeadersInit = Record<string, string | string[]> | Iterable<readonly [string, string]>;
 
-/** An ordered, case-insensitive multimap of headers. */
+/**
+ * An ordered, case-insensitive multimap of headers with Envoy's HeaderMapImpl rules: pseudo-headers
+ * stay in front, and the map's inline headers (if it has a kind) keep one entry each.
+ */
 export class HeaderMap {
   /** Flat [key0, value0, key1, value1, …]; keys lower-case. */
   pairs: FlatPairs;
+  /**
+   * The inline headers of this kind of map (request headers, response headers, …); undefined for a
+   * plain list (metadata, test input before it enters a stream).
+   */
+  inline: InlineHeaders | undefined;
 
-  constructor(pairs: FlatPairs = []) {
+  /** A map holding `pairs` as they are (keys already lower-case, pseudo-headers already in front). */
+  constructor(pairs: FlatPairs = [], inline?: InlineHeaders) {
     this.pairs = pairs;
+    this.inline = inline;
   }
 
   /** Builds a map from user input, lower-casing keys. Values are taken as byte strings. */
-  static from(init?: HeadersInit | HeaderMap): HeaderMap {
-    if (init instanceof HeaderMap) return new HeaderMap(init.pairs.slice());
-    const m = new HeaderMap();
+  static from(init?: HeadersInit | HeaderMap, inline?: InlineHeaders): HeaderMap {
+    if (init instanceof HeaderMap) return new HeaderMap(init.pairs.slice(), inline ?? init.inline);
+    const m = new HeaderMap([], inline);
     if (!init) return m;
     if (Symbol.iterator in init) {
       for (const [k, v] of init as Iterable<readonly [string, string]>) m.add(k, v);
@@ -51,9 +102,15 @@ export class HeaderMap {
     return this.pairs.length >>> 1;
   }
 
+  // The entry `key` names: Envoy looks up the legacy `host` as `:authority` in request headers.
+  private keyOf(key: string): string {
+    const k = lowerKey(key);
+    return k === "host" && this.inline === REQUEST_HEADERS_INLINE ? ":authority" : k;
+  }
+
   /** First value of `key`, or undefined. */
   get(key: string): string | undefined {
-    const k = lowerKey(key);
+    const k = this.keyOf(key);
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) if (p[i] === k) return p[i + 1];
     return undefined;
@@ -61,7 +118,7 @@ export class HeaderMap {
 
   /** Every value of `key`, in order. */
   getAll(key: string): string[] {
-    const k = lowerKey(key);
+    const k = this.keyOf(key);
     const out: string[] = [];
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) if (p[i] === k) out.push(p[i + 1]!);
@@ -73,14 +130,37 @@ export class HeaderMap {
     return this.get(key) !== undefined;
   }
 
-  /** Appends an entry. */
+  /**
+   * Envoy's addCopy: appends an entry (a pseudo-header after the last pseudo-header); an inline
+   * header already present gets `,value` appended to its entry instead (nothing for an empty value).
+   */
   add(key: string, value: string): void {
-    this.pairs.push(lowerKey(key), value);
+    const k = this.keyOf(key);
+    const p = this.pairs;
+    if (this.inline?.has(k)) {
+      for (let i = 0; i < p.length; i += 2) {
+        if (p[i] !== k) continue;
+        if (value !== "") p[i + 1] = p[i + 1] === "" ? value : `${p[i + 1]},${value}`;
+        return;
+      }
+    }
+    if (k.charCodeAt(0) === COLON) {
+      let i = 0;
+      while (i < p.length && p[i]!.charCodeAt(0) === COLON) i += 2;
+      if (i < p.length) {
+        p.splice(i, 0, k, value);
+        return;
+      }
+    }
+    p.push(k, value);
   }
 
-  /** Makes `value` the only value of `key` (in place of the first entry; adds when absent). */
+  /**
+   * Makes `value` the only value of `key`, in place of the first entry (adds when absent): how
+   * Envoy itself sets its inline headers (`:status`, content-length, …).
+   */
   set(key: string, value: string): void {
-    const k = lowerKey(key);
+    const k = this.keyOf(key);
     const p = this.pairs;
     let found = -1;
     for (let i = 0; i < p.length; i += 2) {
@@ -93,12 +173,18 @@ export class HeaderMap {
         i -= 2;
       }
     }
-    if (found < 0) p.push(k, value);
+    if (found < 0) this.add(k, value);
+  }
+
+  /** Envoy's setCopy (proxy_replace_header_map_value): removes every `key`, then adds it at the end. */
+  replace(key: string, value: string): void {
+    this.remove(key);
+    this.add(key, value);
   }
 
   /** Removes every entry of `key`. */
   remove(key: string): void {
-    const k = lowerKey(key);
+    const k = this.keyOf(key);
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) {
       if (p[i] === k) {
@@ -108,10 +194,10 @@ export class HeaderMap {
     }
   }
 
-  /** Replaces every entry (keys lower-cased). */
+  /** Replaces every entry (proxy_set_header_map_pairs: Envoy removes all, then adds each pair). */
   replaceAll(pairs: FlatPairs): void {
-    for (let i = 0; i < pairs.length; i += 2) pairs[i] = lowerKey(pairs[i]!);
-    this.pairs = pairs;
+    this.pairs = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.add(pairs[i]!, pairs[i + 1]!);
   }
 
   /** Envoy's "byte size": the sum of key and value lengths. */
@@ -139,8 +225,8 @@ export class HeaderMap {
     return out;
   }
 
-  /** A copy. */
+  /** A copy (of the same kind). */
   clone(): HeaderMap {
-    return new HeaderMap(this.pairs.slice());
+    return new HeaderMap(this.pairs.slice(), this.inline);
   }
 }

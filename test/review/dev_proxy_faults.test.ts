@@ -192,21 +192,24 @@ describe("dev proxy: HTTP callouts Node refuses to send", () => {
   }
   const base: Array<[string, string]> = [[":method", "POST"], [":path", "/"], [":authority", "auth.local"]];
 
-  for (const [name, headers, trailers] of [
-    ["a header value with a line break", [...base, ["x-h", "a\r\nb"]], [["x-t", "1"]]],
-    ["a trailer value with a line break", base, [["x-t", "a\r\nb"]]],
-  ] as Array<[string, Array<[string, string]>, Array<[string, string]>]>) {
-    it(`${name}: proxy_http_call answers INTERNAL_FAILURE, the VM lives on`, async () => {
+  // Envoy 1.40 sends no callout for the first and sends the second without its trailers (its
+  // HTTP/1 codec drops trailers: docs/envoy/http-stream.md).
+  for (const [name, headers, trailers, status, sent] of [
+    ["a header value with a line break: proxy_http_call answers INTERNAL_FAILURE", [...base, ["x-h", "a\r\nb"]], [["x-t", "1"]], 10, 0],
+    ["a trailer value with a line break: the callout goes without its trailers", base, [["x-t", "a\r\nb"]], 0, 1],
+  ] as Array<[string, Array<[string, string]>, Array<[string, string]>, number, number]>) {
+    it(`${name}, the VM lives on`, async () => {
       let calls = 0;
       const auth = await listen(http.createServer((req, res) => { calls++; req.resume(); res.end("ok"); }));
       const upstream = await okUpstream();
       const p = await proxy({ plugins: [{ wasm: calloutPlugin(headers, trailers) }], clusters: { auth }, upstream });
       expect(await get(`${p.url}/`)).toMatchObject({ status: 200, body: "upstream body" });
       const vm = p.plugins[0]!.currentVms()[0]!;
-      expect(vm.mem.bytes.readInt32LE(0x800)).toBe(10);
+      expect(vm.mem.bytes.readInt32LE(0x800)).toBe(status);
       expect(p.plugins[0]!.failures).toEqual([]);
+      await until(() => calls >= sent);
       await new Promise((r) => setTimeout(r, 50));
-      expect(calls).toBe(0);
+      expect(calls).toBe(sent);
       expect(escaped).toEqual([]);
     });
   }

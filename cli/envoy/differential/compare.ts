@@ -214,10 +214,64 @@ export function expectationFailures(o: ScenarioObservation, s: Scenario): Differ
       if (got !== v) fail(step.name, `response header ${k} is ${got === null ? "absent" : JSON.stringify(got)}, expected ${v === null ? "absent" : JSON.stringify(v)}`);
     }
     if (e.body !== undefined && seen.body !== e.body) fail(step.name, `body ${JSON.stringify(seen.body)}, expected ${JSON.stringify(e.body)}`);
+    if (e.error !== undefined && (seen.error ?? "complete") !== e.error) fail(step.name, `the response ended ${seen.error ?? "complete"}, expected ${e.error}`);
+    const values = (what: string, h: HeaderList, want: Record<string, string | null> | undefined) => {
+      for (const [k, v] of Object.entries(want ?? {})) {
+        const got = get(h, k);
+        if (got !== v) fail(step.name, `${what} ${k} is ${got === null ? "absent" : JSON.stringify(got)}, expected ${v === null ? "absent" : JSON.stringify(v)}`);
+      }
+    };
+    const order = (what: string, h: HeaderList, want: string[] | undefined) => {
+      if (!want) return;
+      const got = h.map(([k]) => k).filter((k) => want.includes(k));
+      if (got.join(",") !== want.join(",")) fail(step.name, `${what} order ${got.join(", ")}, expected ${want.join(", ")}`);
+    };
+    values("response trailer", seen.trailers, e.trailers);
+    order("response header", seen.headers, e.headerOrder);
     if (e.reachedUpstream !== undefined && (seen.upstream.length > 0) !== e.reachedUpstream) fail(step.name, `the request ${seen.upstream.length ? "reached" : "did not reach"} the upstream`);
-    for (const [k, v] of Object.entries(e.upstreamHeaders ?? {})) {
-      const got = seen.upstream[0] ? get(seen.upstream[0].headers, k) : null;
-      if (got !== v) fail(step.name, `upstream header ${k} is ${got === null ? "absent" : JSON.stringify(got)}, expected ${v === null ? "absent" : JSON.stringify(v)}`);
+    const up = seen.upstream[0];
+    values("upstream header", up?.headers ?? [], e.upstreamHeaders);
+    if (e.upstreamHeaderOrder || e.upstreamBody !== undefined || e.upstreamTrailers) {
+      if (!up) fail(step.name, "no request reached the upstream");
+      else {
+        order("upstream header", up.headers, e.upstreamHeaderOrder);
+        if (e.upstreamBody !== undefined && up.body !== e.upstreamBody) fail(step.name, `upstream body ${JSON.stringify(up.body)}, expected ${JSON.stringify(e.upstreamBody)}`);
+        values("upstream trailer", up.trailers, e.upstreamTrailers);
+      }
+    }
+    for (const [cluster, c] of Object.entries(e.callouts ?? {})) {
+      const got = seen.callouts[cluster]?.[0];
+      if (c === null) {
+        if (got) fail(step.name, `callout ${cluster} received ${got.method} ${got.path}, expected nothing`);
+        continue;
+      }
+      if (!got) {
+        fail(step.name, `callout ${cluster} received nothing`);
+        continue;
+      }
+      if (c.method !== undefined && got.method !== c.method) fail(step.name, `callout ${cluster} method ${got.method}, expected ${c.method}`);
+      if (c.path !== undefined && got.path !== c.path) fail(step.name, `callout ${cluster} path ${got.path}, expected ${c.path}`);
+      if (c.body !== undefined && got.body !== c.body) fail(step.name, `callout ${cluster} body ${JSON.stringify(got.body)}, expected ${JSON.stringify(c.body)}`);
+      values(`callout ${cluster} header`, got.headers, c.headers);
+      order(`callout ${cluster} header`, got.headers, c.headerOrder);
+    }
+    if (e.logs) {
+      // Each entry after the previous one: later in the same line, or in a later line.
+      const lines = o.proxies.flatMap((p) => p.stepLogs[i] ?? []);
+      let line = 0;
+      let from = 0;
+      for (const [n, want] of e.logs.entries()) {
+        let found = -1;
+        for (; line < lines.length; line++, from = 0) {
+          found = lines[line]!.indexOf(want, from);
+          if (found >= 0) break;
+        }
+        if (found < 0) {
+          fail(step.name, `no log line with ${JSON.stringify(want)}${n > 0 ? " after the ones before it" : ""}`);
+          break;
+        }
+        from = found + want.length;
+      }
     }
   });
   (s.prometheus ?? []).forEach((lines, p) => {

@@ -29,9 +29,38 @@ export interface HttpExpect {
   status?: number;
   /** Response headers: a value, or null for "absent". */
   headers?: Record<string, string | null>;
+  /** Response header names in this order: the names listed, as they occur among all response headers. */
+  headerOrder?: string[];
   body?: string;
+  /** Response trailers: a value, or null for "absent". */
+  trailers?: Record<string, string | null>;
+  /** How the response ended when it did not complete (`reset before the response`, …). */
+  error?: string;
   reachedUpstream?: boolean;
   upstreamHeaders?: Record<string, string | null>;
+  /** Upstream request header names in this order (as headerOrder). */
+  upstreamHeaderOrder?: string[];
+  /** The body the upstream received. */
+  upstreamBody?: string;
+  /** Upstream request trailers: a value, or null for "absent". */
+  upstreamTrailers?: Record<string, string | null>;
+  /** The first request each callout cluster received (null: none). */
+  callouts?: Record<string, CalloutExpect | null>;
+  /**
+   * Plugin log lines of the step (normalized, e.g. `<proxy>` for the proxy's address): each entry
+   * must be part of a line, the lines in this order.
+   */
+  logs?: string[];
+}
+
+/** Facts of the request a callout target received. */
+export interface CalloutExpect {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string | null>;
+  /** Header names in this order (as HttpExpect.headerOrder). */
+  headerOrder?: string[];
+  body?: string;
 }
 
 /** A step: an HTTP request, a TCP exchange, or a pause (timers, backoffs). */
