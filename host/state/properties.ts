@@ -72,14 +72,14 @@ function lookupMap(get: (key: string) => PropertyValue | undefined): PropertyMap
   return { kind: "map", get, entries: () => undefined };
 }
 
-// A header map as a CEL map: repeated values joined with ",", keys looked up case-insensitively.
-// In request headers `host` names `:authority`, as in Envoy's request header map.
-function headersMap(h: HeaderMap | undefined, request = false): PropertyMap {
+// A header map as a CEL map: repeated values joined with ",", keys looked up case-insensitively
+// (in request headers `host` names `:authority`, as the header map itself answers).
+function headersMap(h: HeaderMap | undefined): PropertyMap {
   return {
     kind: "map",
     get: (key) => {
       if (!h) return undefined;
-      const all = h.getAll(request && key.toLowerCase() === "host" ? ":authority" : key);
+      const all = h.getAll(key);
       return all.length === 0 ? undefined : byteStr(all.join(","));
     },
     entries: () => {
@@ -140,7 +140,7 @@ function requestProperty(s: PropertyScope, field: string): PropertyValue | undef
     case "referer": return header("referer");
     case "useragent": return header("user-agent");
     case "id": return header("x-request-id");
-    case "headers": return headersMap(h, true);
+    case "headers": return headersMap(h);
     case "headers_bytes": return int(h ? h.byteSize() : 0);
     case "protocol": return info.protocol ? text(info.protocol) : undefined;
     case "time": return nanosFromMs(info.startTime);
@@ -192,12 +192,15 @@ function connectionProperty(info: StreamInfo, field: string): PropertyValue | un
   }
 }
 
-// Envoy answers these once the router made an upstream request (its upstream info); the
-// dev proxy sets `upstream` then.
+// Envoy has upstream info once the router or tcp_proxy started an upstream request, and a host
+// in it once one was chosen.
+const upstreamRequested = (info: StreamInfo): boolean => info.upstreamRequested ?? info.upstream !== undefined;
+
 function upstreamProperty(info: StreamInfo, field: string): PropertyValue | undefined {
   switch (field) {
     case "request_attempt_count": return uint(info.attemptCount ?? (info.upstream ? 1 : 0));
     case "num_endpoints": return info.clusterName ? uint(info.clusterEndpoints ?? 1) : undefined;
+    case "transport_failure_reason": return upstreamRequested(info) ? text(info.upstreamTransportFailureReason ?? "") : undefined;
   }
   if (!info.upstream) return undefined;
   switch (field) {
@@ -205,7 +208,6 @@ function upstreamProperty(info: StreamInfo, field: string): PropertyValue | unde
     case "port": return int(info.upstream.port);
     case "local_address": return info.upstreamLocalAddress ? address(info.upstreamLocalAddress) : undefined;
     case "locality": return localityValue(info.upstreamLocality);
-    case "transport_failure_reason": return text(info.upstreamTransportFailureReason ?? "");
     case "cx_pool_ready_duration": return info.upstreamPoolReadyMs !== undefined ? nanosFromMs(info.upstreamPoolReadyMs) : undefined;
     default: return tlsProperty(info.upstreamTls, field);
   }
@@ -285,7 +287,7 @@ function topLevel(ctx: HostContext, scope: PropertyScope | undefined, name: stri
       case "destination": return lookupMap((f) => peerProperty(info.destination, f));
       case "metadata": return metadataValue(Object.fromEntries(info.dynamicMetadata));
       case "filter_state": return filterStateMap(info.filterState);
-      // Upstream filter state exists once the router made an upstream request.
+      // Upstream filter state comes with the upstream connection (a host chosen).
       case "upstream_filter_state": return info.upstream ? filterStateMap(info.upstreamFilterState) : undefined;
     }
   }

@@ -67,6 +67,12 @@ export interface StreamInfo {
   filterChainName?: string;
   /** Upstream host address, once chosen. */
   upstream: Endpoint | undefined;
+  /**
+   * The router or tcp_proxy started an upstream request (Envoy's upstream info exists), maybe
+   * before a host is chosen: tcp_proxy has one from a connection's start (docs/envoy/
+   * properties.md). Default: whether `upstream` is set.
+   */
+  upstreamRequested?: boolean;
   /** Local address of the upstream connection. */
   upstreamLocalAddress?: Endpoint;
   /**

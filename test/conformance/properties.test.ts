@@ -1,16 +1,20 @@
 // Conformance (abi-and-host.md §13, §8.1; docs/envoy/properties.md): properties as Envoy 1.40
 // answers proxy_get_property, in stream and root contexts, serialized as Envoy does; filter state
 // written with set_property; the names Envoy answered before 1.33 are NOT_FOUND.
+import net from "node:net";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createTestHost, decodePairs, WasmResult, type TestHost, type TestHostOptions } from "../../host/index.js";
 import { encodeNode, withEnvoyDefaults } from "../../host/state/envoy_messages.js";
 import { ProtoWriter } from "../../host/state/protobuf.js";
+import { newStreamInfo } from "../../host/state/stream_info.js";
+import { markUpstreamRequested, trackUpstreamConnection } from "../../host/proxy/upstream_info.js";
 import { guestBytes, OUT, ProxyWat, slot } from "./helpers/proxy_wat.js";
 
 const GET = { ":method": "GET", ":path": "/api/v1?x=1#f", ":authority": "example.com", "user-agent": "curl/8", "x-request-id": "req-1", referer: "r" };
 
 // A module that reads `paths` in one callback and records (status, ptr, len) per path in slots.
-function reader(where: "configure" | "request" | "log", paths: string[], before = ""): Uint8Array {
+function reader(where: "configure" | "request" | "log" | "new_connection", paths: string[], before = ""): Uint8Array {
   const m = new ProxyWat();
   const reads = paths.map((p, i) => `
     (call $rec (i32.const ${3 * i}) (call $proxy_get_property ${m.s(p)} (i32.const ${OUT}) (i32.const ${OUT + 4})))
@@ -21,7 +25,9 @@ function reader(where: "configure" | "request" | "log", paths: string[], before 
     ? `(func (export "proxy_on_configure") (param i32 i32) (result i32) ${reads} (i32.const 1))`
     : where === "request"
       ? `(func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) ${before.replace(/S\("([^"]*)"\)/g, (_, t: string) => m.s(t))} ${reads} (i32.const 0))`
-      : `(func (export "proxy_on_log") (param i32) ${reads})`;
+      : where === "new_connection"
+        ? `(func (export "proxy_on_new_connection") (param i32) (result i32) ${reads} (i32.const 0))`
+        : `(func (export "proxy_on_log") (param i32) ${reads})`;
   return m.build(body);
 }
 
@@ -237,5 +243,36 @@ describe("properties", () => {
     s.callOnRequestHeaders(GET, true);
     expect([slot(host, 3), slot(host, 4)]).toEqual([0, WasmResult.BadArgument]);
     expect(s.filterState("string_state")).toBe("unicorns");
+  });
+
+  it("a TCP connection has upstream info before any host (tcp_proxy); the host, local address and attempt come with the upstream connection", async () => {
+    const paths = ["upstream\0transport_failure_reason", "upstream\0address", "upstream\0request_attempt_count", "upstream_filter_state", "xds\0cluster_name", "xds\0listener_direction", "xds\0route_name"];
+    const host = await createTestHost({ wasm: reader("new_connection", paths), listenerDirection: "inbound" });
+    const info = newStreamInfo({ clusterName: "" });
+    markUpstreamRequested(info);
+    host.tcpConnection(info);
+    const r = reads(host, paths.length);
+    expect(r.map((x) => x.status)).toEqual([0, WasmResult.NotFound, 0, WasmResult.NotFound, WasmResult.NotFound, 0, WasmResult.NotFound]);
+    expect(r[0]!.bytes.length).toBe(0);
+    expect(r[2]!.bytes.readBigUInt64LE(0)).toBe(0n);
+    expect(r[5]!.bytes).toEqual(i64(1));
+
+    const server = net.createServer((c) => c.destroy());
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const socket = net.connect({ host: "127.0.0.1", port });
+      trackUpstreamConnection(socket, info, "upstream", { ip: "127.0.0.1", port });
+      expect(info.clusterName).toBe("upstream");
+      expect(info.upstream).toBeUndefined();
+      await new Promise((done) => socket.once("connect", done));
+      expect(info.upstream).toEqual({ ip: "127.0.0.1", port });
+      expect(info.upstreamLocalAddress).toEqual({ ip: "127.0.0.1", port: socket.localPort });
+      expect(info.attemptCount).toBe(1);
+      expect(info.upstreamPoolReadyMs).toBeGreaterThanOrEqual(0);
+      socket.destroy();
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 });
