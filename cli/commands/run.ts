@@ -8,7 +8,7 @@ import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { looksLikeWasm } from "../../host/wasm/binary.js";
 import { compileProject } from "../build/compile.js";
-import { watchPlugins } from "../watch/watch.js";
+import { devProxySwap, watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
 import { ENVOY_IMAGE_ENV } from "../envoy/launch.js";
@@ -204,7 +204,7 @@ function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[
   });
   const name = (i: number) => relative(process.cwd(), watched[i]!.projectDir ?? String(watched[i]!.options.wasm)) || ".";
   process.stderr.write(`pwasm: watching ${watched.map((_, i) => name(i)).join(", ")} for changes\n`);
-  return watchPlugins(proxy, watched, {
+  return watchPlugins(devProxySwap(proxy), watched, {
     onRebuildStart: (i) => process.stderr.write(`pwasm: ${name(i)} changed, rebuilding…\n`),
     onSwapped: (i, d) => process.stderr.write(
       `pwasm: reloaded ${name(i)}${d.bytes !== undefined ? ` (${d.bytes.toLocaleString("en-US")} bytes)` : ""} in ${d.ms} ms; new requests use the new VM${d.inFlight ? `, ${d.inFlight} in flight finish on the old one` : ""}\n`,

@@ -1,7 +1,9 @@
-// `pwasm run --watch`: rebuilds a plugin when its sources change and swaps it into the running dev
-// proxy. Requests in flight finish on the old VM, new requests go to the new one; a build error or
-// a plugin that refuses to start keeps the old one serving.
-import { readdirSync, statSync, watch, type Dirent, type FSWatcher } from "node:fs";
+// `pwasm run --watch`: rebuilds a plugin when its sources change (or rereads its configuration
+// file) and hands the result to whatever serves it: the dev proxy swaps the VM in place, Envoy gets
+// it through extension config discovery (cli/envoy/agent.ts). Requests in flight finish on the old
+// VM, new requests go to the new one; a build error or a plugin that refuses to start keeps the
+// old one serving.
+import { readFileSync, readdirSync, statSync, watch, type Dirent, type FSWatcher } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { DevProxy, DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import { compileProject } from "../build/compile.js";
@@ -13,21 +15,47 @@ export interface WatchedPlugin {
   options: DevProxyPlugin;
   /** Project directory to rebuild, or undefined for a plain .wasm file (reloaded when it changes). */
   projectDir?: string;
+  /** The file its configuration was read from (`--config @file`): a change reloads the plugin with it. */
+  configFile?: string;
 }
 
 /** Events a watcher reports. */
 export interface WatchEvents {
-  onRebuildStart?(index: number): void;
+  /** `what`: "sources" (a rebuild) or "configuration" (the file was reread). */
+  onRebuildStart?(index: number, what: "sources" | "configuration"): void;
   /** The new plugin serves new requests. */
   onSwapped?(index: number, details: { bytes?: number; ms: number; inFlight: number }): void;
   /** Build or load failed; the old plugin keeps serving. */
   onError?(index: number, message: string): void;
 }
 
+/**
+ * Readies a new version of plugin `index`; rejects when it cannot (the old one keeps serving). The
+ * watcher then commits it (it serves new requests) or, when watching stopped meanwhile, discards it.
+ */
+export type PluginSwap = (index: number, plugin: DevProxyPlugin) => Promise<{ commit(): { inFlight: number }; discard(): void }>;
+
+/** The dev proxy's swap: load a fresh plugin in the proxy's host, then replace it in the chain. */
+export function devProxySwap(proxy: DevProxy): PluginSwap {
+  return async (index, options) => {
+    const fresh = await proxy.host.loadPlugin(options.wasm, options);
+    return {
+      commit() {
+        const next = proxy.plugins.slice();
+        next[index] = fresh;
+        const inFlight = proxy.inFlight;
+        proxy.replacePlugins(next);
+        return { inFlight };
+      },
+      discard: () => proxy.host.unloadPlugin(fresh),
+    };
+  };
+}
+
 const DEBOUNCE_MS = 120;
 
 /** Watches every plugin; returns a function that stops watching. */
-export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: WatchEvents = {}, debug = false): () => void {
+export function watchPlugins(swap: PluginSwap, plugins: WatchedPlugin[], events: WatchEvents = {}, debug = false): () => void {
   const watchers: Array<{ close(): void }> = [];
   // Set by the returned stop function: a reload still under way then goes nowhere (the proxy is
   // shutting down) and reports nothing.
@@ -36,6 +64,9 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
     let timer: NodeJS.Timeout | undefined;
     let running = false;
     let again = false;
+    let pending: { sources: boolean; configuration: boolean } = { sources: false, configuration: false };
+    // What serves now: the last module built and the configuration it got.
+    let current: DevProxyPlugin = { ...p.options };
 
     const reload = async () => {
       if (stopped) return;
@@ -44,22 +75,23 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
         return;
       }
       running = true;
+      const what = pending;
+      pending = { sources: false, configuration: false };
       const started = performance.now();
-      events.onRebuildStart?.(index);
+      events.onRebuildStart?.(index, what.sources ? "sources" : "configuration");
       try {
         let bytes: number | undefined;
-        let wasm = p.options.wasm;
-        if (p.projectDir) {
+        const next: DevProxyPlugin = { ...current };
+        if (what.sources && p.projectDir) {
           const r = await compileProject({ dir: p.projectDir, target: debug ? "debug" : "release" });
           bytes = r.bytes;
-          wasm = r.outFile;
+          next.wasm = r.outFile;
         }
-        const fresh = await proxy.host.loadPlugin(wasm, p.options);
-        if (stopped) return;
-        const next = proxy.plugins.slice();
-        next[index] = fresh;
-        const inFlight = proxy.inFlight;
-        proxy.replacePlugins(next);
+        if (what.configuration && p.configFile) next.configuration = readFileSync(p.configFile, "utf8");
+        const ready = await swap(index, next);
+        if (stopped) return ready.discard();
+        const { inFlight } = ready.commit();
+        current = next;
         events.onSwapped?.(index, { bytes, ms: Math.round(performance.now() - started), inFlight });
       } catch (err) {
         if (!stopped) events.onError?.(index, (err as Error).message);
@@ -72,25 +104,30 @@ export function watchPlugins(proxy: DevProxy, plugins: WatchedPlugin[], events: 
       }
     };
 
-    const schedule = () => {
+    const schedule = (what: "sources" | "configuration") => {
+      pending[what] = true;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => void reload(), DEBOUNCE_MS);
     };
 
     if (p.projectDir) {
-      watchers.push(watchSources(p.projectDir, schedule));
+      watchers.push(watchSources(p.projectDir, () => schedule("sources")));
     } else {
-      const file = resolve(String(p.options.wasm));
-      const w = watch(dirname(file), (_event, name) => {
-        if (name && String(name) === basename(file)) schedule();
-      });
-      watchers.push(w);
+      watchers.push(watchFile(resolve(String(p.options.wasm)), () => schedule("sources")));
     }
+    if (p.configFile) watchers.push(watchFile(resolve(p.configFile), () => schedule("configuration")));
   });
   return () => {
     stopped = true;
     for (const w of watchers) w.close();
   };
+}
+
+// One file, watched through its folder (so a rename-style save is seen too).
+function watchFile(file: string, onChange: () => void): FSWatcher {
+  return watch(dirname(file), (_event, name) => {
+    if (name && String(name) === basename(file)) onChange();
+  });
 }
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import type { DevProxy } from "../../host/proxy/dev_proxy.js";
-import { watchPlugins } from "../../cli/watch/watch.js";
+import { devProxySwap, watchPlugins } from "../../cli/watch/watch.js";
 import { built } from "../helpers/paths.js";
 
 it("a reload in progress when watching stops is dropped", async () => {
@@ -25,7 +25,7 @@ it("a reload in progress when watching stops is dropped", async () => {
     replacePlugins: (next: unknown[]) => swaps.push(next),
   } as unknown as DevProxy;
   const events: string[] = [];
-  const stop = watchPlugins(proxy, [{ options: { wasm } }], {
+  const stop = watchPlugins(devProxySwap(proxy), [{ options: { wasm } }], {
     onSwapped: () => events.push("swapped"),
     onError: (_i, m) => events.push(`error ${m}`),
   });

@@ -89,7 +89,7 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
         directResponse: next ? undefined : scenario.directResponse,
         clusters: Object.fromEntries(Object.entries(clusters).map(([k, s]) => [k, s.url])),
       };
-      const proxy = await target.start(options, captures[i]!.add);
+      const proxy = await target.start(options, captures[i]!.add, p.envoyConfig);
       started.unshift(proxy);
       proxies.push(proxy);
       const n = scenario.proxies.length > 1 ? String(i + 1) : "";

@@ -3,7 +3,7 @@
 // steps (HTTP requests, TCP exchanges, waits). The same scenario runs on the embedded dev proxy and
 // on a real Envoy configured from the same options (`pwasm envoy-config`), and what a plugin author
 // can observe on each is compared (compare.ts).
-import type { EnvoyBootstrapOptions, EnvoyPlugin } from "../bootstrap.js";
+import type { EnvoyBootstrapOptions, EnvoyPlugin, JsonMap } from "../bootstrap.js";
 
 /** Header lists keep order and repeats: a plugin sees both. */
 export type HeaderList = Array<[string, string]>;
@@ -80,7 +80,11 @@ export type ScenarioStep =
   | { kind: "wait"; name: string; ms: number };
 
 /**
- * What the upstream does. "echo" (default): HTTP/1.1; the reply is 200 `x-upstream: yes` with body
+ * What the upstream does. "echo" (default): HTTP/1.1 (HTTP/2 cleartext to a client that opens with
+ * its preface); a gRPC request (content-type application/grpc…) gets a gRPC answer with status
+ * `x-echo-grpc-status` (default 0) and message `x-echo-grpc-message`: OK as its message back with
+ * grpc-status in trailers, any other status Trailers-Only (grpc-status in the headers, no body).
+ * Otherwise the reply is 200 `x-upstream: yes` with body
  * `upstream saw <method> <path> <body>`, shaped per request by headers it reads: `x-echo-status`,
  * `x-echo-body` (replaces the body), `x-echo-chunks: N` (body in N chunked writes),
  * `x-echo-trailers: k=v,…`, `x-echo-delay-ms`, `x-echo-header: k=v,…` (extra response headers).
@@ -102,6 +106,11 @@ export interface ScenarioProxy {
   plugins: EnvoyPlugin[];
   /** More settings (node, listener direction, properties, …). */
   settings?: Omit<Partial<EnvoyBootstrapOptions>, "plugins" | "host" | "port" | "admin" | "upstream" | "clusters">;
+  /**
+   * Envoy only: rewrites the bootstrap for what the dev proxy has no setting for (an HTTP/2
+   * upstream cluster for gRPC, …). The differences this makes must still be none a plugin sees.
+   */
+  envoyConfig?: (config: JsonMap) => JsonMap;
 }
 
 /** A scenario. */

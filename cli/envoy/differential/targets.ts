@@ -3,7 +3,7 @@
 // in Envoy's format.
 import { startDevProxy } from "../../../host/proxy/dev_proxy.js";
 import { formatEnvoyLog } from "../../../host/state/logs.js";
-import type { EnvoyBootstrapOptions } from "../bootstrap.js";
+import type { EnvoyBootstrapOptions, JsonMap } from "../bootstrap.js";
 import { describeEnvoyTarget, startEnvoy, type EnvoyTarget } from "../launch.js";
 
 /** A running proxy under test. */
@@ -19,8 +19,11 @@ export interface ScenarioTarget {
   name: string;
   /** A longer description. */
   description: string;
-  /** Starts one proxy; every log line it prints goes to `onLogLine`, in Envoy's format. */
-  start(options: EnvoyBootstrapOptions, onLogLine: (line: string) => void): Promise<ProxyUnderTest>;
+  /**
+   * Starts one proxy; every log line it prints goes to `onLogLine`, in Envoy's format.
+   * `envoyConfig` rewrites a real Envoy's bootstrap (ScenarioProxy.envoyConfig).
+   */
+  start(options: EnvoyBootstrapOptions, onLogLine: (line: string) => void, envoyConfig?: (config: JsonMap) => JsonMap): Promise<ProxyUnderTest>;
 }
 
 /** The embedded dev proxy. */
@@ -38,9 +41,10 @@ export function envoyScenarioTarget(target: EnvoyTarget, o: { logLevel?: string;
   return {
     name: "envoy",
     description: describeEnvoyTarget(target),
-    async start(options, onLogLine) {
+    async start(options, onLogLine, envoyConfig) {
       const envoy = await startEnvoy(target, {
         proxy: options, logLevel: o.logLevel ?? "info", concurrency: 1, onOutputLine: onLogLine, onProgress: o.onProgress, readyTimeoutMs: 120_000,
+        ...(envoyConfig ? { editConfig: envoyConfig } : {}),
       });
       return { url: envoy.url, adminUrl: envoy.adminUrl, close: () => envoy.stop() };
     },

@@ -11,13 +11,13 @@ import { HTTP_ACTIONS_PROJECT } from "./http_fixture.js";
 import { HTTP_HEADER_SCENARIOS } from "./http_headers.js";
 import { HTTP_LOCAL_REPLY_SCENARIOS } from "./http_local_replies.js";
 import { HTTP_TRAILER_SCENARIOS } from "./http_trailers.js";
-import { ISTIO_SCENARIOS, STAT_NAMES_PROJECT } from "./istio.js";
+import { ISTIO_GRPC_SCENARIOS, ISTIO_SCENARIOS, STAT_NAMES_PROJECT } from "./istio.js";
 import { PROBE_PROJECT, PROPERTY_SCENARIOS } from "./properties.js";
 
 export const SCENARIOS: Scenario[] = [
   ...EXAMPLE_SCENARIOS,
   ...HTTP_HEADER_SCENARIOS, ...HTTP_BODY_SCENARIOS, ...HTTP_TRAILER_SCENARIOS, ...HTTP_LOCAL_REPLY_SCENARIOS, ...HTTP_CALLOUT_SCENARIOS, ...HTTP_CHAIN_SCENARIOS,
-  ...ISTIO_SCENARIOS, ...PROPERTY_SCENARIOS,
+  ...ISTIO_SCENARIOS, ...ISTIO_GRPC_SCENARIOS, ...PROPERTY_SCENARIOS,
 ];
 
 /** Builds the AssemblyScript fixture projects the scenarios use (examples are built by the global setup). */
