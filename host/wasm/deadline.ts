@@ -20,7 +20,7 @@ export const BUDGET_EXPORT = "pwasm.loop_budget";
 
 /** An instrumented module and how to map what V8 reports back to the original. */
 export interface InstrumentedModule {
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   /** Loops instrumented. */
   loops: number;
   /** Maps a byte offset in `bytes` to the original module's (inside code; other offsets best effort). */

@@ -52,7 +52,7 @@ const LOOPS = wat(`(module
   (func $boom (export "boom") unreachable)
 )`);
 
-function instantiate(bytes: Uint8Array, onCheck: () => void, ping: (n: number) => void = () => undefined) {
+function instantiate(bytes: Uint8Array<ArrayBuffer>, onCheck: () => void, ping: (n: number) => void = () => undefined) {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
     env: { ping },
     [DEADLINE_IMPORT.module]: { [DEADLINE_IMPORT.name]: onCheck },
