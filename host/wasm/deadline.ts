@@ -99,7 +99,7 @@ class Out {
       this.byte(x);
     } while (v > 0);
   }
-  result(): Uint8Array {
+  result(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.length);
   }
 }
