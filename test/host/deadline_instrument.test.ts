@@ -28,7 +28,7 @@ function modules(): string[] {
 
 // A module whose export `spin(n)` loops n times (n < 0: forever) and `work(n)` calls a helper in a
 // loop, so calls, loops and the name section all move.
-const LOOPS = wat(`(module
+const LOOPS = new Uint8Array(wat(`(module
   (import "env" "ping" (func $ping (param i32)))
   (memory 1)
   (global $g (mut i32) (i32.const 0))
@@ -50,7 +50,7 @@ const LOOPS = wat(`(module
     (call $ping (local.get $acc))
     (local.get $acc))
   (func $boom (export "boom") unreachable)
-)`);
+)`));
 
 function instantiate(bytes: Uint8Array<ArrayBuffer>, onCheck: () => void, ping: (n: number) => void = () => undefined) {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
