@@ -28,8 +28,9 @@ export async function writeOutputs(outputs: ReadonlyMap<string, Uint8Array | str
   const order = [...outputs.keys()].filter((p) => p !== main);
   if (outputs.has(main)) order.push(main);
   const temps: string[] = [];
+  // Kept in the list after a signal: a write under way then may still create its file.
   const removeTemps = () => {
-    for (const t of temps.splice(0)) rmSync(t, { force: true });
+    for (const t of temps) rmSync(t, { force: true });
   };
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -66,7 +67,6 @@ export async function writeOutputs(outputs: ReadonlyMap<string, Uint8Array | str
       current = order[renamed]!;
       renameSync(temps[renamed]!, current);
     }
-    temps.length = 0;
   } catch (err) {
     removeTemps();
     if (err instanceof UserError) throw err;
