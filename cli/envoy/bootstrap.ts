@@ -51,6 +51,12 @@ export interface EnvoyBootstrapOptions extends DevProxyOptions {
   /** Listener metadata by filter namespace (`listener_metadata`). */
   listenerMetadata?: Record<string, JsonMap>;
   /**
+   * Serve each Wasm filter through extension config discovery (ECDS) from a file in this directory
+   * (as Envoy sees it), `<dir>/<ecdsResourceFile(i)>`, watched by Envoy, so a plugin can be replaced
+   * while Envoy runs (cli/envoy/ecds.ts writes the files). Default: the plugins are inline.
+   */
+  ecdsDir?: string;
+  /**
    * Host that replaces loopback hosts in upstream and cluster URLs: Envoy in a container on a
    * bridge network reaches the machine's loopback services as e.g. host.docker.internal.
    */
@@ -235,10 +241,20 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
     clusters.push(clusterFor(name, url, o.loopbackHost, `--cluster ${name}`));
   }
 
-  const filters: JsonMap[] = networkPlugins.map(({ p, i }) => ({
-    name: "envoy.filters.network.wasm",
-    typed_config: { "@type": TYPE.networkWasm, config: pluginConfig(p, i, o) },
-  }));
+  // Inline, or discovered from a watched file (ECDS) when the plugins may be replaced at run time.
+  const wasmFilter = (p: EnvoyPlugin, i: number, kind: EnvoyFilterKind): JsonMap => {
+    const type = kind === "http" ? TYPE.httpWasm : TYPE.networkWasm;
+    if (o.ecdsDir === undefined) return { name: `envoy.filters.${kind}.wasm`, typed_config: { "@type": type, config: pluginConfig(p, i, o) } };
+    const dir = o.ecdsDir.replace(/\/+$/, "");
+    return {
+      name: ecdsFilterName(i),
+      config_discovery: {
+        config_source: { path_config_source: { path: `${dir}/${ecdsResourceFile(i)}`, watched_directory: { path: dir } } },
+        type_urls: [type],
+      },
+    };
+  };
+  const filters: JsonMap[] = networkPlugins.map(({ p, i }) => wasmFilter(p, i, "network"));
   if (httpPlugins.length > 0 || networkPlugins.length === 0) {
     const route: JsonMap = { match: { prefix: "/" } };
     if (o.upstream) {
@@ -257,10 +273,7 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
           virtual_hosts: [{ name: "local", domains: ["*"], routes: [route] }],
         },
         http_filters: [
-          ...httpPlugins.map(({ p, i }): JsonMap => ({
-            name: "envoy.filters.http.wasm",
-            typed_config: { "@type": TYPE.httpWasm, config: pluginConfig(p, i, o) },
-          })),
+          ...httpPlugins.map(({ p, i }) => wasmFilter(p, i, "http")),
           { name: "envoy.filters.http.router", typed_config: { "@type": TYPE.router } },
         ],
       },
@@ -305,6 +318,31 @@ export function bootstrapYaml(config: JsonMap, comment: string[] = []): string {
   // strings that look like them must be quoted.
   const body = stringify(config, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false });
   return comment.map((l) => `# ${l}\n`).join("") + body;
+}
+
+/** The filter name of plugin `index` served by ECDS (also its resource name and stats prefix). */
+export function ecdsFilterName(index: number): string {
+  return `pwasm_plugin_${index + 1}`;
+}
+
+/** The ECDS resource file of plugin `index`, inside `ecdsDir`. */
+export function ecdsResourceFile(index: number): string {
+  return `${ecdsFilterName(index)}.yaml`;
+}
+
+/**
+ * The ECDS resource file's content for one plugin: a discovery response holding one
+ * TypedExtensionConfig named like the filter.
+ */
+export function ecdsResource(p: EnvoyPlugin, index: number, o: Pick<EnvoyBootstrapOptions, "wasmPath" | "runtime">): JsonMap {
+  const kind = p.type ?? "http";
+  return {
+    resources: [{
+      "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+      name: ecdsFilterName(index),
+      typed_config: { "@type": kind === "http" ? TYPE.httpWasm : TYPE.networkWasm, config: pluginConfig(p, index, o) },
+    }],
+  };
 }
 
 /** A file name for plugin `index` inside a mounted directory, unique within the chain. */

@@ -90,6 +90,7 @@ export function planEnvoyRun(o: EnvoyContainerOptions, name: string, runDir: str
   p.plugins.forEach((plugin, i) => {
     if (typeof plugin.wasm === "string") args.push("-v", `${resolve(plugin.wasm)}:${WASM_DIR}/${mountedWasmName(plugin, i)}:ro`);
   });
+  for (const m of o.mounts ?? []) args.push("-v", `${resolve(m.host)}:${m.envoy}`);
   args.push(o.image ?? DEFAULT_ENVOY_IMAGE);
   // Arguments starting with "-" go to envoy in both the default and the distroless images.
   args.push(...envoyFlags({ configPath: CONFIG_PATH, adminAddressPath: `${RUN_DIR}/admin-address`, logLevel: o.logLevel, concurrency: o.concurrency }), ...(o.extraArgs ?? []));

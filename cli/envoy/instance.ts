@@ -27,6 +27,11 @@ export interface EnvoyRunOptions {
   signal?: AbortSignal;
   /** Rewrites the bootstrap before it is written (tools that need more than `proxy` expresses). */
   editConfig?: (config: JsonMap) => JsonMap;
+  /**
+   * Directories Envoy must see at a path of its own (read-write): a container mounts them there; a
+   * local process sees `host` itself, so `envoy` must equal `host` for it.
+   */
+  mounts?: Array<{ host: string; envoy: string }>;
 }
 
 /** A running Envoy, as a local process or in a container. */

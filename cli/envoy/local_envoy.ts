@@ -71,6 +71,8 @@ export interface LocalEnvoyOptions extends EnvoyRunOptions {
 /** Starts a local Envoy and resolves once admin /ready says LIVE. */
 export async function startLocalEnvoy(o: LocalEnvoyOptions): Promise<RunningEnvoy> {
   if (o.proxy.admin === false) throw new UserError("pwasm needs Envoy's admin listener (to know when it is ready); drop --admin off");
+  // A local process sees this machine's paths: a mount must be the identity.
+  for (const m of o.mounts ?? []) if (m.host !== m.envoy) throw new Error(`a local Envoy sees ${m.host} at its own path, not ${m.envoy}`);
   const runDir = mkdtempSync(join(tmpdir(), "pwasm-envoy-"));
   const output = new EnvoyOutput(o.onLog, o.onOutputLine);
   let stopped: Promise<void> | undefined;

@@ -1,34 +1,59 @@
 // `pwasm run --envoy`: the same plugins and proxy settings as `pwasm run`, served by a real Envoy
-// (a local binary, or a container) instead of the embedded dev proxy.
-import { relative } from "node:path";
-import { UserError } from "../errors.js";
+// (a local binary, or a container) under pwasm's agent (agent.ts): ready only once the plugins
+// loaded, restarted with backoff when it dies, drained on Ctrl-C. With --watch, a source change
+// rebuilds the plugin and hands it to the running Envoy through ECDS; a build error or a plugin
+// Envoy refuses keeps the previous one serving.
+import { relative, resolve } from "node:path";
+import { statSync } from "node:fs";
 import type { RunOptions } from "../commands/run.js";
-import { describeEnvoyTarget, chooseEnvoy, startEnvoy } from "./launch.js";
-import type { RunningEnvoy } from "./instance.js";
+import type { DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
+import { watchPlugins, type PluginSwap, type WatchedPlugin } from "../watch/watch.js";
+import { EnvoyAgent } from "./agent.js";
+import type { EnvoyPlugin } from "./bootstrap.js";
+import { describeEnvoyTarget, chooseEnvoy } from "./launch.js";
 import { envoyOptionsFromArgs } from "./options.js";
 
-/** Runs the plugins in Envoy until Ctrl-C (or until Envoy exits, which is an error). */
-export async function runInEnvoy(args: string[], o: RunOptions): Promise<void> {
-  if (o.watch) throw new UserError("--watch does not work with --envoy (Envoy does not reload .wasm files); rerun after rebuilding");
+const say = (m: string) => process.stderr.write(`pwasm: ${m}\n`);
+
+/** Envoy's swap for the watcher: the agent rewrites the plugin's ECDS resource and waits for Envoy to apply it. */
+export function envoySwap(agent: EnvoyAgent, plugins: EnvoyPlugin[]): PluginSwap {
+  return async (index, next: DevProxyPlugin) => {
+    await agent.updatePlugin(index, { ...plugins[index], ...next });
+    // Envoy applied it already: nothing to commit, nothing to take back.
+    return { commit: () => ({ inFlight: 0 }), discard: () => undefined };
+  };
+}
+
+/**
+ * Runs the plugins in Envoy until Ctrl-C. `configFiles[i]`: the file plugin i's `--config @file`
+ * came from (watched with --watch).
+ */
+export async function runInEnvoy(args: string[], o: RunOptions, configFiles: Array<string | undefined> = []): Promise<void> {
   const target = await chooseEnvoy({ bin: o.envoyBin, image: o.envoyImage });
   const proxy = await envoyOptionsFromArgs(args, o);
-  let envoy: RunningEnvoy;
   // Ctrl-C while Envoy starts: the start gives up and stops Envoy, then pwasm leaves.
   const interrupt = new AbortController();
   const abort = () => {
-    process.stderr.write("pwasm: interrupted, stopping Envoy\n");
+    say("interrupted, stopping Envoy");
     process.exitCode = 130;
     interrupt.abort();
   };
   process.once("SIGINT", abort);
   process.once("SIGTERM", abort);
-  process.stderr.write(`pwasm: starting ${describeEnvoyTarget(target)}…\n`);
+  say(`starting ${describeEnvoyTarget(target)}…`);
+  let agent: EnvoyAgent;
   try {
-    envoy = await startEnvoy(target, {
-      proxy, logLevel: o.logLevel, concurrency: o.concurrency,
+    agent = await EnvoyAgent.start({
+      target, proxy, logLevel: o.logLevel, concurrency: o.concurrency,
       onLog: (line) => process.stderr.write(`${line}\n`),
-      onProgress: (m) => process.stderr.write(`pwasm: ${m}\n`),
+      onProgress: say,
       signal: interrupt.signal,
+      events: {
+        onCrash: (code, tail) => say(`Envoy exited unexpectedly (${code === null ? "killed by a signal" : `code ${code}`}); its last lines:\n${tail.map((l) => `    ${l}`).join("\n")}`),
+        onRestarting: (attempt, ms) => say(`restarting Envoy in ${ms} ms (attempt ${attempt})…`),
+        onRestarted: (ms) => say(`Envoy serves again (restarted in ${ms} ms)`),
+        onRestartFailed: (m) => say(`Envoy did not restart: ${m}`),
+      },
     });
   } catch (err) {
     if (interrupt.signal.aborted) return;
@@ -38,27 +63,34 @@ export async function runInEnvoy(args: string[], o: RunOptions): Promise<void> {
     process.off("SIGTERM", abort);
   }
   for (const [i, p] of proxy.plugins.entries()) {
-    process.stderr.write(`pwasm: plugin ${i + 1}: ${relative(process.cwd(), String(p.wasm))} (root_id "${p.rootId ?? ""}", ${p.type ?? "http"} filter)\n`);
+    say(`plugin ${i + 1}: ${relative(process.cwd(), String(p.wasm))} (root_id "${p.rootId ?? ""}", ${p.type ?? "http"} filter)`);
   }
-  process.stderr.write(`pwasm: Envoy listening on ${envoy.url} → ${o.upstream ?? `direct response ${proxy.directResponse?.status ?? 200}`}\n`);
-  process.stderr.write(`pwasm: admin on ${envoy.adminUrl} (/ready, /stats/prometheus, /config_dump)${"name" in envoy ? `; container ${String(envoy.name)}` : ""}\n`);
-  const running = envoy;
+  say(`Envoy ready on ${agent.url} → ${o.upstream ?? `direct response ${proxy.directResponse?.status ?? 200}`} (plugins loaded, listener accepting)`);
+  say(`admin on ${agent.adminUrl} (/ready, /stats/prometheus, /config_dump)`);
+  const stopWatching = o.watch ? watchInEnvoy(agent, args, proxy.plugins, configFiles, o.debug) : undefined;
   await new Promise<void>((done) => {
-    let stopping = false;
     const stop = () => {
-      stopping = true;
-      process.stderr.write(`pwasm: shutting down, stopping Envoy${"name" in running ? " and removing its container" : ""}\n`);
-      void running.stop().then(done);
+      say("shutting down: draining Envoy, then stopping it");
+      stopWatching?.();
+      void agent.stop().then(done);
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
-    void running.exited.then((code) => {
-      if (stopping) return;
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      process.stderr.write(`pwasm: Envoy exited (code ${code}); last output: ${running.output.at(-1) ?? "none"}\n`);
-      process.exitCode = 1;
-      void running.stop().then(done);
-    });
   });
+}
+
+// Watches project directories (rebuild), .wasm files and configuration files (reload), and hands
+// each new version to Envoy.
+function watchInEnvoy(agent: EnvoyAgent, args: string[], plugins: EnvoyPlugin[], configFiles: Array<string | undefined>, debug?: boolean): () => void {
+  const watched: WatchedPlugin[] = plugins.map((options, i) => {
+    const path = resolve(args[i]!);
+    return { options, projectDir: statSync(path).isDirectory() ? path : undefined, configFile: configFiles[i] };
+  });
+  const name = (i: number) => relative(process.cwd(), watched[i]!.projectDir ?? String(watched[i]!.options.wasm)) || ".";
+  say(`watching ${watched.map((w, i) => `${name(i)}${w.configFile ? ` and ${relative(process.cwd(), w.configFile)}` : ""}`).join(", ")} for changes`);
+  return watchPlugins(envoySwap(agent, plugins), watched, {
+    onRebuildStart: (i, what) => say(what === "sources" ? `${name(i)} changed, rebuilding…` : `${relative(process.cwd(), watched[i]!.configFile!)} changed, reloading plugin ${i + 1}…`),
+    onSwapped: (i, d) => say(`Envoy took the new ${name(i)}${d.bytes !== undefined ? ` (${d.bytes.toLocaleString("en-US")} bytes)` : ""} in ${d.ms} ms; new requests use the new VM, requests in flight finish on the old one`),
+    onError: (i, message) => say(`${name(i)} not reloaded, the previous version keeps serving:\n${message}`),
+  }, debug);
 }

