@@ -5,7 +5,10 @@
 // searches the original stat name; capture group 1 is cut out of the name, group 2 is the tag
 // value; tags are listed in extractor order. So the stats plugin's
 // `reporter=.=destination;.;…;.;istio_requests_total` becomes
-// `istio_requests_total{reporter="destination",…}` in /stats/prometheus.
+// `istio_requests_total{reporter="destination",…}` in /stats/prometheus. This is what an Envoy
+// started from `pwasm envoy-config` applies to every stat (Istio's stats_tags after Envoy's
+// defaults), so the dev proxy's /stats/prometheus names every plugin stat as that Envoy does
+// (docs/envoy/istio-telemetry.md, "Stat names").
 import type { ExtractedName, TagExtractor } from "../state/prometheus.js";
 
 /** The 25 labels of Istio's standard metrics, in Istio's order. */
@@ -24,6 +27,17 @@ const HELPER_EXTRACTORS: ReadonlyArray<readonly [string, string]> = [
   ["tag", "(tag\\.(.+?);\\.)"],
   ["cache", "(cache\\.(.+?)\\.)"],
   ["wasm_filter", "(wasm_filter\\.(.+?)\\.)"],
+];
+
+/**
+ * Envoy's own default extractors that can match a plugin's stat (the others are anchored at the
+ * start of names Wasm stats never have), which Envoy applies before the bootstrap's stats_tags
+ * since pwasm's bootstrap keeps `use_all_default_tags` (source/common/config/well_known_names.cc;
+ * checked on Envoy 1.40: `foo_rq_200` prints as `foo_rq{envoy_response_code="200"}`).
+ */
+const ENVOY_DEFAULT_EXTRACTORS: ReadonlyArray<readonly [string, string]> = [
+  ["envoy_response_code", "_rq(_(\\d{3}))$"],
+  ["envoy_response_code_class", "_rq_(\\d)xx$"],
 ];
 
 /** Options of {@link createIstioTagExtractor}. */
@@ -79,6 +93,7 @@ export function extractTags(statName: string, extractors: readonly Extractor[]):
 export function createIstioTagExtractor(options: IstioTagExtractorOptions = {}): TagExtractor {
   const tags = [...ISTIO_STANDARD_TAGS, ...(options.extraStatTags ?? []).filter((t) => !ISTIO_STANDARD_TAGS.includes(t))];
   const extractors: Extractor[] = [
+    ...ENVOY_DEFAULT_EXTRACTORS.map(([name, re]) => ({ name, regex: new RegExp(re) })),
     ...tags.map((t) => ({ name: t, regex: new RegExp(`(${escapeRegex(t)}=\\.=(.*?);\\.;)`) })),
     ...HELPER_EXTRACTORS.map(([name, re]) => ({ name, regex: new RegExp(re) })),
   ];

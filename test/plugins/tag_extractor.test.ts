@@ -56,6 +56,10 @@ describe("Istio tag extraction", () => {
     expect(istioTagExtractor("my_component.proxy.value")).toEqual({ name: "my_value", labels: [["component", "proxy"]] });
     expect(istioTagExtractor("wasm_filter.f.cache.miss.n")).toEqual({ name: "n", labels: [["cache", "miss"], ["wasm_filter", "f"]] });
     expect(istioTagExtractor("reporter=.=x;.;custom_total")).toEqual({ name: "custom_total", labels: [["reporter", "x"]] });
+    // Envoy's own default extractors that reach plugin stats come first.
+    expect(istioTagExtractor("foo_rq_200")).toEqual({ name: "foo_rq", labels: [["envoy_response_code", "200"]] });
+    expect(istioTagExtractor("foo_rq_5xx")).toEqual({ name: "foo_rq_xx", labels: [["envoy_response_code_class", "5"]] });
+    expect(istioTagExtractor("reporter=.=x;.;foo_rq_200")).toEqual({ name: "foo_rq", labels: [["envoy_response_code", "200"], ["reporter", "x"]] });
     // istioOnly keeps other stats' names, as an Envoy without Istio's stats_tags shows them.
     expect(createIstioTagExtractor({ istioOnly: true })("my_component.proxy.value")).toEqual({ name: "my_component.proxy.value", labels: [] });
   });

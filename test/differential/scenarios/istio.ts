@@ -198,10 +198,15 @@ export const ISTIO_SCENARIOS: Scenario[] = [
     steps: [
       // Istio's helper regexes (component., tag., cache., wasm_filter.) and tag regexes match
       // inside any stat name, not only istio_* ones.
-      ...["my_component.proxy.value", "app.tag.v1;.hits", "wasm_filter.f.cache.miss.n", "reporter=.=x;.;custom_total", "plain.counter_total"]
+      // Envoy's own unanchored defaults (response code and class) apply too, before them.
+      ...["my_component.proxy.value", "app.tag.v1;.hits", "wasm_filter.f.cache.miss.n", "reporter=.=x;.;custom_total", "plain.counter_total",
+        "foo_rq_200", "foo_rq_5xx", "reporter=.=y;.;bar_rq_404", "cluster.x.y"]
         .map((name) => ({ name: `a counter named ${name}`, request: { path: "/", headers: { "x-counter": name } }, expect: { status: 200 } })),
     ],
-    prometheus: [['my_value{component="proxy"} 1', 'app_hits{tag="v1"} 1', 'n{cache="miss",wasm_filter="f"} 1', 'custom_total{reporter="x"} 1', "plain_counter_total{} 1"]],
+    prometheus: [[
+      'my_value{component="proxy"} 1', 'app_hits{tag="v1"} 1', 'n{cache="miss",wasm_filter="f"} 1', 'custom_total{reporter="x"} 1', "plain_counter_total{} 1",
+      'foo_rq{envoy_response_code="200"} 1', 'foo_rq_xx{envoy_response_code_class="5"} 1', 'bar_rq{envoy_response_code="404",reporter="y"} 1', "cluster_x_y{} 1",
+    ]],
   },
   {
     name: "istio: histogram buckets and sums as Envoy computes them from its log-linear bins",
