@@ -15,7 +15,7 @@ const HIDDEN = /^(clang.*|wasm-ld.*|ld\.lld.*|lld.*|htpasswd|oras|docker-registr
 /** The suites that need the tools. */
 const SUITES = [
   "test/oci/auth.test.ts", "test/oci/faults.test.ts", "test/oci/layouts.test.ts", "test/oci/manifest.test.ts",
-  "test/oci/push_pull.test.ts", "test/fuzz/module_fuzz.test.ts", "test/cross_language/xlang.test.ts",
+  "test/oci/push_pull.test.ts", "test/oci/istio_deploy.test.ts", "test/fuzz/module_fuzz.test.ts", "test/cross_language/xlang.test.ts",
 ];
 
 it("the suites that need clang, Go, docker-registry, htpasswd, skopeo or oras skip, with the reasons, and the run passes", async () => {
