@@ -5,7 +5,7 @@
 // npm test → pwasm build → pwasm run, with a real request through the plugin. Each step's time is
 // printed at the end.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -99,6 +99,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await upstream?.close();
   await new Promise((r) => (auth ? auth.close(r) : r(undefined)));
+  // The npm cache and the projects' node_modules: some hundreds of MB.
+  if (work) rmSync(work, { recursive: true, force: true });
   if (timings.length) {
     console.log(`install flow, step times (this machine):\n${timings.map(([route, step, ms, result]) => `  ${route.padEnd(22)} ${step.padEnd(64)} ${String(ms).padStart(7)} ms  ${result}`).join("\n")}`);
   }

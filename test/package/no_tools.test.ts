@@ -3,7 +3,7 @@
 // nested vitest with PATH holding everything but the tools (and oras pointed at nothing, as it is
 // also looked up in .cache/bin). Envoy and container engines are found by test/helpers/envoy.ts.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { expect, it } from "vitest";
@@ -48,6 +48,7 @@ it("the suites that need clang, Go, docker-registry, htpasswd, skopeo or oras sk
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: `${stdout}\n${stderr}` }),
     );
   });
+  rmSync(work, { recursive: true, force: true });
   expect(r.code, r.out).toBe(0);
   expect(r.out).not.toMatch(/\bfailed\b/);
   for (const reason of [
