@@ -336,6 +336,14 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
         expect(conn.filterState("downstream_peer_id")).toBe(EXAMPLE_NODE_ID);
       });
 
+      it("inbound: a preamble that arrives with the client's end of stream is read too", async () => {
+        const host = await tcp(1, REVIEWS, REVIEWS_ID);
+        const conn = host.tcpConnection();
+        expect(conn.callOnDownstreamData(Buffer.concat([encodeTcpExchange(EXAMPLE_METADATA, EXAMPLE_NODE_ID), Buffer.from("bye")]), true)).toBe(0);
+        expect(conn.upstreamText).toBe("bye");
+        expect(conn.filterState("downstream_peer_id")).toBe(EXAMPLE_NODE_ID);
+      });
+
       it("inbound: a client without a preamble keeps its bytes, its peer is settled as unknown, and gets nothing extra back", async () => {
         const host = await tcp(1, REVIEWS, REVIEWS_ID);
         const conn = host.tcpConnection();

@@ -28,7 +28,7 @@ import {
   UPSTREAM_PEER, UPSTREAM_PEER_ID,
 } from "../../common/assembly/peer";
 import { PropertyPath } from "../../common/assembly/property";
-import { TcpExchangeState, encodeTcpExchange, readTcpExchange } from "../../common/assembly/tcp_exchange";
+import { TCP_EXCHANGE_HEADER_BYTES, TcpExchangeState, encodeTcpExchange, readTcpExchange } from "../../common/assembly/tcp_exchange";
 export * from "pwasm/sdk/exports";
 
 /** Istio's default peer cache size. */
@@ -269,8 +269,12 @@ class MetadataExchange extends HttpContext {
    * the preamble when found; marks the peer unknown when the data does not start with one.
    */
   private readPreamble(buffer: BufferType, size: usize, endOfStream: bool, peer: PropertyPath, peerId: PropertyPath): TcpExchangeState {
-    const bytes = getBufferBytes(buffer, 0, size);
-    const r = readTcpExchange(bytes !== null ? bytes : new ArrayBuffer(0), endOfStream);
+    // The first bytes decide; the whole chunk is read only when it opens with the magic number
+    // (removing the preamble means replacing the chunk: Envoy only prepends or replaces whole).
+    const head = getBufferBytes(buffer, 0, TCP_EXCHANGE_HEADER_BYTES);
+    const opening = readTcpExchange(head !== null ? head : new ArrayBuffer(0), false);
+    const bytes = opening.state == TcpExchangeState.Absent ? head : getBufferBytes(buffer, 0, size);
+    const r = opening.state == TcpExchangeState.Absent ? opening : readTcpExchange(bytes !== null ? bytes : new ArrayBuffer(0), endOfStream);
     if (r.state == TcpExchangeState.NeedMore) return r.state;
     if (r.state == TcpExchangeState.Absent) {
       peerId.set(String.UTF8.encode(PEER_UNKNOWN));
