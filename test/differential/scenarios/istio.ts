@@ -278,6 +278,16 @@ export const ISTIO_TCP_SCENARIOS: Scenario[] = [
         10 + encodeTcpExchange(PRODUCTPAGE, PRODUCTPAGE_NODE.id).length, 20 + encodeTcpExchange(REVIEWS, REVIEWS_NODE.id).length),
     ],
   },
+  {
+    name: "istio: a TCP client outside the mesh connects to reviews-v1's sidecar",
+    proxies: [{ name: "reviews sidecar", plugins: tcpSidecar("inbound"), settings: { node: REVIEWS_NODE, listenerDirection: "inbound" } }],
+    upstream: "tcp-echo",
+    steps: [{ kind: "tcp", name: "the client's bytes reach the application untouched, and no preamble comes back", send: ["hello"] }],
+    prometheus: [tcpLines(labelSet({
+      reporter: "destination", ...nodeLabels("destination", REVIEWS), destination_service_namespace: "default",
+      destination_service: "reviews", destination_service_name: "reviews", request_protocol: "tcp", connection_security_policy: "none",
+    }), 5, 10)],
+  },
 ];
 
 // The TCP series of one connection: opened, closed, and the bytes the client side of the proxy
