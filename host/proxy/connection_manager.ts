@@ -8,11 +8,24 @@
 import { randomUUID } from "node:crypto";
 import type { HeaderMap } from "../state/header_map.js";
 
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+// The `date` value, made once a second (Envoy's date provider caches it too).
+let dateSecond = -1;
+let dateValue = "";
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
 
 /** Mutates request headers as the connection manager does before the first filter. */
 export function mutateRequestHeaders(h: HeaderMap, connectionScheme: "http" | "https"): void {
-  for (const k of HOP_BY_HOP) h.remove(k);
+  h.removeEach(HOP_BY_HOP);
   const te = h.get("te");
   if (te !== undefined) {
     if (te.split(",").some((t) => t.trim().toLowerCase() === "trailers")) h.set("te", "trailers");
@@ -28,7 +41,7 @@ export function mutateRequestHeaders(h: HeaderMap, connectionScheme: "http" | "h
 
 /** Mutates response headers as the connection manager does after the last filter. */
 export function mutateResponseHeaders(h: HeaderMap, closing: boolean): void {
-  if (!h.has("date")) h.add("date", new Date().toUTCString());
-  for (const k of HOP_BY_HOP) h.remove(k);
+  if (!h.has("date")) h.add("date", httpDate());
+  h.removeEach(HOP_BY_HOP);
   if (closing) h.add("connection", "close");
 }

@@ -194,6 +194,21 @@ export class HeaderMap {
     }
   }
 
+  /** Removes every entry whose key is in `keys` (lower-case), in one pass. */
+  removeEach(keys: ReadonlySet<string>): void {
+    const p = this.pairs;
+    let to = 0;
+    for (let i = 0; i < p.length; i += 2) {
+      if (keys.has(p[i]!)) continue;
+      if (to !== i) {
+        p[to] = p[i]!;
+        p[to + 1] = p[i + 1]!;
+      }
+      to += 2;
+    }
+    p.length = to;
+  }
+
   /** Replaces every entry (proxy_set_header_map_pairs: Envoy removes all, then adds each pair). */
   replaceAll(pairs: FlatPairs): void {
     this.pairs = [];
