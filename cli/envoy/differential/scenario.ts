@@ -88,9 +88,10 @@ export type ScenarioStep =
  * `upstream saw <method> <path> <body>`, shaped per request by headers it reads: `x-echo-status`,
  * `x-echo-body` (replaces the body), `x-echo-chunks: N` (body in N chunked writes),
  * `x-echo-trailers: k=v,…`, `x-echo-delay-ms`, `x-echo-header: k=v,…` (extra response headers).
- * "tcp-echo": a TCP server that answers each read with `echo:<data>`.
+ * "tcp-echo": a TCP server that answers each read with `echo:<data>`. "refuse": a port nothing
+ * listens on.
  */
-export type UpstreamKind = "echo" | "tcp-echo";
+export type UpstreamKind = "echo" | "tcp-echo" | "refuse";
 
 /**
  * A callout target: "echo" answers 200 with `callout saw <method> <path> <body>` (and honours the

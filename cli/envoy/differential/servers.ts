@@ -198,6 +198,7 @@ export async function refusingPort(): Promise<TestServer> {
 
 /** The upstream of a scenario. */
 export function startUpstream(kind: UpstreamKind): Promise<TestServer> {
+  if (kind === "refuse") return refusingPort();
   return kind === "tcp-echo" ? startTcpEchoServer() : startHttpServer("echo");
 }
 

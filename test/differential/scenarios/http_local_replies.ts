@@ -77,6 +77,21 @@ export const HTTP_LOCAL_REPLY_SCENARIOS: Scenario[] = [
       expect: { status: 418, body: "reply from actions at req-headers\n" },
     },
   ], { upstream: false, directResponse: { status: 200, body: "direct\n" } }),
+  actionsScenario("http: a refused upstream", [
+    {
+      name: "the router's 503 runs through the plugin's response callbacks",
+      request: { path: "/refused" },
+      expect: {
+        status: 503, body: "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure",
+        headerOrder: ["content-length", "content-type", "date"],
+        logs: [
+          "resp-headers end=false: :status=503, content-length=98, content-type=text/plain",
+          'resp-body 98 end=true: "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"',
+          "x-envoy-expected-rq-timeout-ms=15000; response :status=503",
+        ],
+      },
+    },
+  ], { upstream: "refuse" }),
   actionsScenario("http: an empty direct response", [
     {
       name: "headers only: the codec adds content-length: 0",
