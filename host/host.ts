@@ -15,6 +15,7 @@ import { renderPrometheus, type TagExtractor } from "./state/prometheus.js";
 import { SharedDataStore, SharedQueueStore } from "./state/shared.js";
 import type { PropertyLiteral } from "./state/property_values.js";
 import { ManualTimers, RealTimers } from "./state/timers.js";
+import type { BaseVm } from "./vm/base_vm.js";
 
 /** Options of a host. */
 export interface HostOptions {
@@ -48,9 +49,11 @@ export interface HostOptions {
 
 const NO_CLUSTERS: CalloutTransport = { hasCluster: () => false, send: () => undefined };
 
+// Envoy's clocks tick in microseconds (docs/envoy/lifecycle.md): the nanosecond values it hands
+// out end in 000, and a plugin sees sub-millisecond digits.
 const systemClock: Clock = {
-  realtimeNanos: () => BigInt(Date.now()) * 1_000_000n,
-  monotonicNanos: () => BigInt(Math.round(performance.now() * 1e6)),
+  realtimeNanos: () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n,
+  monotonicNanos: () => BigInt(Math.round(performance.now() * 1000)) * 1000n,
 };
 
 export class ProxyWasmHost implements HostServices {
@@ -71,6 +74,7 @@ export class ProxyWasmHost implements HostServices {
   tagExtractor: TagExtractor | undefined;
   private readonly pending: Array<() => void> = [];
   readonly plugins: Plugin[] = [];
+  readonly baseVms = new Map<string, BaseVm>();
 
   constructor(options: HostOptions = {}) {
     this.logs = new LogSink({ level: options.logLevel ?? "info", keep: options.keepLogs ?? true, onLog: options.onLog });
@@ -89,9 +93,13 @@ export class ProxyWasmHost implements HostServices {
     this.dns = options.dns;
   }
 
-  /** Loads (validates, compiles, starts) a plugin. Throws PluginLoadError with the reason. */
+  /**
+   * Loads (validates, compiles, starts) a plugin. Throws PluginLoadError with the reason. In real
+   * mode the plugin starts in Envoy's set of VMs, in manual mode (tests) in its worker VMs only,
+   * unless `options.lifecycle` says otherwise.
+   */
   async loadPlugin(wasm: Uint8Array | string, options: PluginOptions = {}): Promise<Plugin> {
-    const plugin = await Plugin.load(this, wasm, options);
+    const plugin = await Plugin.load(this, wasm, { lifecycle: this.mode === "real" ? "envoy" : "workers", ...options });
     this.plugins.push(plugin);
     return plugin;
   }

@@ -1,21 +1,28 @@
-// A configured plugin: one compiled module, its settings (Envoy's PluginConfig and VmConfig), and
-// its VMs — one per worker, as Envoy runs a clone per worker thread. It applies the failure policy
-// when a VM traps (FAIL_RELOAD with Envoy's reload backoff, FAIL_CLOSED, FAIL_OPEN) and creates
-// the streams that run through it.
+// A configured plugin: its settings (Envoy's PluginConfig and VmConfig) and its root contexts in
+// the VMs of its module, started the way Envoy starts them (docs/envoy/lifecycle.md): the base VM,
+// a canary that checks the configuration, a main-thread VM and one VM per worker — VMs shared with
+// every plugin of the same vm_id, VM configuration and code. It applies the failure policy when a
+// VM traps (FAIL_RELOAD with Envoy's reload backoff, FAIL_CLOSED, FAIL_OPEN) and opens the streams
+// and connections that run through it.
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { LogLevel, type AbiVersion } from "./abi/constants.js";
 import type { HostServices } from "./services.js";
 import { HttpStream, type HttpStreamOptions, type HttpStreamSink } from "./state/http_stream.js";
 import { isStreamInfo, newStreamInfo, type StreamInfo, type StreamInfoInit } from "./state/stream_info.js";
+import { TcpConnection, type TcpConnectionSink } from "./state/tcp_connection.js";
 import type { OffsetShift, SourcePositionResolver } from "./vm/backtrace.js";
+import { BaseVm, vmKey, type VmThread } from "./vm/base_vm.js";
 import type { RootContextState } from "./vm/contexts.js";
 import { PluginLoadError, VmFailedError, type VmFailure } from "./vm/errors.js";
-import { DEFAULT_MEMORY_LIMIT_BYTES, PluginVm } from "./vm/plugin_vm.js";
+import { DEFAULT_MEMORY_LIMIT_BYTES, type PluginVm } from "./vm/plugin_vm.js";
 import type { FailurePolicy, PluginRuntime, ResolvedPluginConfig } from "./vm/runtime.js";
 import { SourceMapError, WasmSourceMap } from "./vm/source_map.js";
 import { compileModule } from "./vm/validate.js";
 import type { ModuleInfo } from "./wasm/binary.js";
+
+/** Which VMs a plugin starts in (PluginOptions.lifecycle). */
+export type PluginLifecycle = "envoy" | "workers";
 
 /** A plugin's settings, named after Envoy's `PluginConfig` / `VmConfig` fields. */
 export interface PluginOptions {
@@ -46,8 +53,15 @@ export interface PluginOptions {
   allowOnHeadersStopIteration?: boolean;
   /** Guest memory cap (default 1 GiB, like Envoy): memory.grow beyond it fails. */
   memoryLimitBytes?: number;
-  /** Number of VMs (Envoy: one per worker thread). Default 1. */
+  /** Number of worker VMs (Envoy: one per worker thread, `--concurrency`). Default 1. */
   concurrency?: number;
+  /**
+   * Which VMs the plugin starts in. "envoy" (the host's default in real mode, the dev proxy): as
+   * Envoy — the module's base VM runs its initialization once, a canary VM starts and configures
+   * the plugin and is thrown away, then a main-thread VM (timers tick there too, no streams) and
+   * one VM per worker. "workers" (the default in manual mode, the test API): the worker VMs only.
+   */
+  lifecycle?: PluginLifecycle;
   /**
    * Maps code offsets to sources in backtraces. Default: the module's source map (its
    * sourceMappingURL, else `<wasm>.map`) when the plugin is loaded from a file; false: none.
@@ -65,54 +79,67 @@ export interface ReloadStats {
 const toBytes = (v: string | Uint8Array | undefined): Buffer =>
   v === undefined ? Buffer.alloc(0) : typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v);
 
-// One worker's VM and when it was last (re)loaded.
-interface Worker {
+// The plugin on one thread: its VM and root there, and when it was last (re)loaded. No VM: the
+// plugin never started on that thread (Envoy then adds no filter there).
+interface Slot {
   vm: PluginVm | undefined;
+  root: RootContextState | undefined;
   lastLoadMs: number;
+}
+
+// Which step of Envoy's thread-local start failed, in the words of its "Wasm VM failed" line.
+function failedStep(err: unknown): string {
+  const callback = err instanceof VmFailedError ? err.failure.callback : "";
+  const message = err instanceof Error ? err.message : "";
+  if (callback === "proxy_on_configure" || /configure/.test(message)) return "Failed to configure thread-local Wasm plugin";
+  if (callback.startsWith("proxy_on_")) return "Failed to start thread-local Wasm";
+  if (/start/.test(message) && !callback) return "Failed to start thread-local Wasm";
+  return "Failed to initialize Wasm code";
+}
+
+// A refusal while loading, as one PluginLoadError.
+function loadError(err: unknown): unknown {
+  if (err instanceof VmFailedError) return new PluginLoadError(`plugin failed to start: ${err.message}`);
+  return err;
 }
 
 export class Plugin implements PluginRuntime {
   readonly config: ResolvedPluginConfig;
-  readonly memoryLimitBytes: number;
-  readonly sourceMap: SourcePositionResolver | undefined;
-  /** Every VM failure, oldest first. */
+  /** Envoy's plugin key: root id, configuration and name. */
+  readonly key: string;
+  readonly lifecycle: PluginLifecycle;
+  /** Every VM failure that hit this plugin, oldest first. */
   readonly failures: VmFailure[] = [];
   /** FAIL_RELOAD attempts. */
   readonly reloadStats: ReloadStats = { success: 0, failure: 0, backoff: 0 };
-  private readonly workers: Worker[];
+  private readonly workers: Slot[];
+  private main: Slot | undefined;
   private readonly reloadBackoffMs: number;
   private isShutDown = false;
   private nextWorker = 0;
 
-  private constructor(
-    readonly services: HostServices,
-    readonly module: WebAssembly.Module,
-    readonly info: ModuleInfo,
-    readonly abiVersion: AbiVersion,
-    readonly offsetShift: OffsetShift,
-    options: PluginOptions,
-    sourceMap: SourcePositionResolver | undefined,
-  ) {
+  private constructor(readonly services: HostServices, readonly base: BaseVm, options: PluginOptions) {
     this.config = {
       name: options.name ?? "",
       rootId: options.rootId ?? "",
-      vmId: options.vmId ?? "",
+      vmId: base.vmId,
       configuration: toBytes(options.configuration),
-      vmConfiguration: toBytes(options.vmConfiguration),
-      environment: Object.entries(options.environment ?? {}),
+      vmConfiguration: base.vmConfiguration,
+      environment: [...base.environment],
       failurePolicy: options.failurePolicy ?? "FAIL_RELOAD",
       allowOnHeadersStopIteration: options.allowOnHeadersStopIteration ?? false,
     };
-    this.memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
+    this.key = `${this.config.rootId}||${this.config.configuration.toString("latin1")}||${this.config.name}`;
+    this.lifecycle = options.lifecycle ?? "envoy";
     this.reloadBackoffMs = Math.max(1, options.reloadBackoffMs ?? 1000);
-    this.sourceMap = sourceMap;
     const n = Math.max(1, Math.floor(options.concurrency ?? 1));
-    this.workers = Array.from({ length: n }, () => ({ vm: undefined, lastLoadMs: 0 }));
+    this.workers = Array.from({ length: n }, () => ({ vm: undefined, root: undefined, lastLoadMs: 0 }));
   }
 
   /**
-   * Validates and compiles a module, then starts one VM per worker (so a plugin that refuses its
-   * configuration is refused here, as Envoy refuses the config). `wasm` is bytes or a file path.
+   * Validates and compiles a module (or reuses the module of a plugin with the same vm_id, VM
+   * configuration and code), then starts the plugin in its VMs — so a plugin that refuses its
+   * configuration is refused here, as Envoy refuses the config. `wasm` is bytes or a file path.
    */
   static async load(services: HostServices, wasm: Uint8Array | string, options: PluginOptions = {}): Promise<Plugin> {
     let bytes: Uint8Array;
@@ -121,95 +148,150 @@ export class Plugin implements PluginRuntime {
     } catch (err) {
       throw new PluginLoadError(`cannot read ${String(wasm)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    const memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
-    const { module, info, abiVersion, offsetShift } = await compileModule(bytes, memoryLimitBytes);
-    const sourceMap = options.sourceMap === false ? undefined : options.sourceMap ?? findSourceMap(services, wasm, info);
-    const plugin = new Plugin(services, module, info, abiVersion, offsetShift, options, sourceMap);
-    for (const w of plugin.workers) {
-      try {
-        w.vm = plugin.startVm();
-        w.lastLoadMs = services.timers.nowMs();
-      } catch (err) {
-        plugin.stopVms();
-        if (err instanceof VmFailedError) throw new PluginLoadError(`plugin failed to start: ${err.message}`);
-        throw err;
-      }
+    const settings = {
+      vmId: options.vmId ?? "",
+      vmConfiguration: toBytes(options.vmConfiguration),
+      environment: Object.entries(options.environment ?? {}),
+      memoryLimitBytes: options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
+    };
+    const key = vmKey(bytes, settings);
+    let base = services.baseVms.get(key);
+    const pluginKey = `${options.rootId ?? ""}||${toBytes(options.configuration).toString("latin1")}||${options.name ?? ""}`;
+    // A plugin with the same key still running (a watch-mode swap) keeps its VMs: the new one
+    // gets its own, so requests in flight finish on the old ones.
+    const fresh = !base || [...base.plugins].some((p) => p.key === pluginKey);
+    if (!base || fresh) {
+      const compiled = await compileModule(bytes, settings.memoryLimitBytes);
+      const sourceMap = options.sourceMap === false ? undefined : options.sourceMap ?? findSourceMap(services, wasm, compiled.info);
+      base = new BaseVm(key, services, compiled, { ...settings, sourceMap });
     }
+    const plugin = new Plugin(services, base, options);
+    try {
+      if (plugin.lifecycle === "envoy") {
+        if (fresh) base.initialize();
+        base.canary(plugin);
+      }
+      base.plugins.add(plugin);
+      if (plugin.lifecycle === "envoy") plugin.main = plugin.startSlot("main");
+      for (let i = 0; i < plugin.workers.length; i++) plugin.workers[i] = plugin.startSlot(i);
+    } catch (err) {
+      plugin.abandon();
+      throw loadError(err);
+    }
+    if (fresh) services.baseVms.set(key, base);
     return plugin;
   }
 
-  /** Number of VMs (workers). */
+  /** The compiled module. */
+  get module(): WebAssembly.Module {
+    return this.base.module;
+  }
+
+  get info(): ModuleInfo {
+    return this.base.info;
+  }
+
+  get abiVersion(): AbiVersion {
+    return this.base.abiVersion;
+  }
+
+  get offsetShift(): OffsetShift {
+    return this.base.offsetShift;
+  }
+
+  get memoryLimitBytes(): number {
+    return this.base.memoryLimitBytes;
+  }
+
+  get sourceMap(): SourcePositionResolver | undefined {
+    return this.base.sourceMap;
+  }
+
+  /** Number of worker VMs. */
   get concurrency(): number {
     return this.workers.length;
   }
 
-  private startVm(): PluginVm {
-    const vm = new PluginVm(this, this.module, this.info, this.abiVersion);
+  // Starts the plugin on a thread. Under Envoy's lifecycle a refusal there (after the canary
+  // accepted the configuration) is logged as Envoy logs it and leaves the thread without the
+  // plugin; with worker VMs only, it refuses the plugin.
+  private startSlot(thread: VmThread): Slot {
+    const now = this.services.timers.nowMs();
     try {
-      vm.start();
+      const { vm, root } = this.base.startOn(thread, this);
+      return { vm, root, lastLoadMs: now };
     } catch (err) {
-      this.discard(vm);
-      throw err;
+      if (this.lifecycle === "workers" || !(err instanceof PluginLoadError || err instanceof VmFailedError)) throw err;
+      this.base.report(LogLevel.Error, `Wasm VM failed ${failedStep(err)}`);
+      return { vm: undefined, root: undefined, lastLoadMs: now };
     }
-    return vm;
-  }
-
-  // Stops what a VM's roots started: timers and callouts (Envoy cancels a destroyed root's calls).
-  private stopVm(vm: PluginVm): void {
-    this.services.timers.clear(vm);
-    for (const ctx of vm.contexts.values()) {
-      if (ctx.kind === "root") for (const c of (ctx as RootContextState).callouts.values()) c.cancel();
-    }
-  }
-
-  // A VM thrown away before it served (it refused to start, or another worker did): with its
-  // contexts forgotten, no late tick, queue, DNS or callout answer reaches it.
-  private discard(vm: PluginVm): void {
-    this.stopVm(vm);
-    vm.contexts.clear();
   }
 
   /**
-   * The VM a new stream on `worker` should use, as Envoy's PluginConfig::createContext decides: a
-   * healthy VM; under FAIL_RELOAD a fresh one replacing a failed one once the backoff interval
-   * since the last load has passed (jittered as Envoy's JitteredLowerBoundBackOffStrategy); under
-   * FAIL_CLOSED (or while backing off) the failed one, whose streams fail; under FAIL_OPEN none.
+   * The plugin's slot on `worker` for a new stream, as Envoy's PluginConfig::createContext
+   * decides: a healthy VM; under FAIL_RELOAD a fresh one replacing a failed one once the backoff
+   * interval since the last load has passed (jittered as Envoy's JitteredLowerBoundBackOffStrategy);
+   * under FAIL_CLOSED (or while backing off) the failed one, whose streams fail; under FAIL_OPEN
+   * none.
    */
-  vmFor(worker = 0): PluginVm | undefined {
+  private slotFor(worker: number): Slot | undefined {
     const w = this.workers[worker % this.workers.length]!;
     const vm = w.vm;
-    if (vm && !vm.failure) return vm;
+    // Never started on this thread: Envoy has no plugin handle there and adds no filter.
+    if (!vm) return undefined;
+    if (!vm.failure) return w;
     switch (this.config.failurePolicy) {
       case "FAIL_OPEN":
         return undefined;
       case "FAIL_CLOSED":
-        return vm;
+        return w;
       case "FAIL_RELOAD": {
         const now = this.services.timers.nowMs();
         const interval = this.reloadBackoffMs + Math.floor(Math.random() * (this.reloadBackoffMs / 2));
         if (now - w.lastLoadMs < interval) {
           this.reloadStats.backoff++;
-          return vm;
+          return w;
         }
         w.lastLoadMs = now;
         try {
-          const fresh = this.startVm();
-          w.vm = fresh;
+          const fresh = this.base.startOn(worker % this.workers.length, this);
+          w.vm = fresh.vm;
+          w.root = fresh.root;
           this.reloadStats.success++;
-          this.log(LogLevel.Info, "reloaded the Wasm VM after a failure");
-          return fresh;
         } catch (err) {
+          if (!(err instanceof PluginLoadError || err instanceof VmFailedError)) throw err;
           this.reloadStats.failure++;
-          this.log(LogLevel.Error, `failed to reload the Wasm VM: ${(err as Error).message}`);
-          return vm;
+          this.base.report(LogLevel.Error, `Wasm VM failed ${failedStep(err)}`);
         }
+        return w;
       }
     }
   }
 
-  /** All current VMs (for inspection). */
+  /**
+   * The VM a new stream on `worker` uses (see slotFor): undefined when the stream runs without
+   * the plugin.
+   */
+  vmFor(worker = 0): PluginVm | undefined {
+    return this.slotFor(worker)?.vm;
+  }
+
+  /** The worker VMs (streams run there). */
   currentVms(): PluginVm[] {
     return this.workers.map((w) => w.vm).filter((v): v is PluginVm => v !== undefined);
+  }
+
+  /** The main-thread VM (Envoy's lifecycle only): timers tick there, no stream does. */
+  mainThreadVm(): PluginVm | undefined {
+    return this.main?.vm;
+  }
+
+  // The slot, the context id and the root a new stream or connection on `worker` gets.
+  private open(worker: number | undefined): { slot: Slot | undefined; id: number } {
+    const w = (worker ?? this.nextWorker++) % this.workers.length;
+    const slot = this.slotFor(w);
+    const id = slot?.vm && !slot.vm.failure ? slot.vm.newContextId() : 0;
+    return { slot, id };
   }
 
   /**
@@ -218,24 +300,40 @@ export class Plugin implements PluginRuntime {
    * Streams are spread over the workers round-robin unless `worker` is given.
    */
   newHttpStream(sink: HttpStreamSink, info?: StreamInfoInit | StreamInfo, options?: HttpStreamOptions & { worker?: number }): HttpStream {
-    const worker = (options?.worker ?? this.nextWorker++) % this.workers.length;
-    const vm = this.vmFor(worker);
-    const id = vm && !vm.failure ? vm.newContextId() : 0;
+    const { slot, id } = this.open(options?.worker);
     // A complete StreamInfo is shared as is (plugins of one filter chain see the same stream).
     const streamInfo = isStreamInfo(info) ? info : newStreamInfo(info);
-    return new HttpStream(vm, id, streamInfo, sink, this.config.failurePolicy, options);
+    // Without a slot the stream runs without the plugin: failed open, or never started there.
+    const stream = new HttpStream(slot?.vm, id, streamInfo, sink, slot ? this.config.failurePolicy : "FAIL_OPEN", options);
+    stream.rootContext = slot?.root;
+    return stream;
   }
 
-  /** Writes a log line with this plugin's prefix. */
-  log(level: LogLevel, message: string): void {
+  /**
+   * Opens a TCP connection through this plugin (a network filter): call `open()`, then feed it
+   * the bytes of both sides. Connections are spread over the workers round-robin unless
+   * `worker` is given.
+   */
+  newTcpConnection(sink: TcpConnectionSink, info?: StreamInfoInit | StreamInfo, options: { worker?: number } = {}): TcpConnection {
+    const { slot, id } = this.open(options.worker);
+    const streamInfo = isStreamInfo(info) ? info : newStreamInfo(info);
+    const connection = new TcpConnection(slot?.vm, id, streamInfo, sink, slot ? this.config.failurePolicy : "FAIL_OPEN");
+    connection.rootContext = slot?.root;
+    return connection;
+  }
+
+  /**
+   * Writes a log line with this plugin's prefix: Envoy's root context leaves the plugin name out
+   * (`wasm log <root_id> <vm_id>: …`), a stream's includes it (docs/envoy/lifecycle.md).
+   */
+  log(level: LogLevel, message: string, fromRoot = false): void {
     this.services.logs.write({
-      level, message, plugin: this.config.name, rootId: this.config.rootId, vmId: this.config.vmId, time: Date.now(),
+      level, message, plugin: fromRoot ? "" : this.config.name, rootId: this.config.rootId, vmId: this.config.vmId, time: Date.now(),
     });
   }
 
   onVmFailed(vm: PluginVm): void {
     this.failures.push(vm.failure!);
-    this.stopVm(vm);
   }
 
   deliverTick(vm: PluginVm, root: RootContextState): void {
@@ -248,8 +346,14 @@ export class Plugin implements PluginRuntime {
 
   deleteRoot(vm: PluginVm, root: RootContextState): void {
     this.deliver(vm, root, "proxy_on_delete", root.id);
+    this.stopRoot(vm, root);
     vm.contexts.delete(root.id);
-    this.services.timers.clear(vm);
+    if (vm.roots.get(this.key) === root) vm.roots.delete(this.key);
+  }
+
+  // Stops what a root started: its timer and its callouts (Envoy cancels a destroyed root's calls).
+  private stopRoot(vm: PluginVm, root: RootContextState): void {
+    if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(vm, root, 0);
     for (const c of root.callouts.values()) c.cancel();
     root.callouts.clear();
   }
@@ -264,21 +368,30 @@ export class Plugin implements PluginRuntime {
     }
   }
 
-  private stopVms(): void {
-    for (const vm of this.currentVms()) this.discard(vm);
+  // A plugin refused while loading leaves nothing behind: its roots leave the VMs they were added
+  // to, without proxy_on_done (Envoy never accepted it).
+  private abandon(): void {
+    this.isShutDown = true;
+    for (const { vm, root } of [...(this.main ? [this.main] : []), ...this.workers]) {
+      if (!vm || !root) continue;
+      this.stopRoot(vm, root);
+      vm.contexts.delete(root.id);
+      if (vm.roots.get(this.key) === root) vm.roots.delete(this.key);
+    }
+    this.base.release(this);
   }
 
   /**
-   * Shuts the plugin down as Envoy does on removal: proxy_on_done for each root; roots that answer
-   * true are deleted at once, the others when they call proxy_done.
+   * Shuts the plugin down as Envoy does on removal: proxy_on_done for its root in each VM; roots
+   * that answer true are deleted at once, the others when they call proxy_done.
    */
   shutdown(): void {
     if (this.isShutDown) return;
     this.isShutDown = true;
-    for (const vm of this.currentVms()) {
-      this.services.timers.clear(vm);
-      if (vm.failure) continue;
-      const root = vm.root;
+    for (const slot of [...(this.main ? [this.main] : []), ...this.workers]) {
+      const { vm, root } = slot;
+      if (!vm || !root || vm.failure || !vm.contexts.has(root.id)) continue;
+      if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(vm, root, 0);
       try {
         const done = vm.call("proxy_on_done", root, root.id, 0, 0, 0, 0, 1);
         if (done !== 0) this.deleteRoot(vm, root);
@@ -287,6 +400,7 @@ export class Plugin implements PluginRuntime {
         if (!(err instanceof VmFailedError)) throw err;
       }
     }
+    if (this.base.release(this) && this.services.baseVms.get(this.base.key) === this.base) this.services.baseVms.delete(this.base.key);
   }
 }
 

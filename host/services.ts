@@ -8,6 +8,7 @@ import type { MetricStore } from "./state/metrics.js";
 import type { SharedDataStore, SharedQueueStore } from "./state/shared.js";
 import type { MetadataInit, NodeInfo } from "./state/envoy_messages.js";
 import type { PropertyLiteral } from "./state/property_values.js";
+import type { BaseVm } from "./vm/base_vm.js";
 import type { RootContextState } from "./vm/contexts.js";
 import type { PluginVm } from "./vm/plugin_vm.js";
 
@@ -59,4 +60,9 @@ export interface HostServices {
   readonly properties: Map<string, PropertyLiteral>;
   /** Runs `task` soon, outside any VM call (queue notifications). */
   post(task: () => void): void;
+  /**
+   * The modules plugins run, by VM key (vm_id, VM configuration, code): plugins with the same key
+   * share their VMs, as in Envoy.
+   */
+  readonly baseVms: Map<string, BaseVm>;
 }

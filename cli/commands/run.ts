@@ -30,6 +30,8 @@ export interface RunOptions {
   name?: string[];
   vmId?: string[];
   vmConfig?: string[];
+  /** Per plugin: http (default) or network. */
+  type?: string[];
   failurePolicy?: FailurePolicy;
   failOpen?: boolean;
   env?: string[];
@@ -106,6 +108,25 @@ function positiveMs(value: string): number {
   return n;
 }
 
+// `--upstream`: an http(s) URL; for network plugins the TCP address, written tcp://host:port (or
+// http://host:port) and passed on as http://host:port, the form both proxies' settings take.
+function upstreamArg(spec: string, plugins: DevProxyPlugin[]): string {
+  if (!plugins.some((p) => p.type === "network")) {
+    httpUrl(spec, "--upstream");
+    return spec;
+  }
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new UserError(`--upstream is not a URL: ${spec}`);
+  }
+  if (url.protocol !== "tcp:" && url.protocol !== "http:") throw new UserError(`--upstream for network plugins must be tcp://host:port, got ${spec}`);
+  if (!url.port) throw new UserError(`--upstream for network plugins needs a port: ${spec}`);
+  if (url.pathname.replace(/^\/$/, "") || url.search) throw new UserError(`--upstream for network plugins is an address, not a URL with a path: ${spec}`);
+  return `http://${url.host}`;
+}
+
 /** Parses `--node-metadata` JSON as the node's metadata Struct (nested values kept as they are). */
 export function parseNodeMetadataJson(json: string): JsonObject {
   let parsed: unknown;
@@ -121,6 +142,7 @@ export function parseNodeMetadataJson(json: string): JsonObject {
 /** Builds the dev proxy's plugin list from the arguments and options. */
 export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<DevProxyPlugin[]> {
   const failurePolicy: FailurePolicy | undefined = o.failOpen ? "FAIL_OPEN" : o.failurePolicy;
+  for (const t of o.type ?? []) if (t !== "http" && t !== "network") throw new UserError(`--type must be http or network, got '${t}'`);
   const environment = Object.fromEntries((o.env ?? []).map((e) => keyValue(e, "--env", "KEY=VALUE")));
   const out: DevProxyPlugin[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -132,6 +154,7 @@ export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<De
       name: nth(o.name, i, n, "--name"),
       vmId: nth(o.vmId, i, n, "--vm-id"),
       vmConfiguration: nth(o.vmConfig, i, n, "--vm-config"),
+      type: nth(o.type, i, n, "--type") as DevProxyPlugin["type"],
       failurePolicy,
       reloadBackoffMs: o.reloadBackoff,
       environment,
@@ -148,13 +171,14 @@ export function registerRun(program: Command): void {
     .argument("<plugins...>", ".wasm files or project directories (built first), in filter order")
     .addOption(new Option("-l, --listen <host:port>", "listener address").argParser(hostPort).default({ host: "127.0.0.1", port: 10000 }, "127.0.0.1:10000"))
     .addOption(new Option("--admin <host:port|off>", "admin listener (/ready, /stats/prometheus)").argParser((v: string) => (v === "off" ? false : hostPort(v))).default({ host: "127.0.0.1", port: 9901 }, "127.0.0.1:9901"))
-    .option("-u, --upstream <url>", "forward requests to this http(s) URL")
+    .option("-u, --upstream <url>", "forward requests to this http(s) URL (network plugins: the tcp://host:port to forward connections to)")
     .option("--direct-response <status[:body]>", "reply when there is no --upstream", "200")
     .addOption(repeatable("-c, --config <text|@file>", "plugin configuration (per plugin)", textOrFile))
     .addOption(repeatable("--root-id <id>", "root id (Envoy root_id; per plugin)"))
     .addOption(repeatable("--name <name>", "plugin name (Envoy name; per plugin)"))
     .addOption(repeatable("--vm-id <id>", "VM id (Envoy vm_config.vm_id; per plugin)"))
     .addOption(repeatable("--vm-config <text|@file>", "VM configuration (per plugin)", textOrFile))
+    .addOption(repeatable("--type <http|network>", "filter type (per plugin): http, or network — a TCP filter: the listener then proxies TCP to --upstream (tcp://host:port), as Envoy's tcp_proxy (default: http)"))
     .addOption(new Option("--failure-policy <policy>", "what a trap does to streams (default: FAIL_RELOAD)").choices(["FAIL_RELOAD", "FAIL_CLOSED", "FAIL_OPEN"]))
     .option("--fail-open", "same as --failure-policy FAIL_OPEN")
     .addOption(repeatable("--env <KEY=VALUE>", "environment variable for the plugins"))
@@ -230,12 +254,11 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
     ...(o.nodeCluster !== undefined ? { cluster: o.nodeCluster } : {}),
     ...(o.nodeMetadata ? { metadata: parseNodeMetadataJson(o.nodeMetadata) } : {}),
   };
-  if (o.upstream) httpUrl(o.upstream, "--upstream");
   return {
     plugins,
     host: o.listen.host, port: o.listen.port,
     admin: o.admin === false ? false : { host: o.admin.host, port: o.admin.port },
-    upstream: o.upstream,
+    upstream: o.upstream === undefined ? undefined : upstreamArg(o.upstream, plugins),
     directResponse: { status: Number(m[1]), body: m[2] ?? "" },
     clusters: Object.fromEntries((o.cluster ?? []).map((c) => clusterArg(c))),
     properties,
@@ -249,6 +272,10 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
 export async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy: DevProxy; plugins: DevProxyPlugin[] }> {
   const options = await devProxyOptionsFromArgs(args, o);
   const plugins = options.plugins;
+  const network = plugins.some((p) => p.type === "network");
+  if (network && plugins.some((p) => p.type !== "network")) {
+    throw new UserError("the dev proxy runs either HTTP plugins or network plugins on its listener, not both (run them separately, or with --envoy)");
+  }
   let proxy: DevProxy;
   try {
     proxy = await startDevProxy({ ...options, onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`) });
@@ -266,7 +293,10 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<{
   for (const [i, p] of proxy.plugins.entries()) {
     process.stderr.write(`pwasm: plugin ${i + 1}: ${relative(process.cwd(), String(plugins[i]!.wasm))} (ABI ${p.abiVersion}, root_id "${p.config.rootId}", ${p.concurrency} VM${p.concurrency > 1 ? "s" : ""})\n`);
   }
-  process.stderr.write(`pwasm: listening on ${proxy.url} → ${o.upstream ?? `direct response ${options.directResponse!.status}`}\n`);
+  const target = network
+    ? options.upstream ? `tcp://${new URL(options.upstream).host}` : "direct response (its body, then close)"
+    : o.upstream ?? `direct response ${options.directResponse!.status}`;
+  process.stderr.write(`pwasm: listening on ${proxy.url} → ${target}\n`);
   if (proxy.adminUrl) process.stderr.write(`pwasm: admin on ${proxy.adminUrl} (/ready, /stats/prometheus)\n`);
   return { proxy, plugins };
 }

@@ -21,7 +21,7 @@ export const contextFunctions: HostFunctionDef[] = [
       if (!root.pendingDone) return WasmResult.NotFound;
       root.pendingDone = false;
       // Envoy deletes the root after the current VM call returns.
-      vm.defer(() => vm.runtime.deleteRoot(vm, root));
+      vm.defer(() => root.plugin.deleteRoot(vm, root));
       return WasmResult.Ok;
     },
   },
@@ -60,7 +60,7 @@ export const contextFunctions: HostFunctionDef[] = [
     create: (vm) => (ptrOut: number, sizeOut: number) => {
       // Envoy: the plugin configuration inside proxy_on_configure, else the VM configuration.
       const root = (vm.effective ?? vm.root).root;
-      return vm.returnBytes(root.pluginConfiguration ?? vm.runtime.config.vmConfiguration, ptrOut, sizeOut);
+      return vm.returnBytes(root.pluginConfiguration ?? vm.runtime.vmConfiguration, ptrOut, sizeOut);
     },
   },
   {

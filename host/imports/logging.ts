@@ -15,7 +15,7 @@ export const loggingFunctions: HostFunctionDef[] = [
         vm.mem.check(ptr, len);
         return WasmResult.Ok;
       }
-      vm.runtime.log(level as 0, vm.mem.utf8(ptr, len));
+      vm.guestLog(level as 0, vm.mem.utf8(ptr, len));
       return WasmResult.Ok;
     },
   },

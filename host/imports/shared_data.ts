@@ -7,7 +7,7 @@ export const sharedDataFunctions: HostFunctionDef[] = [
     module: "env", name: "proxy_get_shared_data", type: sig("iiiii>i"),
     create: (vm) => (keyPtr: number, keyLen: number, ptrOut: number, sizeOut: number, casOut: number) => {
       const key = vm.mem.utf8(keyPtr, keyLen);
-      const entry = vm.runtime.services.sharedData.get(vm.runtime.config.vmId, key);
+      const entry = vm.runtime.services.sharedData.get(vm.runtime.vmId, key);
       if (!entry) return WasmResult.NotFound;
       vm.mem.check(casOut, 4);
       const r = vm.returnBytes(entry.value, ptrOut, sizeOut);
@@ -21,7 +21,7 @@ export const sharedDataFunctions: HostFunctionDef[] = [
     create: (vm) => (keyPtr: number, keyLen: number, valPtr: number, valLen: number, cas: number) => {
       const key = vm.mem.utf8(keyPtr, keyLen);
       const value = vm.mem.copy(valPtr, valLen);
-      return vm.runtime.services.sharedData.set(vm.runtime.config.vmId, key, value, cas >>> 0);
+      return vm.runtime.services.sharedData.set(vm.runtime.vmId, key, value, cas >>> 0);
     },
   },
 ];

@@ -10,8 +10,8 @@ export const sharedQueueFunctions: HostFunctionDef[] = [
       const name = vm.mem.utf8(namePtr, nameLen);
       vm.mem.check(idOut, 4);
       const root = (vm.effective ?? vm.root).root;
-      const id = vm.runtime.services.sharedQueues.register(vm.runtime.config.vmId, name, {
-        notify: (queueId) => vm.runtime.services.post(() => vm.runtime.deliverQueueReady(vm, root, queueId)),
+      const id = vm.runtime.services.sharedQueues.register(vm.runtime.vmId, name, {
+        notify: (queueId) => vm.runtime.services.post(() => root.plugin.deliverQueueReady(vm, root, queueId)),
       });
       vm.mem.setU32(idOut, id);
       return WasmResult.Ok;
@@ -20,7 +20,7 @@ export const sharedQueueFunctions: HostFunctionDef[] = [
   {
     module: "env", name: "proxy_resolve_shared_queue", type: sig("iiiii>i"),
     create: (vm) => (vmIdPtr: number, vmIdLen: number, namePtr: number, nameLen: number, idOut: number) => {
-      const vmId = vm.mem.utf8(vmIdPtr, vmIdLen) || vm.runtime.config.vmId;
+      const vmId = vm.mem.utf8(vmIdPtr, vmIdLen) || vm.runtime.vmId;
       const name = vm.mem.utf8(namePtr, nameLen);
       vm.mem.check(idOut, 4);
       const id = vm.runtime.services.sharedQueues.resolve(vmId, name);

@@ -33,7 +33,7 @@ function fdWrite(vm: PluginVm, fd: number, iovs: number, count: number, nwritten
   if (data.length > 0) {
     let text = data.toString("utf8");
     if (text.endsWith("\n")) text = text.slice(0, -1);
-    vm.runtime.log(fd === 1 ? LogLevel.Info : LogLevel.Error, text);
+    vm.guestLog(fd === 1 ? LogLevel.Info : LogLevel.Error, text);
   }
   vm.mem.setU32(nwrittenOut, data.length);
   return WasiErrno.Success;
@@ -41,7 +41,7 @@ function fdWrite(vm: PluginVm, fd: number, iovs: number, count: number, nwritten
 
 // KEY=VALUE\0 strings of the configured environment.
 function environ(vm: PluginVm): Buffer[] {
-  return vm.runtime.config.environment.map(([k, v]) => Buffer.from(`${k}=${v}\0`, "utf8"));
+  return vm.runtime.environment.map(([k, v]) => Buffer.from(`${k}=${v}\0`, "utf8"));
 }
 
 const constant = (value: number) => (): HostFunctionImpl => () => value;
@@ -65,14 +65,14 @@ export const wasiFunctions: HostFunctionDef[] = [
   {
     module: W, name: "fd_seek", type: sig("iIii>i"), allowed: "init",
     create: (vm) => () => {
-      vm.runtime.log(LogLevel.Error, "wasi_snapshot_preview1 fd_seek is not supported");
+      vm.guestLog(LogLevel.Error, "wasi_snapshot_preview1 fd_seek is not supported");
       return WasiErrno.Success;
     },
   },
   {
     module: W, name: "fd_close", type: sig("i>i"), allowed: "init",
     create: (vm) => () => {
-      vm.runtime.log(LogLevel.Error, "wasi_snapshot_preview1 fd_close is not supported");
+      vm.guestLog(LogLevel.Error, "wasi_snapshot_preview1 fd_close is not supported");
       return WasiErrno.Success;
     },
   },
@@ -195,7 +195,7 @@ export const wasiFunctions: HostFunctionDef[] = [
     module: W, name: "proc_exit", type: sig("i>"), allowed: "init",
     create: (vm) => (code: number) => {
       // Envoy logs and returns; a JS host must unwind or Go/AS code runs on after "exit".
-      vm.runtime.log(LogLevel.Error, `wasi_snapshot_preview1 proc_exit(${code | 0})`);
+      vm.guestLog(LogLevel.Error, `wasi_snapshot_preview1 proc_exit(${code | 0})`);
       throw new HostTrap(`proc_exit(${code | 0})`);
     },
   },

@@ -3,26 +3,25 @@
 // /stats/prometheus. It behaves like an Envoy listener with http_connection_manager, Wasm filters
 // and a router, as far as a plugin can tell.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { LogLevel } from "../abi/constants.js";
-import { ProxyWasmHost, type HostOptions } from "../host.js";
+import type { ProxyWasmHost, HostOptions } from "../host.js";
 import type { Plugin, PluginOptions } from "../plugin.js";
 import type { HeaderMap } from "../state/header_map.js";
 import { localReplyMessage } from "../state/local_reply.js";
 import type { PropertyLiteral } from "../state/stream_info.js";
-import { istioTagExtractor } from "../istio/tag_extractor.js";
 import { mutateRequestHeaders, mutateResponseHeaders } from "./connection_manager.js";
 import { FilterChain } from "./filter_chain.js";
 import { decodeRequestHeaders, decodeResponseHeaders, encodeHeaders, startRequest, writeResponseHead } from "./http1_codec.js";
-import { HttpCalloutTransport } from "./http_callouts.js";
-import { Http2GrpcTransport } from "./grpc_transport.js";
-import { SystemDnsResolver } from "./dns_resolver.js";
+import { createProxyHost, listen, LiveChain, loadChain, runningProxy, startAdmin, type AdminListener } from "./proxy_host.js";
 import { trackUpstreamRequest } from "./upstream_info.js";
+import { startTcpProxy } from "./tcp_proxy.js";
 import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
 
 /** One plugin of the chain: its module and its settings. */
 export interface DevProxyPlugin extends PluginOptions {
   wasm: Uint8Array | string;
+  /** An HTTP filter (default) or a network filter: network plugins make a TCP proxy (tcp_proxy.ts). */
+  type?: "http" | "network";
 }
 
 /** Options of the dev proxy. */
@@ -91,76 +90,34 @@ export interface DevProxy {
 
 const EMPTY = Buffer.alloc(0);
 
-// The node pwasm's Envoy bootstrap declares (cli/envoy/bootstrap.ts): id and cluster "pwasm"
-// unless given, so `xds.node` answers alike in both (docs/envoy/properties.md).
-function devProxyNode(node: NodeInfo | undefined): NodeInfo {
-  return { ...node, id: node?.id ?? "pwasm", cluster: node?.cluster ?? "pwasm" };
-}
-
-function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
 /** Starts the dev proxy; resolves once both listeners accept connections. */
 export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy> {
-  const clusters = new Map(Object.entries(options.clusters ?? {}).map(([k, v]) => [k, new URL(v)]));
-  const grpc = new Http2GrpcTransport(clusters);
-  const host = new ProxyWasmHost({
-    mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
-    callouts: new HttpCalloutTransport(clusters), grpc, dns: new SystemDnsResolver(), properties: options.properties,
-    node: devProxyNode(options.node), listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata, tagExtractor: options.tagExtractor ?? istioTagExtractor,
-  });
-  let plugins: Plugin[] = [];
-  // A start that fails part way (a plugin refused, a port in use) leaves nothing running.
-  try {
-    for (const p of options.plugins) plugins.push(await host.loadPlugin(p.wasm, p));
-  } catch (err) {
-    host.shutdown();
-    grpc.close();
-    throw err;
+  // Network plugins → the TCP mode (Envoy's network Wasm filters before tcp_proxy).
+  if (options.plugins.some((p) => p.type === "network")) {
+    if (options.plugins.some((p) => p.type !== "network")) {
+      throw new Error("the dev proxy runs HTTP plugins or network plugins, not both on one listener (run each kind with its own pwasm run)");
+    }
+    return startTcpProxy(options);
   }
+  const proxyHost = createProxyHost(options);
+  const { host } = proxyHost;
+  // A start that fails part way (a plugin refused, a port in use) leaves nothing running.
+  const live = new LiveChain(host, await loadChain(proxyHost, options.plugins));
   const upstream = options.upstream ? new URL(options.upstream) : undefined;
   const direct = options.directResponse ?? { status: 200, body: "" };
   const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
-  let inFlight = 0;
   let nextWorker = 0;
-  // Set by close() while it waits for the last stream to end.
-  let onIdle: (() => void) | undefined;
-
-  // Streams in flight per plugin, so a replaced plugin shuts down only once its streams are done.
-  const active = new Map<Plugin, number>();
-  const retiring = new Set<Plugin>();
-  const retireIfIdle = (p: Plugin) => {
-    if (retiring.has(p) && !active.get(p)) {
-      retiring.delete(p);
-      active.delete(p);
-      host.unloadPlugin(p);
-    }
-  };
 
   const server = http.createServer((req, res) => {
-    inFlight++;
     // The chain is fixed for the whole stream: a swap affects only later requests.
-    const chainPlugins = plugins;
-    for (const p of chainPlugins) active.set(p, (active.get(p) ?? 0) + 1);
+    const chainPlugins = live.begin();
     const chain = handle(req, res, chainPlugins);
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
-      inFlight--;
       chain.complete();
-      for (const p of chainPlugins) {
-        active.set(p, active.get(p)! - 1);
-        retireIfIdle(p);
-      }
-      if (inFlight === 0) onIdle?.();
+      live.end(chainPlugins);
     };
     res.on("close", finish);
   });
@@ -369,52 +326,17 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   }
 
   const abandon = async (err: unknown): Promise<never> => {
-    host.shutdown();
-    grpc.close();
+    proxyHost.shutdown();
     if (server.listening) await new Promise((r) => server.close(r));
     throw err;
   };
   const address = await listen(server, options.host ?? "127.0.0.1", options.port ?? 10000).catch(abandon);
-  let adminServer: http.Server | undefined;
-  let adminUrl: string | undefined;
-  if (options.admin !== false) {
-    adminServer = http.createServer((req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (path === "/ready") {
-        res.writeHead(200, { "content-type": "text/plain" }).end("LIVE\n");
-      } else if (path === "/stats/prometheus" || (path === "/stats" && req.url?.includes("format=prometheus"))) {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(host.prometheus());
-      } else if (path === "/stats") {
-        const lines = host.metrics.all().map((m) => `${m.name}: ${m.type === 2 ? `P0(nan) count=${m.count} sum=${m.sum}` : m.value}`);
-        res.writeHead(200, { "content-type": "text/plain" }).end(lines.sort().join("\n") + "\n");
-      } else {
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-      }
-    });
-    const a = options.admin || {};
-    const addr = await listen(adminServer, a.host ?? "127.0.0.1", a.port ?? 9901).catch(abandon);
-    adminUrl = `http://${addr.address}:${addr.port}`;
-  }
-
-  return {
+  const admin: AdminListener | undefined = options.admin === false ? undefined : await startAdmin(host, options.admin).catch(abandon);
+  return runningProxy({
     url: `http://${address.address}:${address.port}`,
-    adminUrl,
+    adminUrl: admin?.url,
     host,
-    get plugins() {
-      return plugins;
-    },
-    get inFlight() {
-      return inFlight;
-    },
-    replacePlugins(next: Plugin[]) {
-      const old = plugins;
-      plugins = next;
-      for (const p of old) {
-        if (next.includes(p)) continue;
-        retiring.add(p);
-        retireIfIdle(p);
-      }
-    },
+    live,
     async close() {
       // Connections still busy after the drain time are closed: their streams end (reset).
       const drain = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 5000);
@@ -423,13 +345,12 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
           server.close(() => r());
           server.closeIdleConnections();
         }),
-        adminServer ? new Promise<void>((r) => adminServer!.close(() => r())) : Promise.resolve(),
+        admin?.close(),
       ]);
       clearTimeout(drain);
       // A closed socket ends its stream a moment later: plugins shut down after their last stream.
-      if (inFlight > 0) await new Promise<void>((r) => { onIdle = r; });
-      host.shutdown();
-      grpc.close();
+      await live.idle();
+      proxyHost.shutdown();
     },
-  };
+  });
 }

@@ -19,7 +19,7 @@
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult,
 } from "../abi/constants.js";
-import { HostContext, type LocalReply, type RootContextState } from "../vm/contexts.js";
+import { HostContext, type LocalReply } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
@@ -94,10 +94,6 @@ export class HttpStream extends HostContext implements HttpFilter {
     super(vm as PluginVm, id);
     this.manager = new FilterManager(this, info, sink, options);
     if (!vm) this.bypass = failurePolicy === "FAIL_OPEN";
-  }
-
-  get root(): RootContextState {
-    return this.vm.root;
   }
 
   /** The request as this plugin sees it. */
@@ -221,7 +217,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     if (this.created) return;
     this.created = true;
     this.vm.contexts.set(this.id, this);
-    this.vm.call("proxy_on_context_create", this, this.id, this.vm.root.id);
+    this.vm.call("proxy_on_context_create", this, this.id, this.root.id);
   }
 
   private release(): void {
@@ -251,7 +247,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     let status = raw as FilterHeadersStatus;
     if (this.takeStopNextIteration() || raw > FilterHeadersStatus.StopAllIterationAndWatermark) {
       status = FilterHeadersStatus.StopAllIterationAndWatermark;
-    } else if (raw === FilterHeadersStatus.StopIteration && !this.vm.runtime.config.allowOnHeadersStopIteration) {
+    } else if (raw === FilterHeadersStatus.StopIteration && !this.root.plugin.config.allowOnHeadersStopIteration) {
       status = FilterHeadersStatus.StopAllIterationAndWatermark;
     } else if (raw === FilterHeadersStatus.ContinueAndEndStream) {
       status = FilterHeadersStatus.Continue;

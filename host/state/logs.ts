@@ -11,8 +11,11 @@ export interface LogEntry {
   vmId: string;
   /** Milliseconds since the epoch. */
   time: number;
-  /** Who wrote it: a plugin (or the host about a plugin; the default), or the dev proxy itself. */
-  source?: "plugin" | "proxy";
+  /**
+   * Who wrote it: a plugin (the default; `wasm log <prefix>: …`), the host about a VM (Envoy's own
+   * `[wasm]` lines, such as a VM failure: no `wasm log` prefix), or the dev proxy itself.
+   */
+  source?: "plugin" | "host" | "proxy";
 }
 
 /** Where log lines go: kept for tests, and/or handed to a printer. */
@@ -76,5 +79,6 @@ export function formatEnvoyLog(e: LogEntry): string {
   const t = new Date(e.time).toISOString().replace("T", " ").replace("Z", "");
   // The proxy's own lines are not plugin output: they get their own component, as Envoy's router's do.
   if (e.source === "proxy") return `[${t}][${LOG_LEVEL_NAMES[e.level]}][pwasm] ${e.message}`;
+  if (e.source === "host") return `[${t}][${LOG_LEVEL_NAMES[e.level]}][wasm] ${e.message}`;
   return `[${t}][${LOG_LEVEL_NAMES[e.level]}][wasm] wasm log${logPrefix(e)}: ${e.message}`;
 }

@@ -1,11 +1,11 @@
 // One TCP connection through one plugin, driven as Envoy drives a Wasm network filter
-// (abi-and-host.md §7.3): proxy_on_new_connection when the connection opens; client bytes through
+// (docs/envoy/lifecycle.md, "TCP"): proxy_on_new_connection when the connection opens; client bytes through
 // proxy_on_downstream_data (buffer 2) and server bytes through proxy_on_upstream_data (buffer 3);
 // a data callback that returns StopIteration keeps its bytes, and the next callback sees them plus
 // what arrived since. proxy_continue_stream(DOWNSTREAM) lets held client bytes go on; there is no
 // continue for UPSTREAM (UNIMPLEMENTED). Upstream end of stream also reports
 // proxy_on_upstream_connection_close(UNKNOWN); the downstream close (LOCAL or REMOTE) ends the
-// connection: proxy_on_done, proxy_on_log, proxy_on_delete, once.
+// connection: proxy_on_done, proxy_on_log, proxy_on_delete, once (Envoy's order for connections).
 import { BufferType, PeerType, StreamType, WasmResult } from "../abi/constants.js";
 import { HostContext, type RootContextState } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
@@ -58,7 +58,7 @@ export class TcpConnection extends HostContext {
   readonly upstream = new Flow();
   /** Why the proxy closed the connection, once it did. */
   closeDetails: string | undefined;
-  /** The plugin is out of the connection: it failed under FAIL_OPEN (or had no VM). */
+  /** The plugin is out of the connection: it opened without a VM under FAIL_OPEN. */
   bypass = false;
   /** True once proxy_on_done/log/delete ran (or the connection ended without the plugin). */
   completed = false;
@@ -77,10 +77,6 @@ export class TcpConnection extends HostContext {
   ) {
     super(vm as PluginVm, id);
     if (!vm) this.bypass = failurePolicy === "FAIL_OPEN";
-  }
-
-  get root(): RootContextState {
-    return this.vm.root;
   }
 
   /** The connection opened: proxy_on_context_create, then proxy_on_new_connection. */
@@ -103,7 +99,8 @@ export class TcpConnection extends HostContext {
   /** Bytes from the server (a write toward the client); `endOfStream` when the server half-closed. */
   upstreamWrite(data: Buffer, endOfStream: boolean): void {
     this.data(this.upstream, data, endOfStream, false);
-    // Envoy reports the upstream close on the write that carries end of stream.
+    // Envoy reports the upstream close on the write that carries end of stream (when the data
+    // callback did not already: it does so before the bytes go on).
     if (endOfStream) this.upstreamClose(PeerType.Unknown);
   }
 
@@ -171,6 +168,9 @@ export class TcpConnection extends HostContext {
     else this.lastActions.upstreamData = raw;
     // Any non-zero status stops iteration (Envoy).
     flow.stopped = raw !== 0;
+    // Envoy's onWrite reports the upstream close right after the data callback that carried the
+    // end of stream, before the bytes go on toward the client (docs/envoy/lifecycle.md, "TCP").
+    if (!fromClient && endOfStream) this.upstreamClose(PeerType.Unknown);
     if (!flow.stopped) this.flush(flow, fromClient);
   }
 
@@ -192,17 +192,12 @@ export class TcpConnection extends HostContext {
     this.downstreamClose(PeerType.Local);
   }
 
+  // Envoy's CHECK_FAIL_NET: a connection whose VM failed is closed (FlushWrite) whatever the
+  // failure policy — FAIL_OPEN only lets later connections run without the plugin, which is
+  // decided when they open (docs/envoy/lifecycle.md).
   private onVmFailure(): void {
     if (this.failed) return;
     this.failed = true;
-    if (this.failurePolicy === "FAIL_OPEN") {
-      // Let through whatever the plugin was holding; the plugin is out from now on.
-      this.bypass = true;
-      this.flush(this.downstream, true);
-      this.flush(this.upstream, false);
-      return;
-    }
-    // Envoy fails a network filter by closing the connection (FlushWrite).
     this.closeDetails = "wasm_fail_stream";
     this.sink.close?.("wasm_fail_stream");
     this.finish();
@@ -212,7 +207,8 @@ export class TcpConnection extends HostContext {
   private finish(): void {
     if (this.completed) return;
     this.completed = true;
-    this.info.endTime ??= Date.now();
+    // No end time: a connection never completes a request (request.duration is NOT_FOUND in its
+    // on_log, as in Envoy: docs/envoy/lifecycle.md, "TCP").
     if (this.created && this.vm && !this.vm.failure && !this.failed) {
       const id = this.id;
       this.invoke(() => {

@@ -38,7 +38,7 @@ export class ManualTimers implements TimerService {
   tick(): void {
     for (const t of [...this.timers]) {
       t.dueAt = this.now + t.periodMs;
-      t.vm.runtime.deliverTick(t.vm, t.root);
+      t.root.plugin.deliverTick(t.vm, t.root);
     }
   }
 
@@ -51,7 +51,7 @@ export class ManualTimers implements TimerService {
       if (!next) break;
       this.now = next.dueAt;
       next.dueAt += next.periodMs;
-      next.vm.runtime.deliverTick(next.vm, next.root);
+      next.root.plugin.deliverTick(next.vm, next.root);
     }
     this.now = end;
   }
@@ -79,7 +79,7 @@ export class RealTimers implements TimerService {
     // Envoy re-arms the timer after each proxy_on_tick returns (ticks never overlap or queue up).
     const arm = () => {
       const handle = setTimeout(() => {
-        vm.runtime.deliverTick(vm, root);
+        root.plugin.deliverTick(vm, root);
         const cur = this.timers.get(root);
         if (cur?.handle === handle && root.tickPeriodMs > 0) arm();
       }, root.tickPeriodMs);

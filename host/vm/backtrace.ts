@@ -1,6 +1,9 @@
-// Turns a trap into Envoy-style text: the message and an in-VM backtrace, one line per wasm frame,
-// `N: 0xOFFSET - name`, plus the source position when a source map is available.
+// Turns a trap into Envoy's text (docs/envoy/lifecycle.md): `Uncaught RuntimeError: unreachable`
+// and, when the module has a name section, an in-VM backtrace, one line per wasm frame,
+// `  N:  0xOFFSET - name`, plus the source position when a source map is available (pwasm's own
+// addition: Envoy has no source maps).
 import type { ModuleInfo } from "../wasm/binary.js";
+import type { VmFailure } from "./errors.js";
 
 /** Maps a code offset of the module to a source position (from a debug build's source map). */
 export interface SourcePositionResolver {
@@ -25,7 +28,7 @@ export function wasmFrames(err: unknown, info?: ModuleInfo): WasmFrame[] {
     const m = WASM_FRAME.exec(line);
     if (!m) continue;
     const functionIndex = Number(m[2]);
-    const name = info?.functionNames.get(functionIndex) ?? m[1] ?? `wasm-function[${functionIndex}]`;
+    const name = info ? info.functionNames.get(functionIndex) ?? `unknown(function index:${functionIndex})` : m[1] ?? `wasm-function[${functionIndex}]`;
     frames.push({ functionIndex, offset: parseInt(m[3]!, 16), name });
   }
   return frames;
@@ -40,13 +43,17 @@ export interface OffsetShift {
 }
 
 /**
- * The message and backtrace lines of a trap. Offsets are reported in the original module (as
- * the .wasm file and its source map know them).
+ * The message and backtrace lines of a trap, as V8 in Envoy words them: the exception uncaught
+ * (an error the host raised reads as an `Error`). Offsets are reported in the original module (as
+ * the .wasm file and its source map know them). Like Envoy, no backtrace for a module without a
+ * name section.
  */
 export function symbolizeTrap(
   err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver, moved?: OffsetShift,
 ): { message: string; backtrace: string[] } {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const kind = err instanceof WebAssembly.RuntimeError || err instanceof RangeError ? err.name : "Error";
+  const message = `Uncaught ${kind}: ${err instanceof Error ? err.message : String(err)}`;
+  if (info && info.functionNames.size === 0) return { message, backtrace: [] };
   const backtrace = wasmFrames(err, info).map((f, i) => {
     if (moved && moved.shift !== 0 && f.offset >= moved.shiftFrom + moved.shift) f.offset -= moved.shift;
     let pos = sourceMap?.resolve(f.offset);
@@ -55,7 +62,13 @@ export function symbolizeTrap(
     const body = info?.code.find((c) => c.index === f.functionIndex);
     if (pos && body && pos.mappedOffset !== undefined && pos.mappedOffset < body.start) pos = undefined;
     const where = pos ? ` (${pos.source}:${pos.line}:${pos.column})` : "";
-    return `${i}: 0x${f.offset.toString(16)} - ${f.name}${where}`;
+    return `${String(i).padStart(3)}:  0x${f.offset.toString(16)} - ${f.name}${where}`;
   });
   return { message, backtrace };
+}
+
+/** The text Envoy logs (at error, component `wasm`) when a VM fails. */
+export function formatFailure(f: VmFailure): string {
+  const head = `Function: ${f.callback} failed: ${f.message}`;
+  return f.backtrace.length === 0 ? head : `${head}\nProxy-Wasm plugin in-VM backtrace:\n${f.backtrace.join("\n")}`;
 }

@@ -6,6 +6,7 @@ import { BufferType, MapType, WasmResult } from "../abi/constants.js";
 import type { HeaderMap } from "../state/header_map.js";
 import type { PropertyScope } from "../state/properties.js";
 import type { PluginVm } from "./plugin_vm.js";
+import type { PluginRuntime } from "./runtime.js";
 
 /** The kinds of context. */
 export type ContextKind = "root" | "http" | "tcp";
@@ -33,10 +34,18 @@ export interface CalloutResponse {
 export abstract class HostContext {
   abstract readonly kind: ContextKind;
 
+  /**
+   * The root context of the plugin this stream or connection belongs to, set by the plugin that
+   * opens it (several plugins' roots may live in one VM).
+   */
+  rootContext: RootContextState | undefined;
+
   constructor(readonly vm: PluginVm, readonly id: number) {}
 
   /** The root context this context belongs to (itself for a root). */
-  abstract get root(): RootContextState;
+  get root(): RootContextState {
+    return this.rootContext ?? this.vm.root;
+  }
 
   /** A header map, or undefined when it is not available in this context now. */
   headerMap(type: MapType): HeaderMap | undefined {
@@ -75,7 +84,7 @@ export abstract class HostContext {
     const r = this.root;
     switch (type) {
       case BufferType.VmConfiguration:
-        return r.vmConfiguration ?? this.vm.runtime.config.vmConfiguration;
+        return r.vmConfiguration ?? this.vm.runtime.vmConfiguration;
       case BufferType.PluginConfiguration:
         return r.pluginConfiguration;
       case BufferType.HttpCallResponseBody:
@@ -128,7 +137,7 @@ export interface PendingCallout {
   cancel(): void;
 }
 
-/** The root (plugin) context of a VM. */
+/** The root context of one plugin in a VM. */
 export class RootContextState extends HostContext {
   readonly kind = "root" as const;
   /** Plugin configuration, set only while proxy_on_configure runs. */
@@ -156,7 +165,11 @@ export class RootContextState extends HostContext {
   /** Properties declared with the declare_property foreign function, by path (byte string). */
   readonly declaredProperties = new Map<string, { readonly: boolean }>();
 
-  get root(): RootContextState {
+  constructor(vm: PluginVm, id: number, readonly plugin: PluginRuntime) {
+    super(vm, id);
+  }
+
+  override get root(): RootContextState {
     return this;
   }
 }

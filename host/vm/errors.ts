@@ -24,9 +24,12 @@ export class HostTrap extends Error {
 export interface VmFailure {
   /** The export that was running, e.g. `proxy_on_request_headers`. */
   callback: string;
-  /** The trap message, e.g. `RuntimeError: unreachable`. */
+  /** The trap message as Envoy's V8 words it, e.g. `Uncaught RuntimeError: unreachable`. */
   message: string;
-  /** Backtrace lines, innermost first: `0: 0x1a2b - AddHeader#onResponseHeaders (assembly/index.ts:31:5)`. */
+  /**
+   * Backtrace lines in Envoy's format, innermost first (none for a module without a name
+   * section): `  0:  0x1a2b - AddHeader#onResponseHeaders (assembly/index.ts:31:5)`.
+   */
   backtrace: string[];
 }
 

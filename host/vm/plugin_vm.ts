@@ -1,22 +1,25 @@
-// One instance of a plugin's module: its memory, its exports, its contexts, and the rules for
-// calling into it. Mirrors a thread-local VM clone in Envoy: it has its own context ids, metric
-// ids and callout tokens; a trap fails it for good.
-import { type AbiVersion, WasmResult } from "../abi/constants.js";
+// One instance of a module: its memory, its exports, its contexts, and the rules for calling into
+// it. Mirrors a VM in Envoy (a thread-local clone of the base VM, or the base or canary VM): it
+// has its own context ids, metric ids and callout tokens, the root contexts of every plugin that
+// shares it (docs/envoy/lifecycle.md), and a trap fails it for good.
+import { type AbiVersion, type LogLevel, WasmResult } from "../abi/constants.js";
 import type { ModuleInfo } from "../wasm/binary.js";
 import { linkImports } from "../imports/registry.js";
-import type { PluginRuntime } from "./runtime.js";
+import type { PluginRuntime, VmRuntime } from "./runtime.js";
 import { RootContextState, type HostContext } from "./contexts.js";
 import { GuestMemory } from "./memory.js";
 import { HostTrap, PluginLoadError, VmFailedError, type VmFailure } from "./errors.js";
-import { symbolizeTrap } from "./backtrace.js";
+import { formatFailure, symbolizeTrap } from "./backtrace.js";
 
 /** What a VM is doing; host functions check it (Envoy restricts calls during init and in malloc). */
 export const enum VmPhase {
   Running = 0,
-  /** `_initialize` / `main` / `_start` / the start section. */
+  /** `_initialize` / `main` / `_start`. */
   Init = 1,
   /** The host is running the guest allocator. */
   Allocating = 2,
+  /** The module's start section runs (inside instantiation): Envoy has no context yet. */
+  Instantiating = 3,
 }
 
 /** An exported callback: numbers in, a number (or nothing) out. i64 results would be bigint. */
@@ -31,8 +34,8 @@ export class PluginVm {
   phase: VmPhase = VmPhase.Init;
   /** The failure that stopped this VM, if any. */
   failure: VmFailure | undefined;
-  /** The root context of this VM's plugin (id 1, as in Envoy with one plugin per VM). */
-  root!: RootContextState;
+  /** Root contexts by plugin key, in the order the plugins started. */
+  readonly roots = new Map<string, RootContextState>();
 
   /** Contexts by id: the root, streams, connections. */
   readonly contexts = new Map<number, HostContext>();
@@ -58,25 +61,37 @@ export class PluginVm {
   private malloc!: (size: number) => number;
 
   constructor(
-    readonly runtime: PluginRuntime,
+    readonly runtime: VmRuntime,
     readonly module: WebAssembly.Module,
     readonly info: ModuleInfo,
     readonly abiVersion: AbiVersion,
   ) {}
 
   /**
-   * Instantiates the module, runs its init export under the init restrictions, creates the root
-   * context and delivers proxy_on_vm_start and proxy_on_configure. Throws PluginLoadError when the
-   * plugin refuses to start or its configuration, and VmFailedError when it traps.
+   * The root context of the first plugin that started in this VM (with one plugin per VM, its
+   * root). Streams know their own plugin's root (HostContext.root).
    */
-  start(): void {
+  get root(): RootContextState {
+    const first = this.roots.values().next();
+    if (first.done) throw new Error("no plugin has started in this VM");
+    return first.value;
+  }
+
+  /**
+   * Instantiates the module and runs its initialization under Envoy's restrictions: `_initialize`
+   * then `main(0, 0)` (or `__main_void`), else `_start`. Throws PluginLoadError when the module
+   * cannot be instantiated, and VmFailedError when initialization traps.
+   */
+  instantiate(): void {
     const imports = linkImports(this);
+    this.phase = VmPhase.Instantiating;
     try {
       this.instance = new WebAssembly.Instance(this.module, imports);
     } catch (err) {
-      if (err instanceof HostTrap || err instanceof WebAssembly.RuntimeError) this.fail("start", err);
+      if (err instanceof HostTrap) throw new PluginLoadError(err.message);
       throw new PluginLoadError(`failed to instantiate the module: ${(err as Error).message}`);
     }
+    this.phase = VmPhase.Init;
     this.exports = this.instance.exports;
     const memory = this.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new PluginLoadError("the module does not export its memory");
@@ -88,7 +103,6 @@ export class PluginVm {
     if (!malloc) throw new PluginLoadError("Wasm module is missing malloc function");
     this.malloc = malloc as (size: number) => number;
 
-    // Envoy: _initialize then main(0, 0) or __main_void; else _start.
     if (this.callbacks.has("_initialize")) {
       this.callInit("_initialize");
       if (this.callbacks.has("main")) this.callInit("main", 0, 0);
@@ -97,29 +111,55 @@ export class PluginVm {
       this.callInit("_start");
     }
     this.phase = VmPhase.Running;
+  }
 
-    const rootId = this.newContextId();
-    this.root = new RootContextState(this, rootId);
-    this.contexts.set(rootId, this.root);
-    this.call("proxy_on_context_create", this.root, rootId, 0);
-    const vmConfig = this.runtime.config.vmConfiguration;
-    this.root.vmConfiguration = vmConfig;
-    const started = this.call("proxy_on_vm_start", this.root, rootId, vmConfig.length, undefined, undefined, undefined, 1);
-    this.root.vmConfiguration = undefined;
+  /**
+   * Starts `plugin` in this VM as Envoy's WasmBase::start and configure do: its root context
+   * (a new one, or the one a plugin with the same key already has here) gets
+   * proxy_on_context_create, proxy_on_vm_start and proxy_on_configure. Throws PluginLoadError
+   * when the plugin refuses to start or its configuration, VmFailedError when it traps.
+   */
+  startRoot(plugin: PluginRuntime): RootContextState {
+    let root = this.roots.get(plugin.key);
+    if (!root) {
+      root = new RootContextState(this, this.newContextId(), plugin);
+      this.roots.set(plugin.key, root);
+      this.contexts.set(root.id, root);
+    }
+    this.call("proxy_on_context_create", root, root.id, 0);
+    const vmConfig = this.runtime.vmConfiguration;
+    root.vmConfiguration = vmConfig;
+    let started: number;
+    try {
+      started = this.call("proxy_on_vm_start", root, root.id, vmConfig.length, undefined, undefined, undefined, 1);
+    } finally {
+      root.vmConfiguration = undefined;
+    }
     if (started === 0) throw new PluginLoadError("Wasm VM failed to start: proxy_on_vm_start returned false");
-    if (!this.configure(this.runtime.config.configuration)) {
+    if (!this.configure(root, plugin.config.configuration)) {
       throw new PluginLoadError("Wasm VM failed to configure: proxy_on_configure returned false (configuration rejected)");
+    }
+    return root;
+  }
+
+  /** Delivers a (new) plugin configuration to a root; false when the plugin rejects it. */
+  configure(root: RootContextState, configuration: Buffer): boolean {
+    root.pluginConfiguration = configuration;
+    try {
+      return this.call("proxy_on_configure", root, root.id, configuration.length, undefined, undefined, undefined, 1) !== 0;
+    } finally {
+      root.pluginConfiguration = undefined;
     }
   }
 
-  /** Delivers a (new) plugin configuration; false when the plugin rejects it. */
-  configure(configuration: Buffer): boolean {
-    this.root.pluginConfiguration = configuration;
-    try {
-      return this.call("proxy_on_configure", this.root, this.root.id, configuration.length, undefined, undefined, undefined, 1) !== 0;
-    } finally {
-      this.root.pluginConfiguration = undefined;
-    }
+  /**
+   * Writes a line the guest logged (proxy_log, WASI stdout/stderr) with the prefix of the plugin
+   * whose context is running; none during module initialization (Envoy's VM context).
+   */
+  guestLog(level: LogLevel, message: string): void {
+    const ctx = this.effective ?? this.active;
+    if (ctx) ctx.root.plugin.log(level, message, ctx.kind === "root");
+    else this.runtime.log(level, message);
   }
 
   /** Allocates the next context id of this VM (root first, then streams from 2). */
@@ -261,15 +301,12 @@ export class PluginVm {
     return WasmResult.Ok;
   }
 
-  /** Marks the VM failed (once), logging Envoy's messages at CRITICAL. */
+  /** Marks the VM failed (once), reporting it as Envoy does: one error line with the backtrace. */
   fail(callback: string, err: unknown): void {
     if (this.failure) return;
     const { message, backtrace } = symbolizeTrap(err, this.info, this.runtime.sourceMap, this.runtime.offsetShift);
     this.failure = { callback, message, backtrace };
-    this.runtime.log(5, `Function: ${callback} failed: ${message}`);
-    if (backtrace.length > 0) {
-      this.runtime.log(5, `Proxy-Wasm plugin in-VM backtrace:\n${backtrace.map((l) => `  ${l}`).join("\n")}`);
-    }
+    this.runtime.report(4, formatFailure(this.failure));
     this.runtime.onVmFailed(this);
   }
 
@@ -280,6 +317,10 @@ export class PluginVm {
 
   /** Throws the trap a host function raises for a call the current phase does not allow. */
   restricted(name: string): never {
+    // Envoy 1.40 has no context while a start section runs and crashes on any host call there.
+    if (this.phase === VmPhase.Instantiating) {
+      throw new HostTrap(`the module's start function calls ${name}, which crashes Envoy (it has no context before instantiation ends): move that code to an exported _initialize`);
+    }
     throw new HostTrap(`restricted_callback: ${name} is not allowed ${this.phase === VmPhase.Init ? "during VM initialization" : "inside the allocator"}`);
   }
 

@@ -1,4 +1,7 @@
-// What a VM needs from the plugin that owns it and the host around it.
+// What a VM needs from the module it runs (the VM-level settings every plugin in it shares) and
+// from each plugin whose root context lives in it. Envoy runs every plugin with the same vm_id,
+// VM configuration and code in one VM per thread (docs/envoy/lifecycle.md), so a VM has one
+// module-level owner and one or more plugins.
 import type { LogLevel } from "../abi/constants.js";
 import type { HostServices } from "../services.js";
 import type { OffsetShift, SourcePositionResolver } from "./backtrace.js";
@@ -27,18 +30,46 @@ export interface ResolvedPluginConfig {
   allowOnHeadersStopIteration: boolean;
 }
 
-/** The plugin side of a VM. */
-export interface PluginRuntime {
-  readonly config: ResolvedPluginConfig;
+/** The module side of a VM: what every plugin sharing it shares. */
+export interface VmRuntime {
   readonly services: HostServices;
   readonly memoryLimitBytes: number;
   readonly sourceMap: SourcePositionResolver | undefined;
   /** How the host's rewrite moved the module's bytes (trap offsets are mapped back). */
   readonly offsetShift: OffsetShift;
-  /** Writes a plugin log line (with the plugin's prefix). */
+  /** `vm_config.vm_id`: scopes shared data and queues. */
+  readonly vmId: string;
+  /** `vm_config.configuration`, delivered to proxy_on_vm_start. */
+  readonly vmConfiguration: Buffer;
+  /** WASI environment of the VM. */
+  readonly environment: ReadonlyArray<[string, string]>;
+  /**
+   * Writes a line from the VM's own context (module initialization, before any root context
+   * exists): Envoy prints it with no plugin prefix.
+   */
   log(level: LogLevel, message: string): void;
-  /** Called once when a VM of this plugin fails. */
+  /** Writes one of the host's own messages about this VM (Envoy's `[wasm]` lines, no `wasm log`). */
+  report(level: LogLevel, message: string): void;
+  /** Called once when the VM fails. */
   onVmFailed(vm: PluginVm): void;
+}
+
+/** The plugin side of a root context. */
+export interface PluginRuntime {
+  readonly config: ResolvedPluginConfig;
+  readonly services: HostServices;
+  /**
+   * Envoy's plugin key (root_id, configuration, name): plugins with the same key in one VM share
+   * one root context.
+   */
+  readonly key: string;
+  /**
+   * Writes a plugin log line with Envoy's prefix: name, root id and vm id from a stream or
+   * connection; root id and vm id only from the root context (`fromRoot`).
+   */
+  log(level: LogLevel, message: string, fromRoot?: boolean): void;
+  /** Called once when a VM holding this plugin's root fails. */
+  onVmFailed(vm: PluginVm, root: RootContextState): void;
   /** Delivers proxy_on_tick to a root (a failure is handled by the failure policy, not thrown). */
   deliverTick(vm: PluginVm, root: RootContextState): void;
   /** Delivers proxy_on_queue_ready to a root. */

@@ -96,7 +96,7 @@ describe("hostile pointers and lengths", () => {
       const valid = driver.call(index, (s) => spec.args(s, v0), site);
       if (spec.traps) {
         expect(valid.failure?.message).toMatch(spec.traps);
-        expect(valid.failure?.message).toMatch(/^HostTrap/);
+        expect(valid.failure?.message).toMatch(/^Uncaught Error: /);
         return;
       }
       expect(valid.failure, `valid call trapped: ${valid.failure?.message}`).toBeUndefined();

@@ -237,7 +237,7 @@ describe("a trap in each callback", () => {
       if (LOAD_SITES.includes(site)) {
         const err = await createTestHost({ wasm: bytes }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(PluginLoadError);
-        expect((err as Error).message).toMatch(new RegExp(`Function: ${exportOf(site)} failed: RuntimeError: unreachable`));
+        expect((err as Error).message).toMatch(new RegExp(`Function: ${exportOf(site)} failed: Uncaught RuntimeError: unreachable`));
         return;
       }
       const host = await createTestHost({ wasm: bytes });
@@ -247,9 +247,9 @@ describe("a trap in each callback", () => {
       const failure = host.failures[0]!;
       // A trap in the allocator surfaces in the callback whose host call ran it.
       expect(failure.callback).toBe(site === "malloc" ? "proxy_on_request_headers" : exportOf(site));
-      expect(failure.message).toMatch(/^RuntimeError: unreachable/);
+      expect(failure.message).toMatch(/^Uncaught RuntimeError: unreachable/);
       expect(failure.backtrace[0]).toContain(functionNameOf(site));
-      expect(host.logs("critical").join("\n")).toContain(`Function: ${failure.callback} failed: RuntimeError: unreachable`);
+      expect(host.logs("error").join("\n")).toContain(`Function: ${failure.callback} failed: Uncaught RuntimeError: unreachable`);
       if (REPLY_503.includes(site)) expect(seen.streamReply).toBe(503);
     });
   }

@@ -94,7 +94,8 @@ describe("pwasm run with a trapping plugin", () => {
     expect(good.status).toBe(200);
     expect(good.headers["x-trap-checked"]).toBe("yes");
     expect(upstream.seen.length).toBe(seenBefore + 1);
-    expect(run.proc.output()).toMatch(/\[critical\]\[wasm\] wasm log: Function: proxy_on_request_headers failed: RuntimeError: unreachable/);
+    // Envoy's own line about the failed VM: error level, no `wasm log` plugin prefix.
+    expect(run.proc.output()).toMatch(/\[error\]\[wasm\] Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable/);
   });
 
   it("shuts down cleanly on Ctrl-C", async () => {

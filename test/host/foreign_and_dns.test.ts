@@ -26,7 +26,7 @@ describe("foreign functions", () => {
     host.registerForeignFunction("reverse", (args) => Buffer.from(args).reverse());
     host.registerForeignFunction("refuse", () => WasmResult.BadArgument);
     const vm = host.plugin.currentVms()[0]!;
-    vm.configure(Buffer.alloc(0));
+    vm.configure(vm.root, Buffer.alloc(0));
     expect(slot(host, 0)).toBe(0);
     expect(guestBytes(host, slot(host, 1), slot(host, 2)).toString()).toBe("cba");
     expect(slot(host, 3)).toBe(WasmResult.NotFound);

@@ -119,7 +119,7 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
         if (step.afterMs) await sleep(step.afterMs);
         const upBefore = upstream?.received.length ?? 0;
         const calloutsBefore = Object.fromEntries(Object.entries(clusters).map(([k, s]) => [k, s.received.length]));
-        const r = await sendRequest(started[0]!.url, step.request);
+        const r = await sendRequest(started[0]!.url, step.request, step.timeoutMs);
         await settle(captures, quiet);
         steps.push({
           name: step.name, kind: "http", status: r.status, headers: r.headers, body: r.body, trailers: r.trailers,

@@ -65,7 +65,11 @@ export interface CalloutExpect {
 
 /** A step: an HTTP request, a TCP exchange, or a pause (timers, backoffs). */
 export type ScenarioStep =
-  | { kind?: "http"; name: string; request: ScenarioRequest; expect?: HttpExpect; afterMs?: number }
+  | {
+    kind?: "http"; name: string; request: ScenarioRequest; expect?: HttpExpect; afterMs?: number;
+    /** How long the client waits for the response (default 15 s): for a request that never gets one. */
+    timeoutMs?: number;
+  }
   | {
     kind: "tcp";
     name: string;

@@ -31,7 +31,8 @@ export const embeddedTarget: ScenarioTarget = {
   name: "embedded",
   description: "pwasm's embedded dev proxy",
   async start(options, onLogLine) {
-    const proxy = await startDevProxy({ ...options, logLevel: options.logLevel ?? "info", onLog: (e) => onLogLine(formatEnvoyLog(e)) });
+    // One line per output line, as Envoy's output is read (a VM failure's backtrace spans several).
+    const proxy = await startDevProxy({ ...options, logLevel: options.logLevel ?? "info", onLog: (e) => formatEnvoyLog(e).split("\n").forEach(onLogLine) });
     return { url: proxy.url, adminUrl: proxy.adminUrl!, close: () => proxy.close() };
   },
 };
