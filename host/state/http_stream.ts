@@ -1,6 +1,6 @@
 // One HTTP stream through one plugin: the Wasm HTTP context of Envoy
 // (source/extensions/common/wasm/context.cc; docs/envoy/http-stream.md, "The Wasm HTTP context").
-// The filter manager (filter_manager.ts) drives the events; this glue calls the plugin's
+// It extends the filter manager (filter_manager.ts), which drives the events; this glue calls the plugin's
 // callbacks, turns their raw results into filter statuses, decides what the host functions see,
 // applies the failure policy to the stream, and ends the stream with on_log, on_done, on_delete.
 // Local replies are built by local_reply.ts.
@@ -19,12 +19,12 @@
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult,
 } from "../abi/constants.js";
-import { HostContext, type LocalReply } from "../vm/contexts.js";
+import type { LocalReply } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
-import { EMPTY, FilterManager, type Direction, type HttpFilter, type HttpStreamOptions, type HttpStreamSink } from "./filter_manager.js";
-import { HeaderMap, REQUEST_HEADERS_INLINE, REQUEST_TRAILERS_INLINE, RESPONSE_HEADERS_INLINE, RESPONSE_TRAILERS_INLINE } from "./header_map.js";
+import { EMPTY, FilterManager, type Direction, type HttpStreamOptions, type HttpStreamSink } from "./filter_manager.js";
+import { HeaderMap, REQUEST_TRAILERS_INLINE, RESPONSE_TRAILERS_INLINE } from "./header_map.js";
 import type { PropertyScope } from "./properties.js";
 import type { StreamInfo } from "./stream_info.js";
 
@@ -64,10 +64,8 @@ export interface LastActions {
 
 const concat = (a: Buffer, b: Buffer): Buffer => (a.length === 0 ? b : b.length === 0 ? a : Buffer.concat([a, b]));
 
-export class HttpStream extends HostContext implements HttpFilter {
+export class HttpStream extends FilterManager {
   readonly kind = "http" as const;
-  /** The filter iteration of this stream, as this plugin sees it. */
-  readonly manager: FilterManager;
   /** Raw values the plugin's callbacks returned. */
   readonly lastActions: LastActions = {};
   /** Times the plugin cleared the route cache (request-header edits, proxy_clear_route_cache). */
@@ -91,39 +89,8 @@ export class HttpStream extends HostContext implements HttpFilter {
     private readonly options: HttpStreamOptions = {},
   ) {
     // A stream without a VM runs untouched (FAIL_OPEN) or fails closed on its first event.
-    super(vm as PluginVm, id);
-    this.manager = new FilterManager(this, info, sink, options);
+    super(vm as PluginVm, id, info, sink, options);
     if (!vm) this.bypass = failurePolicy === "FAIL_OPEN";
-  }
-
-  /** The request as this plugin sees it. */
-  get request(): Direction {
-    return this.manager.request;
-  }
-
-  /** The response as this plugin sees it. */
-  get response(): Direction {
-    return this.manager.response;
-  }
-
-  /** Facts of the stream (shared by every plugin of a chain). */
-  get info(): StreamInfo {
-    return this.manager.info;
-  }
-
-  /** Where what the plugin lets through goes. */
-  get sink(): HttpStreamSink {
-    return this.manager.sink;
-  }
-
-  /** The local reply the plugin sent (or the host sent on its behalf: 413/500/503). */
-  get localReply(): LocalReply | undefined {
-    return this.manager.localReply;
-  }
-
-  /** Details of a reset, if the stream was reset. */
-  get resetDetails(): string | undefined {
-    return this.manager.resetDetails;
   }
 
   /** The stream's filter state by full key (`wasm.<name>` for proxy_set_property), shared by the chain. */
@@ -135,42 +102,6 @@ export class HttpStream extends HostContext implements HttpFilter {
     return this.logPhase;
   }
 
-  // ---- inputs (each map gets the kind Envoy's codec gives it) ---------------------------------
-
-  /** Request headers arrive from downstream. */
-  decodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    headers.inline ??= REQUEST_HEADERS_INLINE;
-    this.manager.decodeHeaders(headers, endOfStream);
-  }
-
-  /** A request body chunk arrives. */
-  decodeData(chunk: Buffer, endOfStream: boolean): void {
-    this.manager.decodeData(chunk, endOfStream);
-  }
-
-  /** Request trailers arrive. */
-  decodeTrailers(trailers: HeaderMap): void {
-    trailers.inline ??= REQUEST_TRAILERS_INLINE;
-    this.manager.decodeTrailers(trailers);
-  }
-
-  /** Response headers arrive from upstream (or a router-generated reply). */
-  encodeHeaders(headers: HeaderMap, endOfStream: boolean): void {
-    headers.inline ??= RESPONSE_HEADERS_INLINE;
-    this.manager.encodeHeaders(headers, endOfStream);
-  }
-
-  /** A response body chunk arrives. */
-  encodeData(chunk: Buffer, endOfStream: boolean): void {
-    this.manager.encodeData(chunk, endOfStream);
-  }
-
-  /** Response trailers arrive. */
-  encodeTrailers(trailers: HeaderMap): void {
-    trailers.inline ??= RESPONSE_TRAILERS_INLINE;
-    this.manager.encodeTrailers(trailers);
-  }
-
   /**
    * Ends the stream: proxy_on_log (only if the request completed), proxy_on_done,
    * proxy_on_delete, in Envoy's current order. A plugin that never saw the stream still gets
@@ -179,7 +110,7 @@ export class HttpStream extends HostContext implements HttpFilter {
   complete(options: CompleteOptions = {}): void {
     if (this.completed) return;
     this.completed = true;
-    this.manager.closed = true;
+    this.closed = true;
     const requestComplete = options.requestComplete ?? true;
     if (requestComplete) this.info.endTime ??= Date.now();
     const vm = this.vm;
@@ -227,15 +158,15 @@ export class HttpStream extends HostContext implements HttpFilter {
   // ---- the filter side (what the filter manager calls) ---------------------------------------
 
   /** Holds deferred actions (continue, local replies) until the event's result has been acted on. */
-  beginEvent(): void {
+  protected beginEvent(): void {
     this.vm?.beginDispatch();
   }
 
-  endEvent(): void {
+  protected endEvent(): void {
     this.vm?.endDispatch();
   }
 
-  onHeaders(d: Direction, endOfStream: boolean): FilterHeadersStatus | undefined {
+  protected filterHeaders(d: Direction, endOfStream: boolean): FilterHeadersStatus | undefined {
     d.headersVisible = true;
     // Envoy skips a filter whose context never came to be (it saw no request headers).
     if (!d.isRequest && !this.created && this.healthy()) return FilterHeadersStatus.Continue;
@@ -256,16 +187,16 @@ export class HttpStream extends HostContext implements HttpFilter {
     return status;
   }
 
-  onData(d: Direction, endOfStream: boolean): FilterDataStatus | undefined {
+  protected filterData(d: Direction, endOfStream: boolean): FilterDataStatus | undefined {
     const chunk = d.chunk!;
     if (!this.created && this.healthy()) return FilterDataStatus.Continue;
     if (this.vmUnavailable()) {
       if (!this.bypass) return undefined;
-      if (d.bufferingBody) this.manager.addBuffered(d, chunk);
+      if (d.bufferingBody) this.addBuffered(d, chunk);
       return FilterDataStatus.Continue;
     }
     // Envoy's Context adds the chunk to the buffered body before calling the plugin.
-    if (d.bufferingBody && this.manager.addBuffered(d, chunk)) return undefined;
+    if (d.bufferingBody && this.addBuffered(d, chunk)) return undefined;
     d.inBodyCallback = true;
     d.callbackEndOfStream = endOfStream;
     let raw: number | undefined;
@@ -281,7 +212,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     return raw as FilterDataStatus;
   }
 
-  onTrailers(d: Direction): FilterTrailersStatus | undefined {
+  protected filterTrailers(d: Direction): FilterTrailersStatus | undefined {
     if (!this.created && this.healthy()) return FilterTrailersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterTrailersStatus.Continue : undefined;
     d.trailersVisible = true;
@@ -294,7 +225,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     return FilterTrailersStatus.Continue;
   }
 
-  seesOwnReply(): boolean {
+  protected seesOwnReply(): boolean {
     return this.created && this.healthy() && !this.bypass;
   }
 
@@ -326,7 +257,7 @@ export class HttpStream extends HostContext implements HttpFilter {
   failStream(): void {
     if (this.streamFailed) return;
     this.streamFailed = true;
-    this.manager.sendLocalReply({ statusCode: 503, details: "wasm_fail_stream", body: EMPTY, headers: [], grpcStatus: GrpcStatus.Unavailable }, false);
+    this.sendLocalReply({ statusCode: 503, details: "wasm_fail_stream", body: EMPTY, headers: [], grpcStatus: GrpcStatus.Unavailable }, false);
   }
 
   // Calls a stream callback; undefined when the VM failed during it, which fails this stream
@@ -429,7 +360,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     this.vm.defer(() => {
       this.beginEvent();
       try {
-        this.manager.continueDirection(d);
+        this.continueDirection(d);
       } finally {
         this.endEvent();
       }
@@ -441,7 +372,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     if (type > StreamType.Upstream) return WasmResult.BadArgument;
     if (type === StreamType.HttpRequest || type === StreamType.HttpResponse) {
       if (!this.info.responseCodeDetails) this.info.responseCodeDetails = "wasm_close_stream";
-      this.vm.defer(() => this.manager.reset("wasm_close_stream"));
+      this.vm.defer(() => this.reset("wasm_close_stream"));
     }
     return WasmResult.Ok;
   }
@@ -453,7 +384,7 @@ export class HttpStream extends HostContext implements HttpFilter {
     this.vm.defer(() => {
       this.beginEvent();
       try {
-        this.manager.sendLocalReply(reply, true);
+        this.sendLocalReply(reply, true);
       } finally {
         this.endEvent();
       }

@@ -90,7 +90,8 @@ export type ScenarioStep =
  * grpc-status in trailers, any other status Trailers-Only (grpc-status in the headers, no body).
  * Otherwise the reply is 200 `x-upstream: yes` with body
  * `upstream saw <method> <path> <body>`, shaped per request by headers it reads: `x-echo-status`,
- * `x-echo-body` (replaces the body), `x-echo-chunks: N` (body in N chunked writes),
+ * `x-echo-body` (replaces the body), `x-echo-chunks: N` (body in N chunked writes,
+ * `x-echo-chunk-delay-ms` apart, default 5),
  * `x-echo-trailers: k=v,…`, `x-echo-delay-ms`, `x-echo-header: k=v,…` (extra response headers).
  * "tcp-echo": a TCP server that answers each read with `echo:<data>`. "refuse": a port nothing
  * listens on.

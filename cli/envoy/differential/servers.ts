@@ -82,6 +82,7 @@ function echoReply(reply: Reply, r: ReceivedRequest, who: string): void {
   const status = Number(header(r, "x-echo-status") ?? 200) || 200;
   const body = header(r, "x-echo-body") ?? `${who} saw ${r.method} ${r.path} ${r.body}`;
   const chunks = Math.max(1, Number(header(r, "x-echo-chunks") ?? 1) || 1);
+  const chunkDelay = Math.max(0, Number(header(r, "x-echo-chunk-delay-ms") ?? 5) || 0);
   const trailers = csvPairs(header(r, "x-echo-trailers"));
   const send = () => {
     const h: Array<[string, string]> = [["content-type", "text/plain"], [`x-${who}`, "yes"], ...csvPairs(header(r, "x-echo-header"))];
@@ -96,7 +97,7 @@ function echoReply(reply: Reply, r: ReceivedRequest, who: string): void {
       if (i < body.length) {
         res.write(body.slice(i, i + size));
         i += size;
-        setTimeout(next, 5);
+        setTimeout(next, chunkDelay);
         return;
       }
       if (trailers.length > 0) res.addTrailers(Object.fromEntries(trailers));

@@ -86,12 +86,12 @@ export const HTTP_BODY_SCENARIOS: Scenario[] = [
     },
     {
       name: "a chunked body, streamed",
-      request: { path: "/r-chunked", headers: [["x-echo-chunks", "3"], ["x-echo-body", "aaaabbbbcccc"]] },
+      request: { path: "/r-chunked", headers: [["x-echo-chunks", "3"], ["x-echo-chunk-delay-ms", "60"], ["x-echo-body", "aaaabbbbcccc"]] },
       expect: { status: 200, body: "aaaabbbbcccc", logs: ['resp-body 4 end=false: "aaaa"', 'resp-body 4 end=false: "bbbb"', 'resp-body 4 end=false: "cccc"', 'resp-body 0 end=true: ""'] },
     },
     {
       name: "a chunked body, buffered, prepended and appended",
-      request: { path: "/r-edges", headers: [["x-echo-chunks", "3"], ["x-echo-body", "aaaabbbbcccc"], ...doing("resp-buffer", "resp-prepend:<", "resp-append:>")] },
+      request: { path: "/r-edges", headers: [["x-echo-chunks", "3"], ["x-echo-chunk-delay-ms", "60"], ["x-echo-body", "aaaabbbbcccc"], ...doing("resp-buffer", "resp-prepend:<", "resp-append:>")] },
       expect: { status: 200, body: "<aaaabbbbcccc>", logs: ['resp-body 12 end=true: "aaaabbbbcccc"', 'resp-body now "<aaaabbbbcccc>"'] },
     },
     {

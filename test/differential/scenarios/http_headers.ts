@@ -81,7 +81,7 @@ export const HTTP_HEADER_SCENARIOS: Scenario[] = [
     },
     {
       name: "a chunked response with the upstream's own connection and keep-alive",
-      request: { path: "/chunked", headers: [["x-echo-chunks", "3"], ["x-echo-header", "connection=keep-alive,keep-alive=timeout=5"]] },
+      request: { path: "/chunked", headers: [["x-echo-chunks", "3"], ["x-echo-chunk-delay-ms", "60"], ["x-echo-header", "connection=keep-alive,keep-alive=timeout=5"]] },
       expect: {
         status: 200,
         headers: { "transfer-encoding": "chunked", "keep-alive": null, connection: "close" },

@@ -53,7 +53,7 @@ export const HTTP_LOCAL_REPLY_SCENARIOS: Scenario[] = [
     },
     {
       name: "from the response body, after the body went out: a reset",
-      request: { path: "/lr6", headers: [["x-echo-chunks", "3"], ["x-echo-body", "aaaabbbbcccc"], ...doing("reply:resp-body=500")] },
+      request: { path: "/lr6", headers: [["x-echo-chunks", "3"], ["x-echo-chunk-delay-ms", "60"], ["x-echo-body", "aaaabbbbcccc"], ...doing("reply:resp-body=500")] },
       expect: { status: 200, error: "reset after the response started", body: "aaaabbbbcccc" },
     },
     {
