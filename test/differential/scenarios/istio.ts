@@ -257,8 +257,8 @@ export function grpcScenario(name: string, statuses: string[]): Scenario {
 export const ISTIO_GRPC_SCENARIOS: Scenario[] = [grpcScenario("istio: productpage-v1 → reviews-v1 gRPC calls that fail (NOT_FOUND, UNAVAILABLE)", ["5", "14", "5"])];
 
 /**
- * The same over TCP: both sidecars as network filters in front of tcp_proxy. Registered once the
- * dev proxy runs network filters (`pwasm run --type network`); Envoy shows it today.
+ * The same over TCP: both sidecars as network filters in front of tcp_proxy (`pwasm run --type
+ * network` in the dev proxy), and a TCP client outside the mesh.
  */
 export const ISTIO_TCP_SCENARIOS: Scenario[] = [
   {
