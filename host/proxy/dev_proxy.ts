@@ -137,7 +137,11 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     let upstreamEnded = false;
     // The response to the client is complete: an upstream request still in flight is reset, as
     // Envoy resets the router's upstream request when the stream ends (say, after a local reply).
+    // The stream is over then too: request bytes still arriving reach no plugin and are not
+    // counted (request.total_size), as in Envoy.
+    let responseEnded = false;
     const responseComplete = () => {
+      responseEnded = true;
       if (upstreamStarted && !upstreamEnded) outgoing?.destroy();
     };
     // The request as Envoy's codec and connection manager hand it to the first filter.
@@ -309,11 +313,13 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     requestEnded = !hasBody;
     chain.decodeHeaders(requestHeaders, !hasBody);
     if (hasBody) {
-      req.on("data", (c: Buffer) => chain.decodeData(c, false));
+      req.on("data", (c: Buffer) => {
+        if (!responseEnded) chain.decodeData(c, false);
+      });
       // Envoy's HTTP/1 codec drops request trailers: the body just ends.
       req.on("end", () => {
         requestEnded = true;
-        chain.decodeData(EMPTY, true);
+        if (!responseEnded) chain.decodeData(EMPTY, true);
       });
     } else {
       req.resume();

@@ -155,9 +155,13 @@ export class FilterChain {
     }
   }
 
-  /** Ends the stream in every plugin (on_log, on_done, on_delete), in filter order. */
+  /**
+   * Ends the stream in every plugin, in filter order: every plugin's on_log first (Envoy's access
+   * logs), then each plugin's on_done and on_delete (Envoy destroys the filters).
+   */
   complete(): void {
     const options = { streamMaps: this.maps };
-    for (const s of this.streams) s.complete(options);
+    for (const s of this.streams) s.logEnd(options);
+    for (const s of this.streams) s.destroy();
   }
 }

@@ -79,6 +79,8 @@ export class HttpStream extends FilterManager {
   private logPhase = false;
   private streamFailed = false;
   private logMaps: StreamMaps | undefined;
+  private destroyed = false;
+  private doneCalled = false;
 
   constructor(
     vm: PluginVm | undefined,
@@ -105,35 +107,30 @@ export class HttpStream extends FilterManager {
   /**
    * Ends the stream: proxy_on_log (only if the request completed), proxy_on_done,
    * proxy_on_delete, in Envoy's current order. A plugin that never saw the stream still gets
-   * on_log, with its context created first (Envoy's AccessLogCreate).
+   * on_log, with its context created first (Envoy's AccessLogCreate). A chain runs logEnd() for
+   * every plugin before it destroys any, as Envoy runs the access logs before destroying filters.
    */
   complete(options: CompleteOptions = {}): void {
+    this.logEnd(options);
+    this.destroy();
+  }
+
+  /** The stream is over for this plugin: proxy_on_log, if the request completed (Envoy's access-log phase). */
+  logEnd(options: CompleteOptions = {}): void {
     if (this.completed) return;
     this.completed = true;
     this.closed = true;
     const requestComplete = options.requestComplete ?? true;
     if (requestComplete) this.info.endTime ??= Date.now();
     const vm = this.vm;
-    if (!vm || vm.failure || this.bypass) return this.release();
+    if (!vm || vm.failure || this.bypass) return;
     this.logMaps = options.streamMaps;
     try {
+      if (requestComplete && !this.created) this.ensureCreated();
+      if (this.options.completionOrder === "done-log-delete" && this.created) this.done();
       if (requestComplete) {
-        if (!this.created) this.ensureCreated();
         this.logPhase = true;
-      }
-      const id = this.id;
-      const log = () => {
-        if (requestComplete) vm.call("proxy_on_log", this, id);
-      };
-      if (this.created) {
-        if (this.options.completionOrder === "done-log-delete") {
-          vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
-          log();
-        } else {
-          log();
-          vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
-        }
-        vm.call("proxy_on_delete", this, id);
+        vm.call("proxy_on_log", this, this.id);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -141,7 +138,29 @@ export class HttpStream extends FilterManager {
       this.logPhase = false;
       this.logMaps = undefined;
     }
+  }
+
+  /** proxy_on_done, then proxy_on_delete (Envoy's onDestroy); the context is forgotten. */
+  destroy(): void {
+    if (!this.completed) this.logEnd({ requestComplete: false });
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const vm = this.vm;
+    try {
+      if (vm && !vm.failure && !this.bypass && this.created) {
+        this.done();
+        vm.call("proxy_on_delete", this, this.id);
+      }
+    } catch (err) {
+      if (!(err instanceof VmFailedError)) throw err;
+    }
     this.release();
+  }
+
+  private done(): void {
+    if (this.doneCalled) return;
+    this.doneCalled = true;
+    this.vm.call("proxy_on_done", this, this.id, 0, 0, 0, 0, 1);
   }
 
   private ensureCreated(): void {
