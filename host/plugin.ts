@@ -87,15 +87,18 @@ interface Slot {
   lastLoadMs: number;
 }
 
-// Which step of Envoy's thread-local start failed, in the words of its "Wasm VM failed" line.
+// Which step of Envoy's thread-local start failed, in the words of its "Wasm VM failed" line: the
+// callback that trapped, or the refusal (PluginVm.startRoot's messages).
 function failedStep(err: unknown): string {
-  const callback = err instanceof VmFailedError ? err.failure.callback : "";
-  const message = err instanceof Error ? err.message : "";
-  if (callback === "proxy_on_configure" || /configure/.test(message)) return "Failed to configure thread-local Wasm plugin";
-  if (callback.startsWith("proxy_on_")) return "Failed to start thread-local Wasm";
-  if (/start/.test(message) && !callback) return "Failed to start thread-local Wasm";
+  const what = err instanceof VmFailedError ? err.failure.callback : err instanceof Error ? err.message : "";
+  if (/configure/.test(what)) return "Failed to configure thread-local Wasm plugin";
+  if (/proxy_on_|start/.test(what)) return "Failed to start thread-local Wasm";
   return "Failed to initialize Wasm code";
 }
+
+// Envoy's plugin key (root id, configuration, name; the listener's direction and metadata are
+// the same for every plugin here): plugins with one key share a root context in Envoy.
+const pluginKey = (o: PluginOptions): string => `${o.rootId ?? ""}||${toBytes(o.configuration).toString("latin1")}||${o.name ?? ""}`;
 
 // A refusal while loading, as one PluginLoadError.
 function loadError(err: unknown): unknown {
@@ -129,7 +132,7 @@ export class Plugin implements PluginRuntime {
       failurePolicy: options.failurePolicy ?? "FAIL_RELOAD",
       allowOnHeadersStopIteration: options.allowOnHeadersStopIteration ?? false,
     };
-    this.key = `${this.config.rootId}||${this.config.configuration.toString("latin1")}||${this.config.name}`;
+    this.key = pluginKey(options);
     this.lifecycle = options.lifecycle ?? "envoy";
     this.reloadBackoffMs = Math.max(1, options.reloadBackoffMs ?? 1000);
     const n = Math.max(1, Math.floor(options.concurrency ?? 1));
@@ -156,10 +159,9 @@ export class Plugin implements PluginRuntime {
     };
     const key = vmKey(bytes, settings);
     let base = services.baseVms.get(key);
-    const pluginKey = `${options.rootId ?? ""}||${toBytes(options.configuration).toString("latin1")}||${options.name ?? ""}`;
     // A plugin with the same key still running (a watch-mode swap) keeps its VMs: the new one
     // gets its own, so requests in flight finish on the old ones.
-    const fresh = !base || [...base.plugins].some((p) => p.key === pluginKey);
+    const fresh = !base || [...base.plugins].some((p) => p.key === pluginKey(options));
     if (!base || fresh) {
       const compiled = await compileModule(bytes, settings.memoryLimitBytes);
       const sourceMap = options.sourceMap === false ? undefined : options.sourceMap ?? findSourceMap(services, wasm, compiled.info);

@@ -107,8 +107,9 @@ class ProxiedConnection {
       if (end) this.closeIfDone();
     });
     if (!upstream) {
-      // Envoy's direct_response network filter writes its body through the chain, then closes.
-      if (directBody.length > 0) this.filters[this.filters.length - 1]!.upstreamWrite(directBody, false);
+      // Envoy's direct_response network filter writes its body through the chain as the end of
+      // the stream, then closes.
+      this.filters[this.filters.length - 1]!.upstreamWrite(directBody, true);
       this.closeLocally();
       return;
     }

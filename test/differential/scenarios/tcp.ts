@@ -62,6 +62,13 @@ export const TCP_SCENARIOS: Scenario[] = [
     upstream: "tcp-echo",
     steps: [{ kind: "tcp", name: "bytes pass both plugins each way", send: ["upper ", "chain", ""], delayMs: 50 }],
   },
+  {
+    name: "tcp: a network plugin before Envoy's direct_response network filter",
+    proxies: [{ plugins: [network("lc")] }],
+    upstream: false,
+    directResponse: { status: 200, body: "hi there" },
+    steps: [{ kind: "tcp", name: "the client gets the body, then the close", send: ["", "hello", ""], delayMs: 50 }],
+  },
   trapUnder("FAIL_CLOSED"),
   trapUnder("FAIL_OPEN"),
   trapUnder("FAIL_RELOAD"),
