@@ -7,7 +7,7 @@ import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { looksLikeWasm } from "../../host/wasm/binary.js";
-import { compileProject } from "../build/compile.js";
+import { compileWithProgress } from "../build/progress.js";
 import { devProxySwap, watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
@@ -60,7 +60,8 @@ export async function resolvePluginArg(arg: string, debug = false): Promise<stri
   const path = resolve(arg);
   if (!existsSync(path)) throw new UserError(`no such plugin: ${arg} (expected a .wasm file or a project directory)`);
   if (statSync(path).isDirectory()) {
-    const r = await compileProject({ dir: path, target: debug ? "debug" : "release" });
+    // A build takes seconds: say it started, then what it produced.
+    const r = await compileWithProgress({ dir: path, target: debug ? "debug" : "release" }, process.stderr);
     printBuild(r, process.stderr);
     return r.outFile;
   }
@@ -139,6 +140,22 @@ export function parseNodeMetadataJson(json: string): JsonObject {
   return parsed as JsonObject;
 }
 
+// `--config text` or `--config @file`: kept as given by the option parser, so the files can be
+// watched (configFilesFromArgs); read here.
+function configurationArg(spec: string | undefined): string | undefined {
+  if (spec === undefined) return undefined;
+  try {
+    return textOrFile(spec);
+  } catch (err) {
+    throw new UserError(`--config: ${(err as Error).message}`);
+  }
+}
+
+/** The file each plugin's configuration comes from (`--config @file`), by position; undefined for inline text. */
+export function configFilesFromArgs(o: Pick<RunOptions, "config">): Array<string | undefined> {
+  return (o.config ?? []).map((c) => (c.startsWith("@") ? resolve(c.slice(1)) : undefined));
+}
+
 /** Builds the dev proxy's plugin list from the arguments and options. */
 export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<DevProxyPlugin[]> {
   const failurePolicy: FailurePolicy | undefined = o.failOpen ? "FAIL_OPEN" : o.failurePolicy;
@@ -149,7 +166,7 @@ export async function pluginsFromArgs(args: string[], o: RunOptions): Promise<De
     const n = args.length;
     out.push({
       wasm: await resolvePluginArg(args[i]!, o.debug),
-      configuration: nth(o.config, i, n, "--config"),
+      configuration: configurationArg(nth(o.config, i, n, "--config")),
       rootId: nth(o.rootId, i, n, "--root-id"),
       name: nth(o.name, i, n, "--name"),
       vmId: nth(o.vmId, i, n, "--vm-id"),
@@ -173,7 +190,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--admin <host:port|off>", "admin listener (/ready, /stats/prometheus)").argParser((v: string) => (v === "off" ? false : hostPort(v))).default({ host: "127.0.0.1", port: 9901 }, "127.0.0.1:9901"))
     .option("-u, --upstream <url>", "forward requests to this http(s) URL (network plugins: the tcp://host:port to forward connections to)")
     .option("--direct-response <status[:body]>", "reply when there is no --upstream", "200")
-    .addOption(repeatable("-c, --config <text|@file>", "plugin configuration (per plugin)", textOrFile))
+    .addOption(repeatable("-c, --config <text|@file>", "plugin configuration (per plugin; with --watch a @file is watched and reloaded)"))
     .addOption(repeatable("--root-id <id>", "root id (Envoy root_id; per plugin)"))
     .addOption(repeatable("--name <name>", "plugin name (Envoy name; per plugin)"))
     .addOption(repeatable("--vm-id <id>", "VM id (Envoy vm_config.vm_id; per plugin)"))
@@ -195,7 +212,7 @@ export function registerRun(program: Command): void {
     .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
     .option("--envoy", `run the plugins in a real Envoy instead of the dev proxy: a local binary (--envoy-bin, $${ENVOY_BIN_ENV}, or envoy on PATH), else a container (docker or podman)`)
     .option("--envoy-bin <path>", `the Envoy binary for --envoy (default: $${ENVOY_BIN_ENV}, else envoy on PATH)`)
-    .option("--envoy-image <image>", `run Envoy in a container with this image (default when no local binary: ${DEFAULT_ENVOY_IMAGE}; or $${ENVOY_IMAGE_ENV})`)
+    .option("--envoy-image <image>", `run Envoy in a container with this image, or $${ENVOY_IMAGE_ENV} (default: ${DEFAULT_ENVOY_IMAGE} when there is no local Envoy)`)
     .addHelpText("after", `
 Examples:
   $ pwasm run examples/add-header --root-id add_header --config 'x-hello: world' --upstream http://127.0.0.1:8080
@@ -205,9 +222,9 @@ Examples:
 Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
 Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
     .action(async (args: string[], o: RunOptions) => {
-      if (o.envoy || o.envoyImage || o.envoyBin) return runInEnvoy(args, o);
+      if (o.envoy || o.envoyImage || o.envoyBin) return runInEnvoy(args, o, configFilesFromArgs(o));
       const { proxy, plugins } = await startFromOptions(args, o);
-      const stopWatching = o.watch ? startWatching(proxy, args, plugins, o.debug) : undefined;
+      const stopWatching = o.watch ? startWatching(proxy, args, plugins, configFilesFromArgs(o), o.debug) : undefined;
       await new Promise<void>((done) => {
         const stop = () => {
           process.stderr.write("pwasm: shutting down\n");
@@ -220,16 +237,17 @@ Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`
     });
 }
 
-// Watches project directories (rebuild) and .wasm files (reload); reports on stderr.
-function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[], debug?: boolean): () => void {
+// Watches project directories (rebuild), .wasm files and --config files (reload); reports on stderr.
+function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[], configFiles: Array<string | undefined>, debug?: boolean): () => void {
   const watched = plugins.map((options, i) => {
     const path = resolve(args[i]!);
-    return { options, projectDir: statSync(path).isDirectory() ? path : undefined };
+    return { options, projectDir: statSync(path).isDirectory() ? path : undefined, configFile: configFiles[i] };
   });
   const name = (i: number) => relative(process.cwd(), watched[i]!.projectDir ?? String(watched[i]!.options.wasm)) || ".";
-  process.stderr.write(`pwasm: watching ${watched.map((_, i) => name(i)).join(", ")} for changes\n`);
+  const file = (i: number) => relative(process.cwd(), watched[i]!.configFile ?? "");
+  process.stderr.write(`pwasm: watching ${watched.map((w, i) => `${name(i)}${w.configFile ? ` and ${file(i)}` : ""}`).join(", ")} for changes\n`);
   return watchPlugins(devProxySwap(proxy), watched, {
-    onRebuildStart: (i) => process.stderr.write(`pwasm: ${name(i)} changed, rebuilding…\n`),
+    onRebuildStart: (i, what) => process.stderr.write(what === "sources" ? `pwasm: ${name(i)} changed, rebuilding…\n` : `pwasm: ${file(i)} changed, reloading plugin ${i + 1}…\n`),
     onSwapped: (i, d) => process.stderr.write(
       `pwasm: reloaded ${name(i)}${d.bytes !== undefined ? ` (${d.bytes.toLocaleString("en-US")} bytes)` : ""} in ${d.ms} ms; new requests use the new VM${d.inFlight ? `, ${d.inFlight} in flight finish on the old one` : ""}\n`,
     ),

@@ -66,7 +66,8 @@ export async function runInEnvoy(args: string[], o: RunOptions, configFiles: Arr
     say(`plugin ${i + 1}: ${relative(process.cwd(), String(p.wasm))} (root_id "${p.rootId ?? ""}", ${p.type ?? "http"} filter)`);
   }
   say(`Envoy ready on ${agent.url} → ${o.upstream ?? `direct response ${proxy.directResponse?.status ?? 200}`} (plugins loaded, listener accepting)`);
-  say(`admin on ${agent.adminUrl} (/ready, /stats/prometheus, /config_dump)`);
+  const container = agent.current && "name" in agent.current ? `; container ${String(agent.current.name)}` : "";
+  say(`admin on ${agent.adminUrl} (/ready, /stats/prometheus, /config_dump)${container}`);
   const stopWatching = o.watch ? watchInEnvoy(agent, args, proxy.plugins, configFiles, o.debug) : undefined;
   await new Promise<void>((done) => {
     const stop = () => {

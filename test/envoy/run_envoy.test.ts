@@ -43,8 +43,8 @@ async function runUntilCtrlC(args: string[], env: NodeJS.ProcessEnv = process.en
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on("close", r));
-  await expect.poll(() => out, { timeout: 60_000 }).toMatch(/Envoy listening on (http:\/\/127\.0\.0\.1:\d+)/);
-  const url = /Envoy listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+  await expect.poll(() => out, { timeout: 60_000 }).toMatch(/Envoy ready on (http:\/\/127\.0\.0\.1:\d+)/);
+  const url = /Envoy ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
   const admin = /admin on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
   return { child, exited, url, admin, output: () => out };
 }
@@ -64,7 +64,7 @@ describe("pwasm run --envoy with a local Envoy binary", () => {
     expect(envoyPids.length).toBe(1);
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
-    expect(run.output()).toContain("pwasm: shutting down, stopping Envoy");
+    expect(run.output()).toContain("pwasm: shutting down: draining Envoy, then stopping it");
     await expect(httpRequest(run.url)).rejects.toThrow();
     expect(existsSync(`/proc/${envoyPids[0]}`)).toBe(false);
   }, 120_000);
@@ -100,7 +100,7 @@ describe("pwasm run --envoy in a container (podman, a locally built image)", () 
     const name = /container (pwasm-envoy-[0-9a-f]+)/.exec(run.output())![1]!;
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
-    expect(run.output()).toContain("pwasm: shutting down, stopping Envoy and removing its container");
+    expect(run.output()).toContain("pwasm: shutting down: draining Envoy, then stopping it");
     const left = await runCommand(engine.command, ["ps", "-a", "--filter", `name=${name}`, "--format", "{{.Names}}"]);
     expect(left.stdout.trim()).toBe("");
   }, 180_000);

@@ -48,13 +48,18 @@ describe.skipIf(!local.envoy)(`pwasm run --envoy --watch${local.skip ? ` — ski
   let proc: CliProcess;
   let url: string;
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let config: string;
 
   beforeAll(async () => {
     dir = join(mkdtempSync(join(tmpdir(), "pwasm-envoy-watch-")), "live");
     expect((await runPwasm(["init", dir, "--template", "http-headers"])).code).toBe(0);
+    // Empty: the template keeps its default greeting until the file says otherwise.
+    config = join(dir, "..", "greeting.txt");
+    writeFileSync(config, "");
     upstream = await startUpstream();
     proc = startPwasm([
       "run", dir, "--envoy", "--envoy-bin", local.envoy!.path, "--watch", "--root-id", "live",
+      "--config", `@${config}`,
       "--upstream", upstream.url, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--reload-backoff", "200",
     ]);
     url = (await proc.waitFor(/Envoy ready on (http:\/\/127\.0\.0\.1:\d+)/, 120_000))[1]!;
@@ -148,5 +153,14 @@ describe.skipIf(!local.envoy)(`pwasm run --envoy --watch${local.skip ? ` — ski
     expect(existsSync(`/proc/${envoyPid}`)).toBe(false);
     // Stated bound: restarted and serving within 10 s (backoff 0.5 s + Envoy's start).
     expect(servedAfter).toBeLessThan(10_000);
+  }, 120_000);
+
+  it("reloads the plugin into Envoy when its --config file changes", async () => {
+    const before = proc.output().match(/Envoy took the new /g)?.length ?? 0;
+    writeFileSync(config, "from the config file");
+    await proc.waitFor(/greeting\.txt changed, reloading plugin 1…/, 30_000);
+    await expect.poll(() => proc.output().match(/Envoy took the new /g)?.length ?? 0, { timeout: 60_000 }).toBeGreaterThan(before);
+    const a = await get(`${url}/`);
+    expect("status" in a && a.greeting).toBe("from the config file");
   }, 120_000);
 });
