@@ -17,6 +17,8 @@ export interface ProjectTestOptions {
   onBuild?: (r: CompileResult) => void;
   /** Builds one target (default compileProject; the command passes one that shows progress). */
   compile?: (options: CompileOptions) => Promise<CompileResult>;
+  /** Called with the full name of every test that ran (passed or failed). */
+  onTestsRan?: (names: string[]) => void;
 }
 
 /** Builds what is stale and runs the tests; resolves with the number of failed tests (or files). */
@@ -44,6 +46,16 @@ export async function runProjectTests(options: ProjectTestOptions): Promise<numb
     const errors = vitest.state.getUnhandledErrors().length;
     const ran = vitest.state.getFiles().length;
     if (ran === 0) throw new UserError(`no test files found in ${dir} (expected test/**/*.test.ts)`);
+    if (options.onTestsRan) {
+      const names: string[] = [];
+      const walk = (t: { name: string; type: string; result?: { state?: string }; tasks?: unknown[] }, prefix: string) => {
+        const full = prefix ? `${prefix} > ${t.name}` : t.name;
+        if (t.type === "test" && (t.result?.state === "pass" || t.result?.state === "fail")) names.push(full);
+        for (const c of (t.tasks ?? []) as Array<typeof t>) walk(c, t.type === "suite" ? full : prefix);
+      };
+      for (const f of vitest.state.getFiles()) for (const t of f.tasks) walk(t as Parameters<typeof walk>[0], "");
+      options.onTestsRan(names);
+    }
     return Math.max(failedTests, failedFiles) + errors;
   } finally {
     await vitest.close();
