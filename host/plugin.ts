@@ -288,12 +288,9 @@ export class Plugin implements PluginRuntime {
     return this.main?.vm;
   }
 
-  // The slot, the context id and the root a new stream or connection on `worker` gets.
-  private open(worker: number | undefined): { slot: Slot | undefined; id: number } {
-    const w = (worker ?? this.nextWorker++) % this.workers.length;
-    const slot = this.slotFor(w);
-    const id = slot?.vm && !slot.vm.failure ? slot.vm.newContextId() : 0;
-    return { slot, id };
+  // The slot a new stream or connection gets: on `worker`, else the next worker round-robin.
+  private slotOn(worker: number | undefined): Slot | undefined {
+    return this.slotFor((worker ?? this.nextWorker++) % this.workers.length);
   }
 
   /**
@@ -302,11 +299,12 @@ export class Plugin implements PluginRuntime {
    * Streams are spread over the workers round-robin unless `worker` is given.
    */
   newHttpStream(sink: HttpStreamSink, info?: StreamInfoInit | StreamInfo, options?: HttpStreamOptions & { worker?: number }): HttpStream {
-    const { slot, id } = this.open(options?.worker);
+    const slot = this.slotOn(options?.worker);
+    const vm = slot?.vm;
     // A complete StreamInfo is shared as is (plugins of one filter chain see the same stream).
     const streamInfo = isStreamInfo(info) ? info : newStreamInfo(info);
     // Without a slot the stream runs without the plugin: failed open, or never started there.
-    const stream = new HttpStream(slot?.vm, id, streamInfo, sink, slot ? this.config.failurePolicy : "FAIL_OPEN", options);
+    const stream = new HttpStream(vm, vm && !vm.failure ? vm.newContextId() : 0, streamInfo, sink, slot ? this.config.failurePolicy : "FAIL_OPEN", options);
     stream.rootContext = slot?.root;
     return stream;
   }
@@ -317,9 +315,10 @@ export class Plugin implements PluginRuntime {
    * `worker` is given.
    */
   newTcpConnection(sink: TcpConnectionSink, info?: StreamInfoInit | StreamInfo, options: { worker?: number } = {}): TcpConnection {
-    const { slot, id } = this.open(options.worker);
+    const slot = this.slotOn(options.worker);
+    const vm = slot?.vm;
     const streamInfo = isStreamInfo(info) ? info : newStreamInfo(info);
-    const connection = new TcpConnection(slot?.vm, id, streamInfo, sink, slot ? this.config.failurePolicy : "FAIL_OPEN");
+    const connection = new TcpConnection(vm, vm && !vm.failure ? vm.newContextId() : 0, streamInfo, sink, slot ? this.config.failurePolicy : "FAIL_OPEN");
     connection.rootContext = slot?.root;
     return connection;
   }

@@ -158,7 +158,14 @@ class ProxiedConnection {
    */
   closeLocally(): void {
     if (this.closed) return;
-    if (!this.client.destroyed) this.client.write(EMPTY, () => this.client.destroy());
+    const client = this.client;
+    if (client.writableEnded) {
+      // Our FIN went out already (both directions ended): close once it is flushed.
+      if (client.writableFinished) client.destroy();
+      else client.once("finish", () => client.destroy());
+    } else if (!client.destroyed) {
+      client.write(EMPTY, () => client.destroy());
+    }
     this.close(PeerType.Local);
   }
 
