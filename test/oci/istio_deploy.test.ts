@@ -1,23 +1,26 @@
 // What `pwasm manifest` writes, deployed the way Istio deploys it, in real Envoy 1.40:
 //
 //   manifest → kube-apiserver's CRD + CEL validation (istio.io/api v1.32.0 CRDs) → istiod's own
-//   translation (gocheck istio-translate: WasmPlugin → TrafficExtension, a sidecar's listeners with
-//   the plugin in its phase, the ECDS resource) → the istio-agent's conversion (the module fetched
-//   from a local docker-registry by Istio's fetcher, ISTIO_META_* stripped, code made a local file)
-//   → Envoy, the plugin delivered by ECDS from that resource, exercised with requests.
+//   translation (WasmPlugin → TrafficExtension, a sidecar's listeners with the plugin in its phase,
+//   the ECDS resource) → the istio-agent's conversion (gocheck istio-agent: the module fetched from
+//   a local docker-registry by Istio's fetcher, ISTIO_META_* stripped, code made a local file) →
+//   Envoy, the plugin delivered by ECDS from that resource, exercised with requests.
+//
+// istiod's translation is recorded (test/oci/istio/translations/): its program takes minutes to
+// build. Each case checks that the manifest is still the recorded input (else: stale, regenerate
+// with `npm run istio:translations`); the recording is re-made by istiod's code and compared when
+// that program is built (PWASM_ISTIO_TRANSLATE=1 builds it; =record rewrites the recordings).
 //
 // Istio's own filters that plain Envoy lacks (istio.metadata_exchange, istio.alpn, istio.stats) are
 // left out of the chain; every other filter keeps Istio's order and configuration. The
 // EnvoyExtensionPolicy follows Envoy Gateway's translation, reproduced from its source (its
 // packages are internal to its module): docs/istio-deploy.md.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonMap } from "../../cli/envoy/bootstrap.js";
@@ -28,9 +31,13 @@ import { testEnvoy } from "../helpers/envoy.js";
 import { httpRequest } from "../helpers/http.js";
 import { skipWithout } from "../helpers/tools.js";
 import { wat } from "../helpers/wat.js";
-import { built, ROOT } from "../helpers/paths.js";
+import { built } from "../helpers/paths.js";
 import { startUpstream, type Upstream } from "../helpers/upstream.js";
-import { buildGoCheck, lastJson, run, startRegistry, type TestRegistry } from "./registry.js";
+import {
+  currentRecording, istioAgent, istioTranslate, Placeholders, readRecording, recordedCases, removeRecording, STALE, writeRecording,
+  type ChainInfo, type FilterInfo, type Translation, type TranslationInput,
+} from "./istio/translations.js";
+import { buildGoCheck, buildIstioTranslate, goCheckModuleVersions, ISTIO_TRANSLATE, istioCrd, lastJson, run, startRegistry, type TestRegistry } from "./registry.js";
 
 const local = await testEnvoy();
 const SKIP = local.skip ? ` — skipped: ${local.skip}` : "";
@@ -46,37 +53,49 @@ let upstream: Upstream;
 const crds: Record<string, string> = {};
 const digests: Record<string, string> = {};
 
-/** The CRD of one Istio kind, from the istio.io/api module the Go checker pins (v1.32.0). */
-async function istioCrd(plural: string): Promise<string> {
-  const { stdout } = await promisify(execFile)("go", ["list", "-m", "-f", "{{.Dir}}", "istio.io/api"], {
-    cwd: join(ROOT, "test", "oci", "gocheck"),
-    env: { ...process.env, GOMODCACHE: join(ROOT, ".cache", "go-mod"), GOFLAGS: "-buildvcs=false" },
-    timeout: 300_000,
-  });
-  expect(stdout.trim()).toMatch(/istio\.io\/api@v1\.32\.0$/);
-  const all = readFileSync(join(stdout.trim(), "kubernetes", "customresourcedefinitions.gen.yaml"), "utf8");
-  const doc = all.split(/^---\s*$/m).find((d) => new RegExp(`^\\s*name: ${plural}\\.extensions\\.istio\\.io\\s*$`, "m").test(d));
-  if (!doc) throw new Error(`istio.io/api has no ${plural} CRD`);
-  const file = join(work, `${plural}-crd.yaml`);
-  writeFileSync(file, doc.trimStart());
-  return file;
-}
-
 // Outside tools: the registry and Go (the checker); Envoy is looked for above.
 const skip = skipWithout(["docker-registry", "go"], "test/oci/istio_deploy.test.ts");
 
+// istiod's translation program: "1" builds it (minutes from a cold Go cache), "record"
+// also rewrites the recordings from it (npm run istio:translations); otherwise it is used when
+// already built (brought up to date by Go's build cache).
+const MODE = process.env.PWASM_ISTIO_TRANSLATE ?? "";
+const RECORD = MODE === "record";
+const TRANSLATE = RECORD || MODE === "1" || existsSync(ISTIO_TRANSLATE);
+const TRANSLATE_SKIP = TRANSLATE ? "" : " — skipped: istiod's translation program is not built (PWASM_ISTIO_TRANSLATE=1 or npm run istio:translations builds it)";
+// Recording needs every case to run: a skipped one would keep its old file.
+if (RECORD && (skip || local.skip)) throw new Error(`npm run istio:translations needs the suite's tools: ${skip || local.skip}`);
+
+/** The modules whose versions a recording names (cmd/istio-translate's versionedModules). */
+const ISTIO_MODULES = ["istio.io/istio", "istio.io/api", "istio.io/client-go", "github.com/envoyproxy/go-control-plane/envoy"];
+
+/** Every case translated below: each has a recording under test/oci/istio/translations/. */
+const CASES = [
+  "add-header.WasmPlugin", "add-header.TrafficExtension", "mx-stats.WasmPlugin", "mx-stats.TrafficExtension",
+  "tcp-stats.TrafficExtension", "unfetchable.FAIL_CLOSE", "unfetchable.FAIL_OPEN", "env-echo.TrafficExtension",
+] as const;
+type CaseName = (typeof CASES)[number];
+
 describe.skipIf(skip)("deploying as Istio and Envoy Gateway would", () => {
+  let translator: string | undefined;
+  let goModVersions: Record<string, string>;
+  let placeholders: Placeholders;
+
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "pwasm-istio-"));
-    [reg, gocheck, upstream] = await Promise.all([startRegistry(), buildGoCheck(), startUpstream()]);
-    crds.WasmPlugin = await istioCrd("wasmplugins");
-    crds.TrafficExtension = await istioCrd("trafficextensions");
+    [reg, gocheck, upstream, translator] = await Promise.all([startRegistry(), buildGoCheck(), startUpstream(), TRANSLATE ? buildIstioTranslate() : undefined]);
+    placeholders = new Placeholders(reg.host, digests);
+    goModVersions = await goCheckModuleVersions(ISTIO_MODULES);
+    expect(goModVersions["istio.io/api"]).toBe("v1.32.0");
+    crds.WasmPlugin = await istioCrd("wasmplugins", work);
+    crds.TrafficExtension = await istioCrd("trafficextensions", work);
+    if (RECORD) for (const name of recordedCases()) if (!(CASES as readonly string[]).includes(name)) removeRecording(name);
     for (const [name, wasm] of [["add-header", ADD_HEADER], ["metadata-exchange", MX], ["stats", STATS]] as const) {
       const r = await runPwasm(["push", wasm, `oci://${reg.host}/plugins/${name}:v1`, "--json"]);
       expect(r.code, r.stderr).toBe(0);
       digests[name] = (JSON.parse(r.stdout) as { sha256: string }).sha256;
     }
-  }, 900_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     await reg?.close();
@@ -103,18 +122,16 @@ describe.skipIf(skip)("deploying as Istio and Envoy Gateway would", () => {
     return verdicts.flatMap((v) => v.errors);
   }
 
-  interface FilterInfo { name: string; ecds: boolean; typeUrl?: string; config?: JsonMap }
-  interface ChainInfo { listener: string; direction: "CLIENT" | "SERVER"; port: number; protocol: "http" | "tcp"; networkFilters: FilterInfo[]; httpFilters?: FilterInfo[] }
-  interface EcdsInfo { name: string; istiod: { name: string; typedConfig: any }; agent: { name: string; typedConfig: any }; file: string }
-  interface Translation { chains: ChainInfo[]; ecds: EcdsInfo[]; agentError?: string }
-
-  /** istiod's and the agent's translation (Istio's code, in the Go checker), for a workload with these labels. */
-  async function translate(yamlText: string, labels: string, extra: string[] = []): Promise<Translation> {
+  /**
+   * istiod's translation of `yamlText` for a workload with these labels — the recording of case
+   * `name`, which must have been made from exactly this input (re-recorded first under
+   * PWASM_ISTIO_TRANSLATE=record) — then the agent's step on it, against this run's registry.
+   */
+  async function translate(name: CaseName, yamlText: string, labels: string, pullSecrets: Record<string, string> = {}): Promise<Translation> {
     const dir = mkdtempSync(join(work, "istio-"));
-    writeFileSync(join(dir, "resources.yaml"), yamlText);
-    const r = await run(gocheck, ["istio-translate", "--out", dir, "--labels", labels, ...extra, join(dir, "resources.yaml")], { timeoutMs: 120_000 });
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    return lastJson<Translation>(r.stdout);
+    const input: TranslationInput = { resources: placeholders.toRecorded(yamlText), labels, pullSecrets };
+    if (RECORD) writeRecording(name, input, await istioTranslate(translator!, input, dir), placeholders);
+    return istioAgent(gocheck, currentRecording(name, input, goModVersions), placeholders, dir);
   }
 
   function chain(t: Translation, direction: "CLIENT" | "SERVER", port: number): ChainInfo {
@@ -274,7 +291,7 @@ spec:
       yamlText = m.yaml;
       expect(m.warnings).toEqual([]);
       [doc] = m.docs as [Doc];
-      t = await translate(yamlText, "app=reviews");
+      t = await translate(`add-header.${kind}`, yamlText, "app=reviews");
     }, 180_000);
 
     it("is what the API server accepts (CRD schema and CEL rules of istio.io/api v1.32.0)", async () => {
@@ -354,7 +371,7 @@ spec:
       const stats = await manifest([`oci://${reg.host}/plugins/stats:v1`, "--kind", kind, "-n", "default", "--name", "stats", "--root-id", "stats_inbound", "--phase", "STATS", "--match", "SERVER", "--plugin-config", statsConfig, "--wasm", STATS]);
       expect([...mx.warnings, ...stats.warnings]).toEqual([]);
       yamlText = `${mx.yaml}---\n${stats.yaml}`;
-      t = await translate(yamlText, "app=reviews,version=v1");
+      t = await translate(`mx-stats.${kind}`, yamlText, "app=reviews,version=v1");
     }, 180_000);
 
     it("validates, and istiod orders them by phase: exchange (AUTHN) before stats (STATS), the configuration as a JSON string", async () => {
@@ -531,7 +548,7 @@ spec:
     it.skipIf(!local.envoy)(`is a network filter of the TCP chain, before tcp_proxy, and reports Istio's TCP series in Envoy 1.40${SKIP}`, async () => {
       const m = await manifest([`oci://${reg.host}/plugins/stats:v1`, "--kind", "TrafficExtension", "-n", "default", "--name", "tcp-stats", "--root-id", "stats_inbound", "--type", "NETWORK", "--match", "SERVER:9000", "--wasm", STATS]);
       expect(await validate("TrafficExtension", m.yaml)).toEqual([]);
-      const t = await translate(m.yaml, "app=reviews");
+      const t = await translate("tcp-stats.TrafficExtension", m.yaml, "app=reviews");
       const name = "extensions.istio.io/trafficextension/default.tcp-stats";
       const tcp = chain(t, "SERVER", 9000);
       expect(tcp.networkFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", name, "envoy.filters.network.tcp_proxy"]);
@@ -560,7 +577,7 @@ spec:
   describe.each([["FAIL_CLOSE", 403, "wasm-default-deny"], ["FAIL_OPEN", 200, "wasm-default-allow"]] as const)("a module the agent cannot fetch, with %s", (strategy, status, statPrefix) => {
     it.skipIf(!local.envoy)(`is replaced by the agent's RBAC filter (${statPrefix}) and Envoy answers ${status}${SKIP}`, async () => {
       const m = await manifest([`oci://${reg.host}/plugins/add-header:missing`, "--no-resolve", "--kind", "TrafficExtension", "-n", "default", "--root-id", "add_header", "--pull-policy", "Always", "--fail-strategy", strategy]);
-      const t = await translate(m.yaml, "app=reviews");
+      const t = await translate(`unfetchable.${strategy}`, m.yaml, "app=reviews");
       expect(t.ecds[0]!.agent.typedConfig["@type"]).toBe("type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC");
       expect(JSON.stringify(t.ecds[0]!.agent.typedConfig)).toContain(statPrefix);
       const envoy = await envoyFor(envoyFilters(chain(t, "SERVER", 8080), t).filters, { direction: "INBOUND" });
@@ -608,14 +625,13 @@ spec:
       process.env.PWASM_TEST_HOST_VAR = "from-the-proxy";
       const file = join(work, "env-echo.wasm");
       writeFileSync(file, ENV_ECHO);
-      const pushed = await runPwasm(["push", file, `oci://${reg.host}/plugins/env-echo:v1`]);
+      const pushed = await runPwasm(["push", file, `oci://${reg.host}/plugins/env-echo:v1`, "--json"]);
       expect(pushed.code, pushed.stderr).toBe(0);
+      digests["env-echo"] = (JSON.parse(pushed.stdout) as { sha256: string }).sha256;
       const m = await manifest([`oci://${reg.host}/plugins/env-echo:v1`, "--kind", "TrafficExtension", "-n", "default", "--env", "GREETING=hi", "--env", "EMPTY=", "--host-env", "PWASM_TEST_HOST_VAR", "--pull-secret", "regcred", "--wasm", file]);
       expect(await validate("TrafficExtension", m.yaml)).toEqual([]);
       // istiod adds the pull secret (here the Secret's dockerconfigjson: anonymous) for the agent only.
-      const secret = join(work, "dockerconfig.json");
-      writeFileSync(secret, JSON.stringify({ auths: {} }));
-      const t = await translate(m.yaml, "app=reviews", ["--pull-secret", `regcred=${secret}`]);
+      const t = await translate("env-echo.TrafficExtension", m.yaml, "app=reviews", { regcred: JSON.stringify({ auths: {} }) });
       expect(Object.keys(t.ecds[0]!.istiod.typedConfig.config.vmConfig.environmentVariables.keyValues).sort()).toEqual(["EMPTY", "GREETING", "ISTIO_META_WASM_IMAGE_PULL_SECRET", "ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION"]);
       const { filters } = envoyFilters(chain(t, "SERVER", 8080), t);
       const envoy = await envoyFor(filters, { direction: "INBOUND" });
@@ -628,5 +644,21 @@ spec:
         await envoy.stop();
       }
     }, 120_000);
+  });
+
+  describe("the recorded translation, made again by istiod's code (test/oci/gocheck/cmd/istio-translate)", () => {
+    // Last: under PWASM_ISTIO_TRANSLATE=record the cases above have just written their files.
+    it("exists for every case translated above, and for none other", () => {
+      expect(recordedCases(), STALE).toEqual([...CASES].sort());
+    });
+
+    for (const name of CASES) {
+      it.skipIf(!TRANSLATE)(`of ${name} equals the recording${TRANSLATE_SKIP}`, async () => {
+        const recorded = readRecording(name);
+        if (!recorded) throw new Error(`${STALE} (no recording of case ${name})`);
+        const fresh = await istioTranslate(translator!, recorded, mkdtempSync(join(work, "istio-")));
+        expect(fresh, `istiod translates ${name} differently now: ${STALE}`).toEqual({ versions: recorded.versions, chains: recorded.chains, ecds: recorded.ecds });
+      }, 120_000);
+    }
   });
 });

@@ -1,10 +1,10 @@
 // Test fixtures for the OCI suite: Debian's docker-registry (CNCF distribution) on a free
 // loopback port in a temp dir, optionally behind htpasswd auth; a fault-injecting TCP proxy; the
-// Go checker (Istio's fetcher, go-containerregistry, kube-apiserver's CRD validation), built once
-// with its caches under .cache/.
+// Go checker (Istio's fetcher, go-containerregistry, kube-apiserver's CRD validation) and, on
+// demand, istiod's translation program, built with their caches under .cache/.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -183,37 +183,74 @@ const GO_ENV = {
   GOFLAGS: "-buildvcs=false", // same as .ci/run, so its build is a cache hit here
 };
 
-/** Path of the Go checker, built (or found up to date, via Go's build cache) under .cache/. */
-export async function buildGoCheck(): Promise<string> {
-  const out = join(ROOT, ".cache", "gocheck", "gocheck");
+const GOCHECK_DIR = join(ROOT, "test", "oci", "gocheck");
+
+// Builds one main package of the checker's module into .cache/gocheck/<name>. flock: test files
+// build in parallel; one builds, the others then find it in Go's build cache.
+async function goBuild(pkg: string, name: string, timeoutMs: number): Promise<string> {
+  const out = join(ROOT, ".cache", "gocheck", name);
   mkdirSync(join(ROOT, ".cache", "gocheck"), { recursive: true });
-  // flock: test files build in parallel; one builds, the others then find it cached.
-  await execFileP("flock", [join(ROOT, ".cache", "gocheck.lock"), "go", "build", "-o", out, "."], {
-    cwd: join(ROOT, "test", "oci", "gocheck"),
+  await execFileP("flock", [join(ROOT, ".cache", "gocheck.lock"), "go", "build", "-o", out, pkg], {
+    cwd: GOCHECK_DIR,
     env: { ...process.env, ...GO_ENV },
-    timeout: 600_000,
+    timeout: timeoutMs,
     maxBuffer: 16 * 1024 * 1024,
   });
-  if (!existsSync(out)) throw new Error("go build produced no gocheck binary");
+  if (!existsSync(out)) throw new Error(`go build produced no ${name} binary`);
   return out;
 }
 
 /**
- * The WasmPlugin CRD, taken from istio/api's kubernetes/customresourcedefinitions.gen.yaml in the
- * `istio.io/api` module version the Go checker pins (its go.sum): the same source the project's
- * reference copy comes from, reproducible wherever the checker builds. Written to a file of its own.
+ * Path of the Go checker (Istio's fetcher and agent conversion, go-containerregistry,
+ * kube-apiserver's CRD validation), built (or found up to date, via Go's build cache) under .cache/.
  */
-export async function wasmPluginCrd(): Promise<string> {
-  const out = join(ROOT, ".cache", "gocheck", "wasmplugin-crd.yaml");
+export async function buildGoCheck(): Promise<string> {
+  return goBuild(".", "gocheck", 600_000);
+}
+
+/** Where `buildIstioTranslate` puts istiod's translation program. */
+export const ISTIO_TRANSLATE = join(ROOT, ".cache", "gocheck", "istio-translate");
+
+/**
+ * Path of istiod's translation program (test/oci/gocheck/cmd/istio-translate), built or brought up
+ * to date. It compiles istiod's config generator: ~7 minutes on 2 cores from a cold build cache, so
+ * only on demand (test/oci/istio/translations.ts).
+ */
+export async function buildIstioTranslate(): Promise<string> {
+  return goBuild("./cmd/istio-translate", "istio-translate", 1_800_000);
+}
+
+/** The versions of `modules` the checker's go.mod selects. */
+export async function goCheckModuleVersions(modules: string[]): Promise<Record<string, string>> {
+  const { stdout } = await execFileP("go", ["list", "-m", "-f", "{{.Path}} {{.Version}}", ...modules], { cwd: GOCHECK_DIR, env: { ...process.env, ...GO_ENV }, timeout: 300_000 });
+  return Object.fromEntries(stdout.trim().split("\n").map((l) => l.split(" ") as [string, string]));
+}
+
+/**
+ * The CRD of one Istio kind (`plural`: wasmplugins, trafficextensions), taken from istio/api's
+ * kubernetes/customresourcedefinitions.gen.yaml in the `istio.io/api` module version the Go
+ * checker pins (its go.sum): the same source the project's reference copy comes from,
+ * reproducible wherever the checker builds. Written to a file of its own under `dir`.
+ */
+export async function istioCrd(plural: string, dir = join(ROOT, ".cache", "gocheck")): Promise<string> {
+  const out = join(dir, `${plural}-crd.yaml`);
   const { stdout } = await execFileP("go", ["list", "-m", "-f", "{{.Dir}}", "istio.io/api"], {
-    cwd: join(ROOT, "test", "oci", "gocheck"), env: { ...process.env, ...GO_ENV }, timeout: 300_000,
+    cwd: GOCHECK_DIR, env: { ...process.env, ...GO_ENV }, timeout: 300_000,
   });
   const all = readFileSync(join(stdout.trim(), "kubernetes", "customresourcedefinitions.gen.yaml"), "utf8");
-  const doc = all.split(/^---\s*$/m).find((d) => /^\s*name: wasmplugins\.extensions\.istio\.io\s*$/m.test(d));
-  if (!doc) throw new Error("istio.io/api has no WasmPlugin CRD");
+  const doc = all.split(/^---\s*$/m).find((d) => new RegExp(`^\\s*name: ${plural}\\.extensions\\.istio\\.io\\s*$`, "m").test(d));
+  if (!doc) throw new Error(`istio.io/api ${stdout.trim()} has no ${plural} CRD`);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, doc.trimStart());
+  // Test files run in parallel: a reader never sees a half-written file.
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, doc.trimStart());
+  renameSync(tmp, out);
   return out;
+}
+
+/** The WasmPlugin CRD of the `istio.io/api` module the Go checker pins (see istioCrd). */
+export async function wasmPluginCrd(): Promise<string> {
+  return istioCrd("wasmplugins");
 }
 
 /** Runs a tool; resolves with its exit code and output (never rejects on a non-zero exit). */

@@ -11,10 +11,13 @@
 //	    kube-apiserver's CustomResource validation (k8s.io/apiextensions-apiserver): OpenAPI
 //	    schema, x-kubernetes-validations CEL rules with Kubernetes' CEL libraries, list-type
 //	    uniqueness, unknown fields; prints one {"kind","name","errors"} per document of the CRD's kind.
-//	gocheck istio-translate --out <dir> [--labels k=v,…] [--pull-secret name=file] <resources.yaml>
-//	    istiod's translation of WasmPlugin / TrafficExtension resources into a sidecar's filter
-//	    chains and ECDS resources, then the istio-agent's conversion (module fetched, code made
-//	    local); see istio.go.
+//	gocheck istio-agent --out <dir> <ecds.json>
+//	    the istio-agent's conversion of istiod's ECDS resources (module fetched by Istio's
+//	    fetcher, ISTIO_META_* stripped, code made local); see agent.go.
+//
+// istiod's own translation (WasmPlugin / TrafficExtension → filter chains and ECDS resources) is
+// the separate program cmd/istio-translate: istiod's packages take minutes to compile, so CI runs
+// its recorded output instead (docs/istio-deploy.md).
 package main
 
 import (
@@ -45,7 +48,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fail(errors.New("usage: gocheck fetch|validate-image|validate-crd|istio-translate …"))
+		fail(errors.New("usage: gocheck fetch|validate-image|validate-crd|istio-agent …"))
 	}
 	var err error
 	switch os.Args[1] {
@@ -55,8 +58,8 @@ func main() {
 		err = validateImage(os.Args[2])
 	case "validate-crd":
 		err = validateCRD(os.Args[2:])
-	case "istio-translate":
-		err = istioTranslate(os.Args[2:])
+	case "istio-agent":
+		err = istioAgent(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

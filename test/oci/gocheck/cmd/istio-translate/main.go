@@ -1,14 +1,19 @@
-// gocheck istio-translate: what Istio makes of WasmPlugin / TrafficExtension resources, computed
-// by Istio's own code rather than a re-implementation:
+// istio-translate: what istiod makes of WasmPlugin / TrafficExtension resources, computed by
+// Istio's own code rather than a re-implementation. The resources are parsed by Istio's CRD parser,
+// WasmPlugins go through the WasmPlugin → TrafficExtension translation controller
+// (pilot/pkg/config/kube/extensions), and the config generator (pilot/pkg/networking/core, via its
+// ConfigGenTest harness) builds a sidecar's listeners — the filter order per phase — and the ECDS
+// resources (envoy.extensions.filters.{http,network}.wasm.v3.Wasm, configuration as a StringValue).
 //
-//   - pilot: the resources are parsed by Istio's CRD parser, WasmPlugins go through the
-//     WasmPlugin → TrafficExtension translation controller (pilot/pkg/config/kube/extensions),
-//     and the config generator (pilot/pkg/networking/core, via its ConfigGenTest harness) builds a
-//     sidecar's listeners — the filter order per phase — and the ECDS resources
-//     (envoy.extensions.filters.{http,network}.wasm.v3.Wasm, configuration as a StringValue);
-//   - istio-agent: pkg/wasm's MaybeConvertWasmExtensionConfig fetches each remote module with
-//     Istio's fetcher into a local file cache, strips the ISTIO_META_* environment and rewrites
-//     vm_config.code to the local file (or substitutes the RBAC fallback when the fetch fails).
+//	istio-translate [--labels k=v,…] [--pull-secret name=file] <resources.yaml>
+//
+// prints one JSON object: the Istio module versions it was built with, the filter chains and the
+// ECDS resources as istiod sends them. The istio-agent's step (module fetch, code made local) is
+// gocheck's istio-agent command, which stays out of this program.
+//
+// It lives apart from gocheck because istiod's packages take ~7 minutes to compile from a cold
+// cache: CI runs the recorded output (test/oci/istio/translations/, docs/istio-deploy.md), and
+// `npm run istio:translations` builds this program and records it again.
 //
 // The sidecar: namespace = the first resource's namespace, labels from --labels, one HTTP
 // service on port 8080 and one TCP service on port 9000 (outbound: CLIENT), and the proxy as an
@@ -16,21 +21,21 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	envoycore "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"istio.io/istio/pilot/pkg/config/kube/crd"
@@ -40,7 +45,6 @@ import (
 	"istio.io/istio/pkg/config/host"
 	"istio.io/istio/pkg/config/protocol"
 	istiolog "istio.io/istio/pkg/log"
-	"istio.io/istio/pkg/wasm"
 )
 
 // failer lets Istio's test harness report problems as an error of this command.
@@ -84,32 +88,43 @@ type chainInfo struct {
 	HTTPFilters    []filterInfo `json:"httpFilters,omitempty"`
 }
 
-// ecdsInfo is one ECDS resource: as istiod sends it, as the agent forwards it to Envoy, and the
-// file (a binary DiscoveryResponse) that serves the latter to Envoy through a path config source.
+// ecdsInfo is one ECDS resource as istiod sends it (a TypedExtensionConfig).
 type ecdsInfo struct {
 	Name   string          `json:"name"`
 	Istiod json.RawMessage `json:"istiod"`
-	Agent  json.RawMessage `json:"agent"`
-	File   string          `json:"file"`
 }
 
 type translateResult struct {
-	Chains     []chainInfo `json:"chains"`
-	ECDS       []ecdsInfo  `json:"ecds"`
-	AgentError string      `json:"agentError,omitempty"`
+	// Versions of the modules whose code made this translation, as linked into this program.
+	Versions map[string]string `json:"versions"`
+	Chains   []chainInfo       `json:"chains"`
+	ECDS     []ecdsInfo        `json:"ecds"`
+}
+
+// versionedModules are the modules a recorded translation names (docs/istio-deploy.md).
+var versionedModules = []string{"istio.io/istio", "istio.io/api", "istio.io/client-go", "github.com/envoyproxy/go-control-plane/envoy"}
+
+func main() {
+	if err := istioTranslate(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "istio-translate:", err)
+		os.Exit(1)
+	}
 }
 
 func istioTranslate(args []string) (err error) {
 	fs := flag.NewFlagSet("istio-translate", flag.ContinueOnError)
 	labels := fs.String("labels", "", "the workload's labels: k=v,k=v")
-	out := fs.String("out", "", "directory for the ECDS files and the agent's module cache (required)")
 	var secrets multiFlag
 	fs.Var(&secrets, "pull-secret", "name=file: a kubernetes.io/dockerconfigjson Secret's .dockerconfigjson (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *out == "" {
-		return errors.New("usage: gocheck istio-translate --out <dir> [--labels k=v,…] [--pull-secret name=file] <resources.yaml>")
+	if fs.NArg() != 1 {
+		return errors.New("usage: istio-translate [--labels k=v,…] [--pull-secret name=file] <resources.yaml>")
+	}
+	versions, err := moduleVersions()
+	if err != nil {
+		return err
 	}
 	data, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
@@ -185,20 +200,24 @@ func istioTranslate(args []string) (err error) {
 	})
 	listeners := cg.Listeners(proxy)
 
-	res := translateResult{Chains: []chainInfo{}, ECDS: []ecdsInfo{}}
-	names := []string{}
+	res := translateResult{Versions: versions, Chains: []chainInfo{}, ECDS: []ecdsInfo{}}
 	for _, l := range listeners {
 		for _, fc := range l.GetFilterChains() {
-			c, ok := describeChain(l, fc)
-			if !ok {
-				continue
+			if c, ok := describeChain(l, fc); ok {
+				res.Chains = append(res.Chains, c)
 			}
-			for _, nf := range append(append([]filterInfo{}, c.NetworkFilters...), c.HTTPFilters...) {
-				if nf.ECDS && !contains(names, nf.Name) {
-					names = append(names, nf.Name)
-				}
+		}
+	}
+	// istiod's listener order follows map iteration; a recording needs one order.
+	slices.SortStableFunc(res.Chains, func(a, b chainInfo) int {
+		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Listener, b.Listener))
+	})
+	names := []string{}
+	for _, c := range res.Chains {
+		for _, nf := range append(append([]filterInfo{}, c.NetworkFilters...), c.HTTPFilters...) {
+			if nf.ECDS && !slices.Contains(names, nf.Name) {
+				names = append(names, nf.Name)
 			}
-			res.Chains = append(res.Chains, c)
 		}
 	}
 
@@ -217,13 +236,7 @@ func istioTranslate(args []string) (err error) {
 	}
 	ecds := cg.ConfigGen.BuildExtensionConfiguration(proxy, cg.PushContext(), names, pullSecrets)
 
-	resources := make([]*anypb.Any, 0, len(ecds))
 	for _, ec := range ecds {
-		a, err := anypb.New(ec)
-		if err != nil {
-			return err
-		}
-		resources = append(resources, a)
 		js, err := protojson.Marshal(ec)
 		if err != nil {
 			return err
@@ -231,44 +244,36 @@ func istioTranslate(args []string) (err error) {
 		res.ECDS = append(res.ECDS, ecdsInfo{Name: ec.Name, Istiod: js})
 	}
 
-	// The agent: one file cache, the same conversion as on every ECDS response it proxies.
-	if err := os.MkdirAll(filepath.Join(*out, "wasm-cache"), 0o755); err != nil {
-		return err
-	}
-	cache := wasm.NewLocalFileCache(filepath.Join(*out, "wasm-cache"), wasm.Options{
-		HTTPRequestTimeout:    15 * time.Second,
-		HTTPRequestMaxRetries: 1,
-		PurgeInterval:         time.Hour,
-		ModuleExpiry:          24 * time.Hour,
-	})
-	defer cache.Cleanup()
-	if err := wasm.MaybeConvertWasmExtensionConfig(resources, cache); err != nil {
-		res.AgentError = err.Error()
-	}
-	for i, a := range resources {
-		ec := &envoycore.TypedExtensionConfig{}
-		if err := a.UnmarshalTo(ec); err != nil {
-			return err
-		}
-		js, err := protojson.Marshal(ec)
-		if err != nil {
-			return err
-		}
-		res.ECDS[i].Agent = js
-		resp := &discovery.DiscoveryResponse{VersionInfo: "1", TypeUrl: "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig", Resources: []*anypb.Any{a}}
-		// Binary, as the agent sends it over ADS (Envoy reads a .pb file as a binary message).
-		body, err := proto.Marshal(resp)
-		if err != nil {
-			return err
-		}
-		file := filepath.Join(*out, fmt.Sprintf("ecds-%d.pb", i))
-		if err := os.WriteFile(file, body, 0o644); err != nil {
-			return err
-		}
-		res.ECDS[i].File = file
-	}
 	printJSON(res)
 	return nil
+}
+
+// moduleVersions reads the versions of versionedModules from this binary's build information.
+func moduleVersions() (map[string]string, error) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil, errors.New("no build information in this binary")
+	}
+	out := map[string]string{}
+	for _, d := range info.Deps {
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		if slices.Contains(versionedModules, d.Path) {
+			out[d.Path] = d.Version
+		}
+	}
+	for _, m := range versionedModules {
+		if out[m] == "" {
+			return nil, fmt.Errorf("module %s is not linked into this binary", m)
+		}
+	}
+	return out, nil
+}
+
+func printJSON(v any) {
+	b, _ := json.Marshal(v)
+	fmt.Println(string(b))
 }
 
 func testService(name string, port int, p protocol.Instance, namespace string) *model.Service {
@@ -344,15 +349,6 @@ func parseLabels(s string) map[string]string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type multiFlag []string
