@@ -1,7 +1,10 @@
 // A Proxy-Wasm host: the services every plugin it runs shares (logs, metrics, shared data and
 // queues, clock, timers, callouts, foreign functions, node-wide properties), and plugin loading.
+import inspector from "node:inspector";
 import { performance } from "node:perf_hooks";
-import type { LogLevel, LogLevelName } from "./abi/constants.js";
+import { LogLevel, type LogLevelName } from "./abi/constants.js";
+import { debuggablePluginModule } from "./inspect/debuggable.js";
+import { DEFAULT_MEMORY_LIMIT_BYTES } from "./vm/plugin_vm.js";
 import type { CalloutTransport } from "./imports/http_call.js";
 import type { DnsResolver } from "./imports/dns.js";
 import { NO_GRPC, type GrpcTransport } from "./state/grpc_calls.js";
@@ -45,6 +48,13 @@ export interface HostOptions {
   clock?: Clock;
   /** Tag extraction for Prometheus output (Istio's stat-name convention). */
   tagExtractor?: TagExtractor;
+  /**
+   * A debugger may pause plugin code (`pwasm run --inspect`, tests under `--inspect`): modules are
+   * loaded with their source map where DevTools finds it (host/inspect/debuggable.ts), and limits
+   * that measure a callback's time must not count a paused one. Default: whether Node's inspector
+   * is open in this process.
+   */
+  debugging?: boolean;
 }
 
 const NO_CLUSTERS: CalloutTransport = { hasCluster: () => false, send: () => undefined };
@@ -75,8 +85,10 @@ export class ProxyWasmHost implements HostServices {
   private readonly pending: Array<() => void> = [];
   readonly plugins: Plugin[] = [];
   readonly baseVms = new Map<string, BaseVm>();
+  readonly debugging: boolean;
 
   constructor(options: HostOptions = {}) {
+    this.debugging = options.debugging ?? inspector.url() !== undefined;
     this.logs = new LogSink({ level: options.logLevel ?? "info", keep: options.keepLogs ?? true, onLog: options.onLog });
     this.mode = options.mode ?? "manual";
     this.timers = this.mode === "manual" ? new ManualTimers() : new RealTimers();
@@ -99,6 +111,13 @@ export class ProxyWasmHost implements HostServices {
    * unless `options.lifecycle` says otherwise.
    */
   async loadPlugin(wasm: Uint8Array | string, options: PluginOptions = {}): Promise<Plugin> {
+    const debuggable = this.debugging && options.sourceMap === undefined
+      ? debuggablePluginModule(wasm, options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES, (message) => this.logs.write({ level: LogLevel.Warn, message, plugin: "", rootId: "", vmId: "", time: Date.now(), source: "host" }))
+      : undefined;
+    if (debuggable) {
+      wasm = debuggable.bytes;
+      options = { ...options, sourceMap: debuggable.sourceMap };
+    }
     const plugin = await Plugin.load(this, wasm, { lifecycle: this.mode === "real" ? "envoy" : "workers", ...options });
     this.plugins.push(plugin);
     return plugin;

@@ -58,6 +58,8 @@ export interface HostServices {
   readonly localInfo: LocalInfo;
   /** Property values pinned by dotted path (they win over computed ones). */
   readonly properties: Map<string, PropertyLiteral>;
+  /** A debugger may pause plugin code: time limits must not count a paused callback (HostOptions.debugging). */
+  readonly debugging?: boolean;
   /** Runs `task` soon, outside any VM call (queue notifications). */
   post(task: () => void): void;
   /**

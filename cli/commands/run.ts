@@ -1,5 +1,6 @@
 // `pwasm run <plugin...>`: the embedded dev proxy, with Envoy's plugin settings as flags.
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import inspector from "node:inspector";
 import { relative, resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
@@ -45,6 +46,8 @@ export interface RunOptions {
   concurrency: number;
   logLevel: string;
   debug?: boolean;
+  /** `--inspect[=host:port]`: Node's inspector for a debugger (true: 127.0.0.1:9229). */
+  inspect?: boolean | { host: string; port: number };
   watch?: boolean;
   envoy?: boolean;
   envoyImage?: string;
@@ -209,6 +212,7 @@ export function registerRun(program: Command): void {
     .option("--concurrency <n>", "VMs per plugin (Envoy: one per worker)", positiveInt, 1)
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
+    .addOption(new Option("--inspect [host:port]", "open Node's inspector for Chrome DevTools (chrome://inspect) or VS Code: breakpoints in the plugin's AssemblyScript source; builds the debug target (default 127.0.0.1:9229)").argParser(hostPort))
     .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
     .option("--envoy", `run the plugins in a real Envoy instead of the dev proxy: a local binary (--envoy-bin, $${ENVOY_BIN_ENV}, or envoy on PATH), else a container (docker or podman)`)
     .option("--envoy-bin <path>", `the Envoy binary for --envoy (default: $${ENVOY_BIN_ENV}, else envoy on PATH)`)
@@ -222,7 +226,14 @@ Examples:
 Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
 Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
     .action(async (args: string[], o: RunOptions) => {
-      if (o.envoy || o.envoyImage || o.envoyBin) return runInEnvoy(args, o, configFilesFromArgs(o));
+      if (o.envoy || o.envoyImage || o.envoyBin) {
+        if (o.inspect) throw new UserError("--inspect debugs plugins in the dev proxy; Envoy has no debugger for them (drop --envoy)");
+        return runInEnvoy(args, o, configFilesFromArgs(o));
+      }
+      if (o.inspect) {
+        o.debug = true; // the debug target carries the source map
+        openInspector(o.inspect === true ? { host: "127.0.0.1", port: 9229 } : o.inspect);
+      }
       const { proxy, plugins } = await startFromOptions(args, o);
       const stopWatching = o.watch ? startWatching(proxy, args, plugins, configFilesFromArgs(o), o.debug) : undefined;
       await new Promise<void>((done) => {
@@ -235,6 +246,21 @@ Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`
         process.once("SIGTERM", stop);
       });
     });
+}
+
+// Node's inspector, opened before any plugin loads (so every module is compiled for it) and left
+// running: a debugger attaches whenever it likes (docs/debugging.md).
+function openInspector(at: { host: string; port: number }): void {
+  try {
+    inspector.open(at.port, at.host, false);
+  } catch (err) {
+    throw new UserError(`--inspect: cannot open the inspector on ${at.host}:${at.port}: ${(err as Error).message}`);
+  }
+  const url = inspector.url();
+  if (!url) throw new UserError(`--inspect: the inspector did not open on ${at.host}:${at.port}`);
+  const hostPortId = url.replace(/^ws:\/\//, "");
+  process.stderr.write(`pwasm: inspector on ${url}\n`);
+  process.stderr.write(`pwasm:   Chrome: chrome://inspect (Configure… ${hostPortId.split("/")[0]}), or devtools://devtools/bundled/js_app.html?ws=${hostPortId}\n`);
 }
 
 // Watches project directories (rebuild), .wasm files and --config files (reload); reports on stderr.
@@ -283,6 +309,7 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
     node,
     listenerDirection: o.listenerDirection,
     logLevel,
+    ...(o.inspect ? { debugging: true } : {}),
   };
 }
 

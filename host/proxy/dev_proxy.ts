@@ -66,6 +66,8 @@ export interface DevProxyOptions {
    * (host/istio/tag_extractor.ts), so Istio-encoded stat names print as labelled series.
    */
   tagExtractor?: HostOptions["tagExtractor"];
+  /** A debugger may pause plugin code (`pwasm run --inspect`): HostOptions.debugging. */
+  debugging?: boolean;
 }
 
 /** A running dev proxy. */

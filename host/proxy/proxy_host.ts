@@ -24,6 +24,7 @@ export interface ProxyHostOptions {
   logLevel?: HostOptions["logLevel"];
   onLog?: HostOptions["onLog"];
   tagExtractor?: HostOptions["tagExtractor"];
+  debugging?: HostOptions["debugging"];
 }
 
 /** A proxy's host and the transport it must close when done. */
@@ -47,7 +48,7 @@ export function createProxyHost(options: ProxyHostOptions): ProxyHost {
     mode: "real", keepLogs: false, logLevel: options.logLevel ?? "info", onLog: options.onLog,
     callouts: new HttpCalloutTransport(clusters), grpc, dns: new SystemDnsResolver(), properties: options.properties,
     node: proxyNode(options.node), listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata,
-    tagExtractor: options.tagExtractor ?? istioTagExtractor,
+    tagExtractor: options.tagExtractor ?? istioTagExtractor, debugging: options.debugging,
   });
   return {
     host,

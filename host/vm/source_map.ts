@@ -73,6 +73,12 @@ export class WasmSourceMap implements SourcePositionResolver {
    * no such file; SourceMapError when the name or the file is refused, or is not a usable map.
    */
   static loadBeside(wasmPath: string, name: string): WasmSourceMap | undefined {
+    const text = WasmSourceMap.readBeside(wasmPath, name);
+    return text === undefined ? undefined : WasmSourceMap.parse(text);
+  }
+
+  /** The text of the map `name` beside the module at `wasmPath`, under loadBeside's rules. */
+  static readBeside(wasmPath: string, name: string): string | undefined {
     const dir = dirname(wasmPath);
     let decoded = name;
     try {
@@ -95,7 +101,7 @@ export class WasmSourceMap implements SourcePositionResolver {
     if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new SourceMapError(`source map ${name} is a link out of the module's directory (to ${real}): only a file beside the module is read`);
     }
-    return WasmSourceMap.load(real);
+    return readRegularFile(real);
   }
 
   /** Number of mappings (for tests). */

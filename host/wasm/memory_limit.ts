@@ -18,7 +18,7 @@ export interface CappedModule {
   initialBytes: number;
 }
 
-function readLeb(bytes: Uint8Array, pos: number): { value: number; next: number } {
+export function readLeb(bytes: Uint8Array, pos: number): { value: number; next: number } {
   let value = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
@@ -31,7 +31,7 @@ function readLeb(bytes: Uint8Array, pos: number): { value: number; next: number 
   throw new WasmFormatError(`malformed LEB128 at byte ${pos}`);
 }
 
-function leb(value: number): number[] {
+export function leb(value: number): number[] {
   const out: number[] = [];
   do {
     let b = value % 128;
