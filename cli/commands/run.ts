@@ -343,5 +343,6 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<{
     : o.upstream ?? `direct response ${options.directResponse!.status}`;
   process.stderr.write(`pwasm: listening on ${proxy.url} → ${target}\n`);
   if (proxy.adminUrl) process.stderr.write(`pwasm: admin on ${proxy.adminUrl} (/ready, /stats/prometheus)\n`);
+  if (proxy.adminUrl && !network) process.stderr.write(`pwasm: request inspector on ${proxy.adminUrl}/inspector\n`);
   return { proxy, plugins };
 }

@@ -15,6 +15,9 @@ import { decodeRequestHeaders, decodeResponseHeaders, encodeHeaders, startReques
 import { createProxyHost, listen, LiveChain, loadChain, runningProxy, startAdmin, type AdminListener } from "./proxy_host.js";
 import { trackUpstreamRequest } from "./upstream_info.js";
 import { startTcpProxy } from "./tcp_proxy.js";
+import { HttpCalloutTransport } from "./http_callouts.js";
+import { RequestInspector } from "../inspect/routes.js";
+import type { RecorderLimits } from "../inspect/recorder.js";
 import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
 
 /** One plugin of the chain: its module and its settings. */
@@ -68,6 +71,11 @@ export interface DevProxyOptions {
   tagExtractor?: HostOptions["tagExtractor"];
   /** A debugger may pause plugin code (`pwasm run --inspect`): HostOptions.debugging. */
   debugging?: boolean;
+  /**
+   * The request inspector page on the admin listener (`/inspector`): default on. It records only
+   * while a page is open; `false` leaves the routes out.
+   */
+  inspector?: boolean | RecorderLimits;
 }
 
 /** A running dev proxy. */
@@ -109,6 +117,9 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   const direct = options.directResponse ?? { status: 200, body: "" };
   const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
   let nextWorker = 0;
+  // Records streams only while an inspector page is open (host/inspect/routes.ts).
+  const inspector = new RequestInspector(host, host.callouts instanceof HttpCalloutTransport ? host.callouts : undefined, () => live.plugins,
+    typeof options.inspector === "object" ? options.inspector : undefined);
 
   const server = http.createServer((req, res) => {
     // The chain is fixed for the whole stream: a swap affects only later requests.
@@ -309,7 +320,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       // host "local"), as Envoy reports them (docs/envoy/properties.md).
       routeName: "", virtualHostName: "local",
       clusterName: upstream ? "upstream" : "",
-    }, { worker: nextWorker++ });
+    }, { worker: nextWorker++, tap: inspector.live ? inspector.live.begin(chainPlugins, { method: requestHeaders.get(":method") ?? "", path: requestHeaders.get(":path") ?? "", authority: requestHeaders.get(":authority") ?? "" }) : undefined });
 
     const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
     requestEnded = !hasBody;
@@ -339,15 +350,18 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     throw err;
   };
   const address = await listen(server, options.host ?? "127.0.0.1", options.port ?? 10000).catch(abandon);
-  const admin: AdminListener | undefined = options.admin === false ? undefined : await startAdmin(host, options.admin).catch(abandon);
+  const adminRoutes = options.inspector === false ? undefined : (req: http.IncomingMessage, res: http.ServerResponse) => inspector.handle(req, res);
+  const admin: AdminListener | undefined = options.admin === false ? undefined : await startAdmin(host, options.admin, adminRoutes).catch(abandon);
   return runningProxy({
     url: `http://${address.address}:${address.port}`,
     adminUrl: admin?.url,
     host,
     live,
+    onReplace: (next, previous) => inspector.pluginsReplaced(next, previous),
     async close() {
       // Connections still busy after the drain time are closed: their streams end (reset).
       const drain = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 5000);
+      inspector.close(); // its feeds would keep the admin listener open
       await Promise.all([
         new Promise<void>((r) => {
           server.close(() => r());

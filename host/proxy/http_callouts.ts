@@ -11,6 +11,7 @@ import type http from "node:http";
 import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../imports/http_call.js";
 import { HeaderMap, RESPONSE_HEADERS_INLINE, RESPONSE_TRAILERS_INLINE } from "../state/header_map.js";
 import { decodeResponseHeaders, encodeHeaders, startRequest } from "./http1_codec.js";
+import type { CalloutTap } from "../inspect/tap.js";
 
 // A response Envoy generates itself (a local reply: text/plain with a content-length).
 function generated(status: number, body: string): HttpCalloutResult {
@@ -23,6 +24,9 @@ function generated(status: number, body: string): HttpCalloutResult {
 
 /** Sends callouts to `clusters[name]` (a base URL such as http://127.0.0.1:8081). */
 export class HttpCalloutTransport implements CalloutTransport {
+  /** Sees each callout and its outcome while set (the dev proxy's request inspector). */
+  tap: CalloutTap | null = null;
+
   constructor(readonly clusters: Map<string, URL>) {}
 
   hasCluster(cluster: string): boolean {
@@ -39,9 +43,11 @@ export class HttpCalloutTransport implements CalloutTransport {
     const method = headers.get(":method")!;
     let settled = false;
     let responded = false;
+    const recorded = this.tap ? this.tap.send(req.cluster, headers, req.body) : undefined;
     const finish = (r: HttpCalloutResult) => {
       if (settled) return;
       settled = true;
+      if (recorded) recorded(r);
       onResult(r);
     };
     let sentAt = 0;

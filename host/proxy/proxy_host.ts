@@ -88,9 +88,13 @@ export interface AdminListener {
   close(): Promise<void>;
 }
 
-/** Starts the admin listener at `address` (default 127.0.0.1:9901): /ready, /stats, /stats/prometheus. */
-export async function startAdmin(host: ProxyWasmHost, address: { host?: string; port?: number } = {}): Promise<AdminListener> {
+/**
+ * Starts the admin listener at `address` (default 127.0.0.1:9901): /ready, /stats,
+ * /stats/prometheus, and whatever `more` answers (true when it handled the request).
+ */
+export async function startAdmin(host: ProxyWasmHost, address: { host?: string; port?: number } = {}, more?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean): Promise<AdminListener> {
   const server = http.createServer((req, res) => {
+    if (more?.(req, res)) return;
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/ready") {
       res.writeHead(200, { "content-type": "text/plain" }).end("LIVE\n");
@@ -168,7 +172,7 @@ export class LiveChain {
 }
 
 /** The DevProxy handle of a listener whose chain is `live`. */
-export function runningProxy(p: { url: string; adminUrl: string | undefined; host: ProxyWasmHost; live: LiveChain; close(): Promise<void> }): DevProxy {
+export function runningProxy(p: { url: string; adminUrl: string | undefined; host: ProxyWasmHost; live: LiveChain; close(): Promise<void>; onReplace?: (next: Plugin[], previous: Plugin[]) => void }): DevProxy {
   const { live } = p;
   return {
     url: p.url,
@@ -180,7 +184,11 @@ export function runningProxy(p: { url: string; adminUrl: string | undefined; hos
     get inFlight() {
       return live.inFlight;
     },
-    replacePlugins: (next) => live.replace(next),
+    replacePlugins: (next) => {
+      const previous = live.plugins;
+      live.replace(next);
+      p.onReplace?.(next, previous);
+    },
     close: () => p.close(),
   };
 }

@@ -24,6 +24,8 @@ export class LogSink {
   level: LogLevel;
   /** Kept lines (when `keep` is true). */
   readonly entries: LogEntry[] = [];
+  /** Also sees every line that passes the level while set (the dev proxy's request inspector). */
+  tap: ((entry: LogEntry) => void) | null = null;
 
   constructor(
     options: { level?: LogLevel | LogLevelName; keep?: boolean; onLog?: (entry: LogEntry) => void } = {},
@@ -41,6 +43,7 @@ export class LogSink {
     if (entry.level < this.level) return;
     if (this.keep) this.entries.push(entry);
     this.onLog?.(entry);
+    if (this.tap) this.tap(entry);
   }
 
   /** Messages at exactly `level`. */

@@ -7,7 +7,7 @@ import { delimiter, join } from "node:path";
 import { ROOT } from "./paths.js";
 
 /** A tool a suite can need. */
-export type Tool = "clang" | "go" | "docker-registry" | "htpasswd" | "skopeo" | "oras" | "openssl" | "python3" | "git";
+export type Tool = "clang" | "go" | "docker-registry" | "htpasswd" | "skopeo" | "oras" | "openssl" | "python3" | "git" | "chromium";
 
 /** How each tool gets onto a machine; .ci/run does the first group on Debian. */
 export const HOW_TO_INSTALL: Readonly<Record<Tool, string>> = {
@@ -20,6 +20,7 @@ export const HOW_TO_INSTALL: Readonly<Record<Tool, string>> = {
   openssl: ".ci/run installs it: apt-get install ca-certificates, which brings openssl",
   python3: ".ci/run installs it: apt-get install python3-venv",
   git: ".ci/run runs in a git clone: apt-get install git",
+  chromium: ".ci/run installs it: apt-get install chromium",
 };
 
 /** The executable `name` on PATH, or undefined. */
