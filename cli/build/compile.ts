@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { UserError } from "../errors.js";
 import { readUserFile } from "../files.js";
+import { exportCallbacksTransform } from "./export_callbacks.js";
 import { writeOutputs } from "./outputs.js";
 
 /** What to build. */
@@ -26,6 +27,11 @@ export interface CompileOptions {
   outFile?: string;
   /** Called when compiling starts (after the project's configuration was read), for progress. */
   onStart?: (info: BuildStart) => void;
+  /**
+   * Keep every Proxy-Wasm callback the SDK exports, as builds did before pwasm exported only the
+   * callbacks a plugin's classes override (cli/build/export_callbacks.ts). For comparisons.
+   */
+  keepAllCallbacks?: boolean;
 }
 
 /** What a build that is starting will produce. */
@@ -49,6 +55,11 @@ export interface CompileResult {
   compilerVersion: string;
   /** Compiler warnings (text), if any. */
   warnings: string;
+  /**
+   * The SDK's callback exports this build left out because no class of the plugin overrides them
+   * (empty when the module is not built with the pwasm SDK, or with keepAllCallbacks).
+   */
+  callbacksLeftOut: string[];
 }
 
 interface AsConfig {
@@ -131,8 +142,11 @@ async function compileOne(options: CompileOptions): Promise<CompileResult> {
   const libraryFiles = (asc as unknown as { libraryFiles?: Record<string, string> }).libraryFiles ?? {};
   const stdLibrary = new Set(Object.keys(libraryFiles));
   let result: Awaited<ReturnType<AscModule["main"]>>;
+  let callbacksLeftOut: string[] = [];
+  const transforms = options.keepAllCallbacks ? [] : [exportCallbacksTransform((r) => { callbacksLeftOut = r.removed; })];
   try {
     result = await asc.main(args, {
+      transforms: transforms as never,
       stdout: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
       stderr: { write: (s: string | Uint8Array) => { stderr.push(String(s)); return true; } } as never,
       readFile: async (name: string, baseDir: string) => {
@@ -178,5 +192,5 @@ async function compileOne(options: CompileOptions): Promise<CompileResult> {
   const bytes = (outputs.get(outFile) as Uint8Array).length;
   // Binaryen reports this on every converge build; it is not a problem of the plugin.
   const warnings = text.split("\n").filter((l) => l.trim() && !l.includes("Last converge was suboptimal")).join("\n");
-  return { outFile, bytes, ms, target, compilerVersion: version, warnings };
+  return { outFile, bytes, ms, target, compilerVersion: version, warnings, callbacksLeftOut };
 }

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package_root.js";
+import { TRANSFORM_SOURCE } from "./export_callbacks.js";
 
 /** Folders of a project that hold no build inputs. */
 export const NOT_SOURCES: ReadonlySet<string> = new Set(["build", "node_modules", ".git", "dist"]);
@@ -32,7 +33,7 @@ function sharedSource(projectDir: string): number {
 
 /**
  * True when `outFile` is missing or older than the project's sources, a sibling `common` folder,
- * the pwasm SDK, or pwasm's base asconfig.json.
+ * the pwasm SDK, pwasm's base asconfig.json, or the build's callback-export transform.
  */
 export function isStale(projectDir: string, outFile: string): boolean {
   if (!existsSync(outFile)) return true;
@@ -42,6 +43,7 @@ export function isStale(projectDir: string, outFile: string): boolean {
     sharedSource(projectDir),
     newestSource(join(PACKAGE_ROOT, "sdk")),
     statSync(join(PACKAGE_ROOT, "asconfig.json")).mtimeMs,
+    statSync(TRANSFORM_SOURCE).mtimeMs,
   );
   return inputs > built;
 }
