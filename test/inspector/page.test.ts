@@ -1,12 +1,12 @@
 // The request inspector page, driven in Debian's Chromium (headless, through playwright-core):
 // requests sent through the dev proxy appear live with what each plugin did to them.
-import http from "node:http";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { startDevProxy, type DevProxy } from "../../host/proxy/dev_proxy.js";
+import { httpRequest } from "../helpers/http.js";
 import { built } from "../helpers/paths.js";
 import { skipWithout } from "../helpers/tools.js";
 import { startUpstream, type Upstream } from "../helpers/upstream.js";
@@ -16,17 +16,6 @@ const skip = skipWithout(["chromium"], "test/inspector/page.test.ts");
 
 // A fresh profile, nothing fetched from the network, no sandbox (CI runs as root).
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
-function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on("error", reject);
-  });
-}
 
 describe.skipIf(skip)("request inspector page (Chromium)", () => {
   let upstream: Upstream;
@@ -62,12 +51,14 @@ describe.skipIf(skip)("request inspector page (Chromium)", () => {
   });
 
   it("shows each request live: the plugins' headers, a local reply as such, a log line", async () => {
-    const ok = await get(`${proxy.url}/orders/7`);
+    const ok = await httpRequest(`${proxy.url}/orders/7`);
     expect(ok.status).toBe(200);
     expect(ok.headers["x-inspected"]).toBe("yes");
     expect(ok.headers["x-hello"]).toBe("world");
-    const denied = await get(`${proxy.url}/deny`);
+    const denied = await httpRequest(`${proxy.url}/deny`);
     expect(denied.status).toBe(403);
+    const posted = await httpRequest(`${proxy.url}/orders`, { method: "POST", body: '{"id":8}', headers: { "content-type": "application/json" } });
+    expect(posted.status).toBe(200);
 
     const okRow = page.locator("tr.row[data-path='/orders/7']");
     await okRow.waitFor();
@@ -93,14 +84,19 @@ describe.skipIf(skip)("request inspector page (Chromium)", () => {
     await detail.getByText("Local reply 403 from plugin inspected").waitFor();
     expect(await detail.locator(".box").first().textContent()).toContain("denied by the inspected plugin");
     expect(await detail.locator(".plugin", { hasText: "2 · add-header" }).textContent()).toContain("never reached this plugin");
-    expect(upstream.seen.map((r) => r.path)).toEqual(["/orders/7"]);
+    expect(upstream.seen.map((r) => r.path)).toEqual(["/orders/7", "/orders"]);
+
+    // A body: what the client sent, as each plugin received it.
+    await page.locator("tr.row[data-path='/orders']").click();
+    await detail.getByText("POST /orders → 200").waitFor();
+    expect(await detail.locator(".plugin", { hasText: "1 · inspected" }).textContent()).toContain('Request body in (8 bytes){"id":8}');
 
     // Filters: by status and by plugin.
     await page.fill("#f-status", "4xx");
     await expect.poll(() => page.locator("tr.row").count()).toBe(1);
     await page.fill("#f-status", "");
     await page.selectOption("#f-plugin", "add-header");
-    await expect.poll(() => page.locator("tr.row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-path")))).toEqual(["/orders/7"]);
+    await expect.poll(() => page.locator("tr.row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-path")))).toEqual(["/orders", "/orders/7"]);
     await page.selectOption("#f-plugin", "");
 
     const shot = process.env.PWASM_INSPECTOR_SCREENSHOT ?? join(profiles, "inspector.png");
