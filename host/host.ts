@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { LogLevel, type LogLevelName } from "./abi/constants.js";
 import { debuggablePluginModule } from "./inspect/debuggable.js";
 import { DEFAULT_MEMORY_LIMIT_BYTES } from "./vm/plugin_vm.js";
+import { DEFAULT_CALLBACK_TIME_LIMIT_MS } from "./vm/callback_deadline.js";
 import type { CalloutTransport } from "./imports/http_call.js";
 import type { DnsResolver } from "./imports/dns.js";
 import { NO_GRPC, type GrpcTransport } from "./state/grpc_calls.js";
@@ -55,6 +56,12 @@ export interface HostOptions {
    * is open in this process.
    */
   debugging?: boolean;
+  /**
+   * Default wall-clock limit of one plugin callback, ms (PluginOptions.callbackTimeLimitMs; 0: none):
+   * 1000 in real mode (the dev proxy, whose every connection waits while a callback runs), 2000 in
+   * manual mode (tests: a runaway callback fails the test instead of hanging it). docs/deadlines.md.
+   */
+  callbackTimeLimitMs?: number;
 }
 
 const NO_CLUSTERS: CalloutTransport = { hasCluster: () => false, send: () => undefined };
@@ -86,11 +93,13 @@ export class ProxyWasmHost implements HostServices {
   readonly plugins: Plugin[] = [];
   readonly baseVms = new Map<string, BaseVm>();
   readonly debugging: boolean;
+  readonly callbackTimeLimitMs: number;
 
   constructor(options: HostOptions = {}) {
     this.debugging = options.debugging ?? inspector.url() !== undefined;
     this.logs = new LogSink({ level: options.logLevel ?? "info", keep: options.keepLogs ?? true, onLog: options.onLog });
     this.mode = options.mode ?? "manual";
+    this.callbackTimeLimitMs = options.callbackTimeLimitMs ?? DEFAULT_CALLBACK_TIME_LIMIT_MS[this.mode];
     this.timers = this.mode === "manual" ? new ManualTimers() : new RealTimers();
     this.callouts = options.callouts ?? NO_CLUSTERS;
     this.grpc = options.grpc ?? NO_GRPC;

@@ -23,7 +23,7 @@ export { validateModule, type ValidatedModule } from "./vm/validate.js";
 export { parseModule, type ModuleInfo } from "./wasm/binary.js";
 export { WasmSourceMap, SourceMapError } from "./vm/source_map.js";
 export type { SourcePositionResolver } from "./vm/backtrace.js";
-export { createTestHost, TestHost, type TestHostOptions, type TestHttpCall, type TestHttpCallResponse, type HistogramValue } from "./testing/test_host.js";
+export { createTestHost, CallbackTimeoutError, TestHost, type TestHostOptions, type TestHttpCall, type TestHttpCallResponse, type HistogramValue } from "./testing/test_host.js";
 export { TestHttpStream, type TestLocalResponse, type TestSide } from "./testing/test_stream.js";
 export { TestTcpConnection, type TestTcpSide, type TestPeer } from "./testing/test_tcp.js";
 export { TestGrpc, ScriptedGrpc, type TestGrpcCall, type TestGrpcStream, type TestGrpcRequest } from "./testing/test_grpc.js";

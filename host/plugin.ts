@@ -11,7 +11,7 @@ import type { HostServices } from "./services.js";
 import { HttpStream, type HttpStreamOptions, type HttpStreamSink } from "./state/http_stream.js";
 import { isStreamInfo, newStreamInfo, type StreamInfo, type StreamInfoInit } from "./state/stream_info.js";
 import { TcpConnection, type TcpConnectionSink } from "./state/tcp_connection.js";
-import type { OffsetShift, SourcePositionResolver } from "./vm/backtrace.js";
+import type { CodeMap, SourcePositionResolver } from "./vm/backtrace.js";
 import { BaseVm, vmKey, type VmThread } from "./vm/base_vm.js";
 import type { RootContextState } from "./vm/contexts.js";
 import { PluginLoadError, VmFailedError, type VmFailure } from "./vm/errors.js";
@@ -53,6 +53,13 @@ export interface PluginOptions {
   allowOnHeadersStopIteration?: boolean;
   /** Guest memory cap (default 1 GiB, like Envoy): memory.grow beyond it fails. */
   memoryLimitBytes?: number;
+  /**
+   * Wall-clock limit of one callback, in ms: a callback that runs longer fails its VM (the
+   * failure policy applies), as a Wasmtime host's execution limits do; starting a VM gets at least
+   * 10 s. 0: no limit. Default: the host's (HostOptions.callbackTimeLimitMs); none while a debugger
+   * may pause the plugin (HostOptions.debugging). docs/deadlines.md.
+   */
+  callbackTimeLimitMs?: number;
   /** Number of worker VMs (Envoy: one per worker thread, `--concurrency`). Default 1. */
   concurrency?: number;
   /**
@@ -156,6 +163,7 @@ export class Plugin implements PluginRuntime {
       vmConfiguration: toBytes(options.vmConfiguration),
       environment: Object.entries(options.environment ?? {}),
       memoryLimitBytes: options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
+      callbackTimeLimitMs: callbackTimeLimit(services, options),
     };
     const key = vmKey(bytes, settings);
     let base = services.baseVms.get(key);
@@ -163,7 +171,11 @@ export class Plugin implements PluginRuntime {
     // gets its own, so requests in flight finish on the old ones.
     const fresh = !base || [...base.plugins].some((p) => p.key === pluginKey(options));
     if (!base || fresh) {
-      const compiled = await compileModule(bytes, settings.memoryLimitBytes);
+      const compiled = await compileModule(bytes, {
+        memoryLimitBytes: settings.memoryLimitBytes,
+        deadlines: settings.callbackTimeLimitMs > 0,
+        warn: (message) => services.logs.write({ level: LogLevel.Warn, message, plugin: options.name ?? "", rootId: "", vmId: "", time: Date.now(), source: "host" }),
+      });
       const sourceMap = options.sourceMap === false ? undefined : options.sourceMap ?? findSourceMap(services, wasm, compiled.info);
       base = new BaseVm(key, services, compiled, { ...settings, sourceMap });
     }
@@ -197,8 +209,14 @@ export class Plugin implements PluginRuntime {
     return this.base.abiVersion;
   }
 
-  get offsetShift(): OffsetShift {
-    return this.base.offsetShift;
+  /** How the host's rewrites moved the module's code (backtraces map V8's offsets back). */
+  get codeMap(): CodeMap {
+    return this.base.codeMap;
+  }
+
+  /** Wall-clock limit of one callback, ms (0: none). */
+  get callbackTimeLimitMs(): number {
+    return this.base.callbackTimeLimitMs;
   }
 
   get memoryLimitBytes(): number {
@@ -403,6 +421,15 @@ export class Plugin implements PluginRuntime {
     }
     if (this.base.release(this) && this.services.baseVms.get(this.base.key) === this.base) this.services.baseVms.delete(this.base.key);
   }
+}
+
+// The plugin's callback time limit: its own, else the host's; none while a debugger may pause it.
+function callbackTimeLimit(services: HostServices, options: PluginOptions): number {
+  const ms = options.callbackTimeLimitMs ?? services.callbackTimeLimitMs ?? 0;
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+    throw new PluginLoadError(`callbackTimeLimitMs must be a number of milliseconds, 0 or more (0: no limit), not ${String(ms)}`);
+  }
+  return services.debugging ? 0 : Math.ceil(ms);
 }
 
 /**

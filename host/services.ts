@@ -60,6 +60,8 @@ export interface HostServices {
   readonly properties: Map<string, PropertyLiteral>;
   /** A debugger may pause plugin code: time limits must not count a paused callback (HostOptions.debugging). */
   readonly debugging?: boolean;
+  /** Default wall-clock limit of one plugin callback, ms; 0 or absent: none (PluginOptions.callbackTimeLimitMs). */
+  readonly callbackTimeLimitMs?: number;
   /** Runs `task` soon, outside any VM call (queue notifications). */
   post(task: () => void): void;
   /**

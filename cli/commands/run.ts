@@ -15,7 +15,7 @@ import { runInEnvoy } from "../envoy/run_envoy.js";
 import { ENVOY_IMAGE_ENV } from "../envoy/launch.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
-import { hostPort, httpUrl, keyValue, positiveInt, repeatable, textOrFile } from "../options.js";
+import { hostPort, httpUrl, keyValue, positiveInt, repeatable, textOrFile, wholeNumber } from "../options.js";
 import type { NodeInfo } from "../../host/state/envoy_messages.js";
 import type { JsonObject } from "../../host/state/protobuf.js";
 import { printBuild } from "./build.js";
@@ -48,6 +48,8 @@ export interface RunOptions {
   debug?: boolean;
   /** `--inspect[=host:port]`: Node's inspector for a debugger (true: 127.0.0.1:9229). */
   inspect?: boolean | { host: string; port: number };
+  /** `--callback-time-limit <ms>`: the dev proxy's limit on one plugin callback (0: none). */
+  callbackTimeLimit?: number;
   watch?: boolean;
   envoy?: boolean;
   envoyImage?: string;
@@ -210,6 +212,7 @@ export function registerRun(program: Command): void {
     .option("--node-cluster <name>", "the node's cluster (node.cluster)")
     .addOption(new Option("--listener-direction <direction>", "listener_direction the plugins see").choices(["inbound", "outbound"]))
     .option("--concurrency <n>", "VMs per plugin (Envoy: one per worker)", positiveInt, 1)
+    .option("--callback-time-limit <ms>", "fail a plugin's VM when one callback runs longer than this (the failure policy applies); every connection waits while a callback runs; 0 = no limit (default: 1000; none with --inspect)", wholeNumber)
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
     .addOption(new Option("--inspect [host:port]", "open Node's inspector for Chrome DevTools (chrome://inspect) or VS Code: breakpoints in the plugin's AssemblyScript source; builds the debug target (default 127.0.0.1:9229)").argParser(hostPort))
@@ -228,6 +231,7 @@ Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`
     .action(async (args: string[], o: RunOptions) => {
       if (o.envoy || o.envoyImage || o.envoyBin) {
         if (o.inspect) throw new UserError("--inspect debugs plugins in the dev proxy; Envoy has no debugger for them (drop --envoy)");
+        if (o.callbackTimeLimit !== undefined) throw new UserError("--callback-time-limit applies to the dev proxy; Envoy's V8 runtime has no callback time limit (drop --envoy)");
         return runInEnvoy(args, o, configFilesFromArgs(o));
       }
       if (o.inspect) {
@@ -310,6 +314,7 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
     listenerDirection: o.listenerDirection,
     logLevel,
     ...(o.inspect ? { debugging: true } : {}),
+    ...(o.callbackTimeLimit !== undefined ? { callbackTimeLimitMs: o.callbackTimeLimit } : {}),
   };
 }
 

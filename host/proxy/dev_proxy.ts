@@ -72,6 +72,13 @@ export interface DevProxyOptions {
   /** A debugger may pause plugin code (`pwasm run --inspect`): HostOptions.debugging. */
   debugging?: boolean;
   /**
+   * Wall-clock limit of one plugin callback in ms (default 1000; 0: none): a callback that runs
+   * longer fails its VM, and the failure policy applies. While one runs every connection waits, so
+   * this is also how long the proxy can stall (docs/deadlines.md). A plugin's own
+   * callbackTimeLimitMs wins.
+   */
+  callbackTimeLimitMs?: number;
+  /**
    * The request inspector page on the admin listener (`/inspector`): default on. It records only
    * while a page is open; `false` leaves the routes out.
    */

@@ -25,6 +25,7 @@ export interface ProxyHostOptions {
   onLog?: HostOptions["onLog"];
   tagExtractor?: HostOptions["tagExtractor"];
   debugging?: HostOptions["debugging"];
+  callbackTimeLimitMs?: HostOptions["callbackTimeLimitMs"];
 }
 
 /** A proxy's host and the transport it must close when done. */
@@ -49,6 +50,7 @@ export function createProxyHost(options: ProxyHostOptions): ProxyHost {
     callouts: new HttpCalloutTransport(clusters), grpc, dns: new SystemDnsResolver(), properties: options.properties,
     node: proxyNode(options.node), listenerDirection: options.listenerDirection, listenerMetadata: options.listenerMetadata,
     tagExtractor: options.tagExtractor ?? istioTagExtractor, debugging: options.debugging,
+    callbackTimeLimitMs: options.callbackTimeLimitMs,
   });
   return {
     host,

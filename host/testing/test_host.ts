@@ -12,6 +12,7 @@ import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
 import type { PropertyLiteral, StreamInfoInit } from "../state/stream_info.js";
 import type { HostOptions } from "../host.js";
 import { ManualTimers } from "../state/timers.js";
+import { formatFailure } from "../vm/backtrace.js";
 import { VmFailedError, type VmFailure } from "../vm/errors.js";
 import { fromWire, headersFromUser } from "./encoding.js";
 import { ScriptedGrpc, TestGrpc } from "./test_grpc.js";
@@ -91,6 +92,8 @@ class RecordingCallouts implements CalloutTransport {
 
 export class TestHost {
   private readonly callouts: RecordingCallouts;
+  /** Failures runPending has looked at. */
+  private failuresSeen = 0;
 
   private constructor(readonly host: ProxyWasmHost, readonly plugin: Plugin, callouts: RecordingCallouts) {
     this.callouts = callouts;
@@ -128,7 +131,7 @@ export class TestHost {
 
   /** The plugin's gRPC calls and streams, answered by the test (scripted gRPC). */
   get grpc(): TestGrpc {
-    return (this.testGrpc ??= new TestGrpc(this.host.grpc as ScriptedGrpc, () => this.host.runPending()));
+    return (this.testGrpc ??= new TestGrpc(this.host.grpc as ScriptedGrpc, () => this.runPending()));
   }
 
   // ---- time, queues, callouts, foreign functions ------------------------------------------------
@@ -136,13 +139,13 @@ export class TestHost {
   /** Fires every armed timer once (proxytest's Tick). */
   tick(): void {
     (this.host.timers as ManualTimers).tick();
-    this.host.runPending();
+    this.runPending();
   }
 
   /** Advances the virtual clock, firing timers as their periods come due. */
   advanceTime(ms: number): void {
     (this.host.timers as ManualTimers).advance(ms);
-    this.host.runPending();
+    this.runPending();
   }
 
   /** The tick period the plugin's root context set (0 = none). */
@@ -188,7 +191,7 @@ export class TestHost {
     if (!call) throw new Error(`no HTTP callout with token ${t} is waiting`);
     this.callouts.pending.delete(t);
     call.onResult(result);
-    this.host.runPending();
+    this.runPending();
   }
 
   /**
@@ -223,12 +226,21 @@ export class TestHost {
       }
       break;
     }
-    this.host.runPending();
+    this.runPending();
   }
 
-  /** Runs queue notifications and other posted work. */
+  /**
+   * Runs queue notifications and other posted work (every call of the API ends with it). Throws
+   * CallbackTimeoutError when a callback ran past the callback time limit since the last call:
+   * a test never hangs on a plugin that loops forever, and says why it failed.
+   */
   runPending(): void {
     this.host.runPending();
+    const failures = this.plugin.failures;
+    while (this.failuresSeen < failures.length) {
+      const f = failures[this.failuresSeen++]!;
+      if (f.timeLimitMs !== undefined) throw new CallbackTimeoutError(f);
+    }
   }
 
   // ---- logs, metrics, failures ------------------------------------------------------------------
@@ -285,7 +297,20 @@ export class TestHost {
   /** Shuts the plugin down (proxy_on_done / proxy_on_delete of its roots). */
   shutdown(): void {
     this.host.shutdown();
-    this.host.runPending();
+    this.runPending();
+  }
+}
+
+/**
+ * A plugin callback ran past the test host's callback time limit (TestHostOptions
+ * callbackTimeLimitMs, default 2000 ms): the host stopped it and its VM failed, as the failure
+ * policy says (the stream got a 503). Thrown by the test API call during which it happened.
+ */
+export class CallbackTimeoutError extends Error {
+  constructor(readonly failure: VmFailure) {
+    super(`${failure.callback} ran past the callback time limit (${failure.timeLimitMs} ms) and was stopped; its VM failed. ` +
+      `A loop that never ends? (createTestHost's callbackTimeLimitMs changes the limit, 0: none)\n${formatFailure(failure)}`);
+    this.name = "CallbackTimeoutError";
   }
 }
 

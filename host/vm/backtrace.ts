@@ -20,26 +20,41 @@ export interface WasmFrame {
   name: string;
 }
 
-/** The wasm frames of an error's stack, innermost first. */
-export function wasmFrames(err: unknown, info?: ModuleInfo): WasmFrame[] {
+/**
+ * How the host's rewrites of a module (the memory cap, wasm/memory_limit.ts; the deadline
+ * instrumentation, wasm/deadline.ts) moved its code: maps what V8 reports about the module it
+ * compiled back to the module as given, which its name section and source map describe.
+ */
+export interface CodeMap {
+  /** The module's own index of the function V8 numbers `index` (undefined: one the host added). */
+  functionIndex(index: number): number | undefined;
+  /** The module's own byte offset of an offset V8 reports. */
+  offset(offset: number): number;
+}
+
+/** The code map of a module compiled as given. */
+export const IDENTITY_CODE_MAP: CodeMap = { functionIndex: (i) => i, offset: (o) => o };
+
+/**
+ * The wasm frames of an error's stack, innermost first, in the module as given (`codeMap` maps
+ * V8's indices and offsets back). An offset in code the host added (a deadline check at a loop
+ * head) is kept inside its function's body.
+ */
+export function wasmFrames(err: unknown, info?: ModuleInfo, codeMap: CodeMap = IDENTITY_CODE_MAP): WasmFrame[] {
   const stack = err instanceof Error && typeof err.stack === "string" ? err.stack : "";
   const frames: WasmFrame[] = [];
   for (const line of stack.split("\n")) {
     const m = WASM_FRAME.exec(line);
     if (!m) continue;
-    const functionIndex = Number(m[2]);
+    const functionIndex = codeMap.functionIndex(Number(m[2]));
+    if (functionIndex === undefined) continue;
+    let offset = codeMap.offset(parseInt(m[3]!, 16));
+    const body = info?.code.find((c) => c.index === functionIndex);
+    if (body) offset = Math.min(Math.max(offset, body.start), body.end - 1);
     const name = info ? info.functionNames.get(functionIndex) ?? `unknown(function index:${functionIndex})` : m[1] ?? `wasm-function[${functionIndex}]`;
-    frames.push({ functionIndex, offset: parseInt(m[3]!, 16), name });
+    frames.push({ functionIndex, offset, name });
   }
   return frames;
-}
-
-/** How the host's rewrite of a module moved its bytes (see wasm/memory_limit.ts). */
-export interface OffsetShift {
-  /** Offsets at or after this position of the original module moved… */
-  shiftFrom: number;
-  /** …by this many bytes. */
-  shift: number;
 }
 
 /**
@@ -49,13 +64,12 @@ export interface OffsetShift {
  * name section.
  */
 export function symbolizeTrap(
-  err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver, moved?: OffsetShift,
+  err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver, codeMap?: CodeMap,
 ): { message: string; backtrace: string[] } {
   const kind = err instanceof WebAssembly.RuntimeError || err instanceof RangeError ? err.name : "Error";
   const message = `Uncaught ${kind}: ${err instanceof Error ? err.message : String(err)}`;
   if (info && info.functionNames.size === 0) return { message, backtrace: [] };
-  const backtrace = wasmFrames(err, info).map((f, i) => {
-    if (moved && moved.shift !== 0 && f.offset >= moved.shiftFrom + moved.shift) f.offset -= moved.shift;
+  const backtrace = wasmFrames(err, info, codeMap).map((f, i) => {
     let pos = sourceMap?.resolve(f.offset);
     // A mapping from before this function's body belongs to another function (compiler stubs
     // have no mappings of their own): show no position rather than a wrong one.

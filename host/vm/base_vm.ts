@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { LogLevel } from "../abi/constants.js";
 import type { HostServices } from "../services.js";
 import type { ModuleInfo } from "../wasm/binary.js";
-import type { OffsetShift, SourcePositionResolver } from "./backtrace.js";
+import type { CodeMap, SourcePositionResolver } from "./backtrace.js";
 import type { RootContextState } from "./contexts.js";
 import { PluginVm } from "./plugin_vm.js";
 import type { PluginRuntime, VmRuntime } from "./runtime.js";
@@ -22,16 +22,19 @@ export interface VmSettings {
   vmConfiguration: Buffer;
   environment: ReadonlyArray<[string, string]>;
   memoryLimitBytes: number;
+  /** Wall-clock limit of one call into the guest, ms; 0: none (docs/deadlines.md). */
+  callbackTimeLimitMs: number;
   sourceMap: SourcePositionResolver | undefined;
 }
 
 /**
- * Envoy's VM key: a hash of vm_id, VM configuration and code (and, here, the memory cap, which
- * Envoy sets for every VM alike).
+ * Envoy's VM key: a hash of vm_id, VM configuration and code (and, here, the memory cap and the
+ * callback time limit, which Envoy sets for every VM alike).
  */
-export function vmKey(code: Uint8Array, s: Pick<VmSettings, "vmId" | "vmConfiguration" | "memoryLimitBytes">): string {
+export function vmKey(code: Uint8Array, s: Pick<VmSettings, "vmId" | "vmConfiguration" | "memoryLimitBytes" | "callbackTimeLimitMs">): string {
   return createHash("sha256")
     .update(s.vmId).update("\0").update(s.vmConfiguration).update("\0").update(code).update("\0").update(String(s.memoryLimitBytes))
+    .update("\0").update(String(s.callbackTimeLimitMs))
     .digest("hex");
 }
 
@@ -40,7 +43,9 @@ export class BaseVm implements VmRuntime {
   readonly module: WebAssembly.Module;
   readonly info: ModuleInfo;
   readonly abiVersion: CompiledModule["abiVersion"];
-  readonly offsetShift: OffsetShift;
+  readonly codeMap: CodeMap;
+  readonly deadlines: boolean;
+  readonly callbackTimeLimitMs: number;
   readonly vmId: string;
   readonly vmConfiguration: Buffer;
   readonly environment: ReadonlyArray<[string, string]>;
@@ -55,7 +60,9 @@ export class BaseVm implements VmRuntime {
     this.module = compiled.module;
     this.info = compiled.info;
     this.abiVersion = compiled.abiVersion;
-    this.offsetShift = compiled.offsetShift;
+    this.codeMap = compiled.codeMap;
+    this.deadlines = compiled.deadlines;
+    this.callbackTimeLimitMs = settings.callbackTimeLimitMs;
     this.vmId = settings.vmId;
     this.vmConfiguration = settings.vmConfiguration;
     this.environment = settings.environment;

@@ -31,6 +31,8 @@ export interface VmFailure {
    * section): `  0:  0x1a2b - AddHeader#onResponseHeaders (assembly/index.ts:31:5)`.
    */
   backtrace: string[];
+  /** Set when the host stopped the callback for running past this time limit (docs/deadlines.md). */
+  timeLimitMs?: number;
 }
 
 /** Thrown to the caller of a VM callback when the VM fails (or had already failed). */

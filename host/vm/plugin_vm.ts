@@ -10,6 +10,7 @@ import { RootContextState, type HostContext } from "./contexts.js";
 import { GuestMemory } from "./memory.js";
 import { HostTrap, PluginLoadError, VmFailedError, type VmFailure } from "./errors.js";
 import { formatFailure, symbolizeTrap } from "./backtrace.js";
+import { CallbackDeadline, CallbackTimeLimitError } from "./callback_deadline.js";
 
 /** What a VM is doing; host functions check it (Envoy restricts calls during init and in malloc). */
 export const enum VmPhase {
@@ -49,6 +50,12 @@ export class PluginVm {
    */
   stoppedIteration = false;
   private stopNext = false;
+  /** Counts the host's calls into the guest (not the guest's calls back in): callback_deadline.ts. */
+  entry = 0;
+  /** The export the host's running call into the guest started with. */
+  entryName = "";
+  /** The module's callback time limit, when its loops are instrumented. */
+  private readonly deadline: CallbackDeadline | undefined;
   /** Per-VM id counters, as in Envoy. */
   private nextContext = 1;
   private depth = 0;
@@ -65,7 +72,9 @@ export class PluginVm {
     readonly module: WebAssembly.Module,
     readonly info: ModuleInfo,
     readonly abiVersion: AbiVersion,
-  ) {}
+  ) {
+    this.deadline = runtime.deadlines ? new CallbackDeadline(this, runtime.callbackTimeLimitMs) : undefined;
+  }
 
   /**
    * The root context of the first plugin that started in this VM (with one plugin per VM, its
@@ -84,7 +93,9 @@ export class PluginVm {
    */
   instantiate(): void {
     const imports = linkImports(this);
+    if (this.deadline) Object.assign(imports, this.deadline.imports());
     this.phase = VmPhase.Instantiating;
+    this.enter("start");
     try {
       this.instance = new WebAssembly.Instance(this.module, imports);
     } catch (err) {
@@ -93,6 +104,7 @@ export class PluginVm {
     }
     this.phase = VmPhase.Init;
     this.exports = this.instance.exports;
+    this.deadline?.attach(this.exports);
     const memory = this.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new PluginLoadError("the module does not export its memory");
     this.mem = new GuestMemory(memory);
@@ -195,7 +207,11 @@ export class PluginVm {
     const prevEffective = this.effective;
     this.active = ctx;
     this.effective = ctx;
-    if (this.depth === 0) this.stopNext = false;
+    if (this.depth === 0) {
+      this.stopNext = false;
+      this.entry++;
+      this.entryName = name;
+    }
     this.depth++;
     let result: number | undefined;
     let trapped = false;
@@ -251,8 +267,15 @@ export class PluginVm {
     }
   }
 
+  // A call into the guest starts from the host (for the callback time limit).
+  private enter(name: string): void {
+    this.entry++;
+    this.entryName = name;
+  }
+
   private callInit(name: string, ...args: number[]): void {
     const fn = this.callbacks.get(name)!;
+    this.enter(name);
     try {
       fn(...args);
     } catch (err) {
@@ -269,6 +292,7 @@ export class PluginVm {
   allocate(size: number): number {
     const prev = this.phase;
     this.phase = VmPhase.Allocating;
+    if (this.depth === 0) this.enter("malloc");
     let ptr: number;
     try {
       ptr = this.malloc(size) >>> 0;
@@ -304,8 +328,11 @@ export class PluginVm {
   /** Marks the VM failed (once), reporting it as Envoy does: one error line with the backtrace. */
   fail(callback: string, err: unknown): void {
     if (this.failure) return;
-    const { message, backtrace } = symbolizeTrap(err, this.info, this.runtime.sourceMap, this.runtime.offsetShift);
+    // A call stopped by its time limit ends in a trap that says nothing: report why instead.
+    const cause = this.deadline?.expired ?? err;
+    const { message, backtrace } = symbolizeTrap(cause, this.info, this.runtime.sourceMap, this.runtime.codeMap);
     this.failure = { callback, message, backtrace };
+    if (cause instanceof CallbackTimeLimitError) this.failure.timeLimitMs = cause.limitMs;
     this.runtime.report(4, formatFailure(this.failure));
     this.runtime.onVmFailed(this);
   }

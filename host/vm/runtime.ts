@@ -4,7 +4,7 @@
 // module-level owner and one or more plugins.
 import type { LogLevel } from "../abi/constants.js";
 import type { HostServices } from "../services.js";
-import type { OffsetShift, SourcePositionResolver } from "./backtrace.js";
+import type { CodeMap, SourcePositionResolver } from "./backtrace.js";
 import type { RootContextState } from "./contexts.js";
 import type { PluginVm } from "./plugin_vm.js";
 
@@ -35,8 +35,12 @@ export interface VmRuntime {
   readonly services: HostServices;
   readonly memoryLimitBytes: number;
   readonly sourceMap: SourcePositionResolver | undefined;
-  /** How the host's rewrite moved the module's bytes (trap offsets are mapped back). */
-  readonly offsetShift: OffsetShift;
+  /** How the host's rewrites moved the module's code (trap offsets are mapped back). */
+  readonly codeMap: CodeMap;
+  /** The module's loops are instrumented: its calls stop after callbackTimeLimitMs (callback_deadline.ts). */
+  readonly deadlines: boolean;
+  /** Wall-clock limit of one call into the guest, ms (0: none). */
+  readonly callbackTimeLimitMs: number;
   /** `vm_config.vm_id`: scopes shared data and queues. */
   readonly vmId: string;
   /** `vm_config.configuration`, delivered to proxy_on_vm_start. */

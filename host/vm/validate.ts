@@ -6,8 +6,9 @@ import { checkImports } from "../imports/registry.js";
 import { sig } from "../imports/types.js";
 import { formatFuncType, looksLikeWasm, parseModule, sameFuncType, WasmFormatError, type FuncType, type ModuleInfo } from "../wasm/binary.js";
 import { PluginLoadError } from "./errors.js";
-import type { OffsetShift } from "./backtrace.js";
+import type { CodeMap } from "./backtrace.js";
 import { capModuleMemory } from "../wasm/memory_limit.js";
+import { instrumentDeadlines, UnsupportedInstructionError, type InstrumentedModule } from "../wasm/deadline.js";
 
 /** Signatures of the exports a host calls, for ABI 0.2.x. */
 const CALLBACKS_0_2: Record<string, FuncType> = {
@@ -116,17 +117,32 @@ export function validateModule(bytes: Uint8Array): ValidatedModule {
   return { info, abiVersion };
 }
 
-/** A compiled module, and how the host's memory cap moved its byte offsets. */
+/** A compiled module, and how the host's rewrites moved its code. */
 export interface CompiledModule extends ValidatedModule {
   module: WebAssembly.Module;
-  offsetShift: OffsetShift;
+  codeMap: CodeMap;
+  /** The module's loops call the host's deadline check (docs/deadlines.md). */
+  deadlines: boolean;
+}
+
+/** How a module is compiled. */
+export interface CompileOptions {
+  /** Envoy's VM memory limit: memory.grow beyond it fails inside the module. */
+  memoryLimitBytes: number;
+  /**
+   * Instrument the module's loops so a callback that runs too long can be stopped
+   * (wasm/deadline.ts). A module the instrumenter cannot read runs without, after `warn`.
+   */
+  deadlines?: boolean;
+  warn?: (message: string) => void;
 }
 
 /**
- * Validates and compiles a module, with its memory capped at `memoryLimitBytes` (Envoy's VM
- * memory limit: memory.grow beyond it fails inside the module).
+ * Validates and compiles a module, with its memory capped (options.memoryLimitBytes) and, when
+ * asked, its loops instrumented for callback time limits.
  */
-export async function compileModule(bytes: Uint8Array, memoryLimitBytes: number): Promise<CompiledModule> {
+export async function compileModule(bytes: Uint8Array, options: CompileOptions): Promise<CompiledModule> {
+  const { memoryLimitBytes } = options;
   const v = validateModule(bytes);
   let capped;
   try {
@@ -139,13 +155,33 @@ export async function compileModule(bytes: Uint8Array, memoryLimitBytes: number)
       `the module's initial memory (${mib(capped.initialBytes)}) exceeds the VM memory limit (${mib(memoryLimitBytes)})`,
     );
   }
+  let instrumented: InstrumentedModule | undefined;
+  if (options.deadlines) {
+    try {
+      instrumented = instrumentDeadlines(capped.bytes);
+    } catch (err) {
+      if (!(err instanceof UnsupportedInstructionError)) throw new PluginLoadError(`malformed WebAssembly module: ${(err as Error).message}`);
+      options.warn?.(`the module runs without a callback time limit: ${err.message} (docs/deadlines.md)`);
+    }
+  }
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(capped.bytes as Uint8Array<ArrayBuffer>);
+    module = await WebAssembly.compile((instrumented?.bytes ?? capped.bytes) as Uint8Array<ArrayBuffer>);
   } catch (err) {
     throw new PluginLoadError(`invalid WebAssembly module: ${(err as Error).message}`);
   }
-  return { ...v, module, offsetShift: { shiftFrom: capped.shiftFrom, shift: capped.shift } };
+  return { ...v, module, codeMap: codeMapOf(capped, instrumented), deadlines: instrumented !== undefined };
+}
+
+// V8's view → the capped module (undo the instrumentation) → the module as given (undo the cap).
+function codeMapOf(capped: { shiftFrom: number; shift: number }, instrumented: InstrumentedModule | undefined): CodeMap {
+  const { shiftFrom, shift } = capped;
+  const uncap = (o: number) => (shift !== 0 && o >= shiftFrom + shift ? o - shift : o);
+  if (!instrumented) return { functionIndex: (i) => i, offset: uncap };
+  return {
+    functionIndex: (i) => instrumented.originalFunction(i),
+    offset: (o) => uncap(instrumented.originalOffset(o)),
+  };
 }
 
 const mib = (n: number) => (n < 1024 * 1024 ? `${Math.round(n / 1024)} KiB` : `${+(n / (1024 * 1024)).toFixed(1)} MiB`);
