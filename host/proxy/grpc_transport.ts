@@ -121,7 +121,51 @@ export class Http2GrpcTransport implements GrpcTransport {
     }
   }
 
-  call(req: GrpcCalloutRequest, _token: number, events: GrpcEvents): GrpcCallHandle | undefined {
+  // Envoy's async gRPC client sends on the dispatcher's next turn: a call cancelled before then —
+  // by the callback that made it, or with the VM that made it, as Envoy's configuration check (the
+  // canary VM, docs/envoy/lifecycle.md) drops its VM — never reaches the server. So calls and
+  // streams open on the next turn of Node's loop, not at once.
+  call(req: GrpcCalloutRequest, token: number, events: GrpcEvents): GrpcCallHandle | undefined {
+    if (!this.clusters.has(req.cluster)) return undefined;
+    let cancelled = false;
+    let started: GrpcCallHandle | undefined;
+    setImmediate(() => {
+      if (cancelled) return;
+      started = this.startCall(req, token, events);
+      if (!started) events.close(UNAVAILABLE, "the call could not be opened");
+    });
+    return {
+      cancel: () => {
+        cancelled = true;
+        started?.cancel();
+      },
+    };
+  }
+
+  stream(req: GrpcCalloutRequest, token: number, events: GrpcEvents): GrpcStreamHandle | undefined {
+    if (!this.clusters.has(req.cluster)) return undefined;
+    let reset = false;
+    let started: GrpcStreamHandle | undefined;
+    // What the plugin sent before the stream opened, in order (see call()).
+    const queued: Array<(h: GrpcStreamHandle) => void> = [];
+    setImmediate(() => {
+      if (reset) return;
+      started = this.startStream(req, token, events);
+      if (!started) return events.close(UNAVAILABLE, "the stream could not be opened");
+      for (const q of queued.splice(0)) q(started);
+    });
+    const later = (f: (h: GrpcStreamHandle) => void) => (started ? f(started) : queued.push(f));
+    return {
+      send: (message, endStream) => later((h) => h.send(message, endStream)),
+      close: () => later((h) => h.close()),
+      reset: () => {
+        reset = true;
+        started?.reset();
+      },
+    };
+  }
+
+  private startCall(req: GrpcCalloutRequest, _token: number, events: GrpcEvents): GrpcCallHandle | undefined {
     const stream = this.open(req, req.timeoutMs);
     if (typeof stream === "string") return undefined;
     let settled = false;
@@ -179,7 +223,7 @@ export class Http2GrpcTransport implements GrpcTransport {
     };
   }
 
-  stream(req: GrpcCalloutRequest, _token: number, events: GrpcEvents): GrpcStreamHandle | undefined {
+  private startStream(req: GrpcCalloutRequest, _token: number, events: GrpcEvents): GrpcStreamHandle | undefined {
     const stream = this.open(req, 0);
     if (typeof stream === "string") return undefined;
     let closed = false;

@@ -169,15 +169,21 @@ describe("dev proxy gRPC over HTTP/2", () => {
     const server = await grpcServer();
     const logs: Array<[number, string]> = [];
     await proxy({ plugins: [{ wasm: grpcPlugin() }], clusters: { echo: server.url }, logLevel: "trace", onLog: (e) => logs.push([e.level, e.message]) });
-    await until(() => logs.filter(([l]) => l === 3).length >= 2);
+    // on_configure runs in the main-thread VM and in the worker's (the canary's calls never start;
+    // docs/envoy/lifecycle.md), so every call is made twice.
+    await until(() => logs.filter(([l]) => l === 3).length >= 4);
     const info = logs.filter(([l]) => l === 2).map(([, m]) => m);
-    expect(info).toContain("echo:ping");
-    expect(info).toContain("no way");
-    // The stream, in order: initial metadata, the two echoes, trailing metadata, then the close.
+    expect(info.filter((m) => m === "echo:ping")).toHaveLength(2);
+    expect(info.filter((m) => m === "no way")).toHaveLength(2);
+    // Each stream, in order: initial metadata, the two echoes, trailing metadata, then the close.
     const chat = info.filter((m) => ["i", "re:a", "re:b", "z"].includes(m));
-    expect(chat).toEqual(["i", "re:a", "re:b", "z"]);
-    expect(logs.filter(([l]) => l === 3).map(([, m]) => m).sort()).toEqual(["0", "7"]);
-    expect(server.seen.map((s) => s.path).sort()).toEqual(["/test.Echo/Chat", "/test.Echo/Fail", "/test.Echo/Unary"]);
+    expect([...chat].sort()).toEqual(["i", "i", "re:a", "re:a", "re:b", "re:b", "z", "z"]);
+    const firsts = ["i", "re:a", "re:b", "z"].map((m) => chat.indexOf(m));
+    const lasts = ["i", "re:a", "re:b", "z"].map((m) => chat.lastIndexOf(m));
+    expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
+    expect(lasts).toEqual([...lasts].sort((a, b) => a - b));
+    expect(logs.filter(([l]) => l === 3).map(([, m]) => m).sort()).toEqual(["0", "0", "7", "7"]);
+    expect(server.seen.map((s) => s.path).sort()).toEqual(["/test.Echo/Chat", "/test.Echo/Chat", "/test.Echo/Fail", "/test.Echo/Fail", "/test.Echo/Unary", "/test.Echo/Unary"]);
     expect(server.seen.find((s) => s.path === "/test.Echo/Unary")).toMatchObject({ metadata: "v", timeout: "3000m" });
   });
 });
@@ -228,7 +234,8 @@ describe("dev proxy VMs, timers and settings", () => {
     expect(options.plugins[0]).toMatchObject({ rootId: "r", vmId: "v", reloadBackoffMs: 50 });
     const lines: string[] = [];
     await proxy({ ...options, port: 0, admin: false, onLog: (e) => lines.push(e.message) });
-    expect(lines).toEqual(["productpage-v1", "sidecar~1", "r", "v"]);
+    // on_configure runs in the canary, the main-thread VM and the worker's VM (docs/envoy/lifecycle.md).
+    expect(lines).toEqual(Array.from({ length: 3 }, () => ["productpage-v1", "sidecar~1", "r", "v"]).flat());
     await expect(devProxyOptionsFromArgs([`${dir}/p.wasm`], { ...o, cluster: ["auth=ftp://x"] })).rejects.toThrow("--cluster auth must be an http:// or https:// URL, got ftp://x");
     await expect(devProxyOptionsFromArgs([`${dir}/p.wasm`], { ...o, nodeMetadata: "[1]" })).rejects.toThrow("--node-metadata must be a JSON object");
   });
