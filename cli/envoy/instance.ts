@@ -80,10 +80,16 @@ export function envoyFlags(o: { configPath: string; adminAddressPath: string; lo
   ];
 }
 
+// Warnings Envoy prints on every run of a pwasm bootstrap that say nothing about the plugins: the
+// missing global connection limit (a development proxy sets none) and the SIGTERM pwasm itself
+// sends when it stops Envoy.
+const ROUTINE_WARNINGS = [/no configured limit to the number of allowed active downstream connections/, /caught ENVOY_SIGTERM/];
+
 /** Whether an Envoy log line is worth showing: plugin logs and anything at warning or above. */
 export function isInterestingLogLine(line: string): boolean {
   const m = LOG_LINE.exec(line);
   if (!m) return line.trim() !== "";
+  if (m[1] === "warning" && ROUTINE_WARNINGS.some((r) => r.test(line))) return false;
   return m[2] === "wasm" || ["warning", "error", "critical"].includes(m[1]!);
 }
 

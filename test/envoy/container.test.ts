@@ -102,6 +102,9 @@ describe("the docker run plan", () => {
     expect(isInterestingLogLine("[2026-01-01 00:00:00.001][info][wasm] wasm log add_header: hi")).toBe(true);
     expect(isInterestingLogLine("[2026-01-01 00:00:00.001][warning][config] deprecated option")).toBe(true);
     expect(isInterestingLogLine("[2026-01-01 00:00:00.001][info][main] starting main dispatch loop")).toBe(false);
+    // Routine on every pwasm run: no connection limit configured, and the SIGTERM pwasm sends to stop it.
+    expect(isInterestingLogLine("[2026-01-01 00:00:00.001][warning][main] There is no configured limit to the number of allowed active downstream connections. Configure a limit in `envoy.resource_monitors.global_downstream_max_connections` resource monitor.")).toBe(false);
+    expect(isInterestingLogLine("[2026-01-01 00:00:00.001][warning][main] caught ENVOY_SIGTERM")).toBe(false);
   });
 });
 
