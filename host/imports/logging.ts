@@ -3,6 +3,18 @@
 import { WasmResult } from "../abi/constants.js";
 import { sig, type HostFunctionDef } from "./types.js";
 
+/**
+ * The most of one log message the host copies, in bytes: a plugin may log its whole memory (or,
+ * through fd_write, the same memory many times over), and the host holds a line several times on
+ * its way out (decoded, formatted, written). The rest is counted, not copied (docs/deadlines.md).
+ */
+export const MAX_LOG_MESSAGE_BYTES = 1 << 20;
+
+/** A message cut at MAX_LOG_MESSAGE_BYTES, marked with what was left out. */
+export function cutLogMessage(text: string, omittedBytes: number): string {
+  return omittedBytes > 0 ? `${text}… [${omittedBytes} more bytes not logged]` : text;
+}
+
 export const loggingFunctions: HostFunctionDef[] = [
   {
     module: "env", name: "proxy_log", type: sig("iii>i"), allowed: "anywhere",
@@ -15,7 +27,10 @@ export const loggingFunctions: HostFunctionDef[] = [
         vm.mem.check(ptr, len);
         return WasmResult.Ok;
       }
-      vm.guestLog(level as 0, vm.mem.utf8(ptr, len));
+      len >>>= 0;
+      vm.mem.check(ptr, len);
+      const kept = Math.min(len, MAX_LOG_MESSAGE_BYTES);
+      vm.guestLog(level as 0, cutLogMessage(vm.mem.utf8(ptr, kept), len - kept));
       return WasmResult.Ok;
     },
   },

@@ -5,37 +5,51 @@ import { randomFillSync } from "node:crypto";
 import { LogLevel, WasiErrno } from "../abi/constants.js";
 import { HostTrap } from "../vm/errors.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
+import { cutLogMessage, MAX_LOG_MESSAGE_BYTES } from "./logging.js";
 import { sig, type HostFunctionDef, type HostFunctionImpl } from "./types.js";
 
 const W = "wasi_snapshot_preview1" as const;
 const MAX_RANDOM_BYTES = 65536;
 const FD_WRITE_RIGHT = 64n;
 
-// Gathers an iovec list into one buffer.
-function gather(vm: PluginVm, iovs: number, count: number): Buffer {
+// Reads an iovec list for a write: how many bytes the write takes, and the first
+// MAX_LOG_MESSAGE_BYTES of them (all a log line keeps). A write takes at most what the guest's
+// memory holds — more is the same memory again (iovecs may all point at it): the rest is a short
+// write, which the guest's libc retries as it would for a pipe. So the host never copies more than
+// a log line, whatever the iovecs say.
+function gather(vm: PluginVm, iovs: number, count: number): { taken: number; head: Buffer } {
   count >>>= 0;
   vm.mem.check(iovs, count * 8);
+  const most = vm.mem.size;
   const parts: Buffer[] = [];
-  for (let i = 0; i < count; i++) {
+  let taken = 0;
+  let kept = 0;
+  for (let i = 0; i < count && taken < most; i++) {
     const ptr = vm.mem.u32(iovs + i * 8);
     const len = vm.mem.u32(iovs + i * 8 + 4);
     // Envoy reads nothing for an empty iovec, so its pointer is not checked.
-    if (len !== 0) parts.push(vm.mem.copy(ptr, len));
+    if (len === 0) continue;
+    vm.mem.check(ptr, len);
+    const take = Math.min(len, most - taken);
+    const keep = Math.min(take, MAX_LOG_MESSAGE_BYTES - kept);
+    if (keep > 0) parts.push(vm.mem.copy(ptr, keep));
+    kept += keep;
+    taken += take;
   }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return { taken, head: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
 }
 
 function fdWrite(vm: PluginVm, fd: number, iovs: number, count: number, nwrittenOut: number): number {
   if (fd !== 1 && fd !== 2) return WasiErrno.Badf;
   vm.mem.check(nwrittenOut, 4);
-  const data = gather(vm, iovs, count);
+  const { taken, head } = gather(vm, iovs, count);
   // Envoy logs nothing for an empty write.
-  if (data.length > 0) {
-    let text = data.toString("utf8");
-    if (text.endsWith("\n")) text = text.slice(0, -1);
-    vm.guestLog(fd === 1 ? LogLevel.Info : LogLevel.Error, text);
+  if (taken > 0) {
+    let text = head.toString("utf8");
+    if (taken === head.length && text.endsWith("\n")) text = text.slice(0, -1);
+    vm.guestLog(fd === 1 ? LogLevel.Info : LogLevel.Error, cutLogMessage(text, taken - head.length));
   }
-  vm.mem.setU32(nwrittenOut, data.length);
+  vm.mem.setU32(nwrittenOut, taken);
   return WasiErrno.Success;
 }
 

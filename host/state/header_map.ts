@@ -74,6 +74,10 @@ export class HeaderMap {
    * plain list (metadata, test input before it enters a stream).
    */
   inline: InlineHeaders | undefined;
+  // Where add() last found an inline header and last inserted a pseudo-header (checked before use:
+  // `pairs` may change under them).
+  private inlineHint = 0;
+  private pseudoHint = 0;
 
   /** A map holding `pairs` as they are (keys already lower-case, pseudo-headers already in front). */
   constructor(pairs: FlatPairs = [], inline?: InlineHeaders) {
@@ -138,15 +142,15 @@ export class HeaderMap {
     const k = this.keyOf(key);
     const p = this.pairs;
     if (this.inline?.has(k)) {
-      for (let i = 0; i < p.length; i += 2) {
-        if (p[i] !== k) continue;
+      const i = this.inlineEntry(k);
+      if (i >= 0) {
         if (value !== "") p[i + 1] = p[i + 1] === "" ? value : `${p[i + 1]},${value}`;
         return;
       }
     }
     if (k.charCodeAt(0) === COLON) {
-      let i = 0;
-      while (i < p.length && p[i]!.charCodeAt(0) === COLON) i += 2;
+      const i = this.pseudoEnd();
+      this.pseudoHint = i + 2;
       if (i < p.length) {
         p.splice(i, 0, k, value);
         return;
@@ -155,25 +159,57 @@ export class HeaderMap {
     p.push(k, value);
   }
 
+  // Where a map of a kind keeps inline header `k` (one entry), or -1. The last answer is kept and
+  // checked, so a plugin adding one header thousands of times costs linear time, not quadratic.
+  private inlineEntry(k: string): number {
+    const p = this.pairs;
+    const hint = this.inlineHint;
+    if (hint < p.length && p[hint] === k) return hint;
+    for (let i = 0; i < p.length; i += 2) {
+      if (p[i] === k) {
+        this.inlineHint = i;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  // The index after the last pseudo-header (they are in front). The last answer is kept and
+  // checked — the entry before it a pseudo-header, the one at it not — so adding many
+  // pseudo-headers does not rescan them each time.
+  private pseudoEnd(): number {
+    const p = this.pairs;
+    const hint = this.pseudoHint;
+    const isPseudo = (i: number) => p[i]!.charCodeAt(0) === COLON;
+    if (hint <= p.length && (hint === 0 || isPseudo(hint - 2)) && (hint === p.length || !isPseudo(hint))) return hint;
+    let i = 0;
+    while (i < p.length && isPseudo(i)) i += 2;
+    return i;
+  }
+
   /**
    * Makes `value` the only value of `key`, in place of the first entry (adds when absent): how
-   * Envoy itself sets its inline headers (`:status`, content-length, …).
+   * Envoy itself sets its inline headers (`:status`, content-length, …). One pass over the map.
    */
   set(key: string, value: string): void {
     const k = this.keyOf(key);
     const p = this.pairs;
-    let found = -1;
+    let found = false;
+    let to = 0;
     for (let i = 0; i < p.length; i += 2) {
-      if (p[i] !== k) continue;
-      if (found < 0) {
-        found = i;
+      if (p[i] === k) {
+        if (found) continue;
+        found = true;
         p[i + 1] = value;
-      } else {
-        p.splice(i, 2);
-        i -= 2;
       }
+      if (to !== i) {
+        p[to] = p[i]!;
+        p[to + 1] = p[i + 1]!;
+      }
+      to += 2;
     }
-    if (found < 0) this.add(k, value);
+    p.length = to;
+    if (!found) this.add(k, value);
   }
 
   /** Envoy's setCopy (proxy_replace_header_map_value): removes every `key`, then adds it at the end. */
@@ -182,16 +218,20 @@ export class HeaderMap {
     this.add(key, value);
   }
 
-  /** Removes every entry of `key`. */
+  /** Removes every entry of `key`, in one pass. */
   remove(key: string): void {
     const k = this.keyOf(key);
     const p = this.pairs;
+    let to = 0;
     for (let i = 0; i < p.length; i += 2) {
-      if (p[i] === k) {
-        p.splice(i, 2);
-        i -= 2;
+      if (p[i] === k) continue;
+      if (to !== i) {
+        p[to] = p[i]!;
+        p[to + 1] = p[i + 1]!;
       }
+      to += 2;
     }
+    p.length = to;
   }
 
   /** Removes every entry whose key is in `keys` (lower-case), in one pass. */
