@@ -20,3 +20,4 @@ export {
   compareObservations, expectationFailures, applyIntentional, countByClass, type Difference, type IntentionalDifference,
 } from "./differential/compare.js";
 export { INTENTIONAL_DIFFERENCES } from "./differential/intentional_differences.js";
+export { EnvoyAgent, type EnvoyAgentOptions, type AgentEvents } from "./agent.js";
