@@ -14,6 +14,7 @@ import type { RunOptions } from "./run.js";
 const SHARED_RUN_OPTIONS = [
   "listen", "admin", "upstream", "directResponse", "config", "rootId", "name", "vmId", "vmConfig",
   "failurePolicy", "failOpen", "env", "reloadBackoff", "cluster", "property", "nodeMetadata", "listenerDirection", "debug",
+  "streamIdleTimeout",
 ];
 
 interface EnvoyConfigOptions extends RunOptions, EnvoyOnlyOptions {

@@ -50,6 +50,8 @@ export interface RunOptions {
   inspect?: boolean | { host: string; port: number };
   /** `--callback-time-limit <ms>`: the dev proxy's limit on one plugin callback (0: none). */
   callbackTimeLimit?: number;
+  /** `--stream-idle-timeout <ms>`: Envoy's stream_idle_timeout (0: none). */
+  streamIdleTimeout?: number;
   watch?: boolean;
   envoy?: boolean;
   envoyImage?: string;
@@ -205,6 +207,7 @@ export function registerRun(program: Command): void {
     .option("--fail-open", "same as --failure-policy FAIL_OPEN")
     .addOption(repeatable("--env <KEY=VALUE>", "environment variable for the plugins"))
     .option("--reload-backoff <ms>", "FAIL_RELOAD: least time between VM reloads (Envoy reload_config.backoff.base_interval) (default: 1000)", positiveMs)
+    .option("--stream-idle-timeout <ms>", "end a stream with no data either way for this long, as Envoy's stream_idle_timeout: a stream a plugin never resumes, a client or upstream that stopped reading; 0 = never (default: 300000, Envoy's)", wholeNumber)
     .addOption(repeatable("--cluster <name=url>", "cluster for callouts: proxy_http_call over HTTP/1.1, proxy_grpc_call/stream over HTTP/2 (h2c for http://)"))
     .addOption(repeatable("--property <path=value>", "pin a property, e.g. request.id=abc (numbers are int64)"))
     .option("--node-metadata <json|@file>", "the node's metadata Struct as a JSON object (node.metadata.*, e.g. Istio's NAME, LABELS)", textOrFile)
@@ -315,6 +318,7 @@ export async function devProxyOptionsFromArgs(args: string[], o: RunOptions): Pr
     logLevel,
     ...(o.inspect ? { debugging: true } : {}),
     ...(o.callbackTimeLimit !== undefined ? { callbackTimeLimitMs: o.callbackTimeLimit } : {}),
+    ...(o.streamIdleTimeout !== undefined ? { streamIdleTimeoutMs: o.streamIdleTimeout } : {}),
   };
 }
 

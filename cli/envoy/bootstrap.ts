@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { basename, resolve } from "node:path";
 import { stringify } from "yaml";
 import { ISTIO_STANDARD_TAGS } from "../../host/istio/tag_extractor.js";
-import type { DevProxyOptions, DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import { isLocalInfoPin, localInfoWithPins } from "../../host/state/property_pins.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { UserError } from "../errors.js";
@@ -268,6 +268,8 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
         "@type": TYPE.hcm,
         stat_prefix: "ingress_http",
         codec_type: "AUTO",
+        // The dev proxy's idle timeout (Envoy's default unless set), written out so both agree.
+        stream_idle_timeout: duration(o.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS),
         route_config: {
           name: ROUTE_CONFIG_NAME,
           virtual_hosts: [{ name: "local", domains: ["*"], routes: [route] }],

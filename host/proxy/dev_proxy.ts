@@ -14,6 +14,7 @@ import { FilterChain } from "./filter_chain.js";
 import { decodeRequestHeaders, decodeResponseHeaders, encodeHeaders, startRequest, writeResponseHead } from "./http1_codec.js";
 import { createProxyHost, listen, LiveChain, loadChain, runningProxy, startAdmin, type AdminListener } from "./proxy_host.js";
 import { trackUpstreamRequest } from "./upstream_info.js";
+import { FlowReader } from "./stream_flow.js";
 import { startTcpProxy } from "./tcp_proxy.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
 import { RequestInspector } from "../inspect/routes.js";
@@ -56,6 +57,14 @@ export interface DevProxyOptions {
   properties?: Record<string, PropertyLiteral>;
   /** Route timeout in ms (Envoy's default 15 s); 0 = none. */
   routeTimeoutMs?: number;
+  /**
+   * Envoy's `stream_idle_timeout` in ms (default 5 minutes; 0 = none): a stream with no activity
+   * either way for this long ends — a 504 (request complete) or 408 (not) `stream timeout` before
+   * response headers went out, a reset after — so a stream a plugin never resumes, a client that
+   * stopped reading or an upstream that stopped reading does not stay forever
+   * (docs/envoy/flow-control.md).
+   */
+  streamIdleTimeoutMs?: number;
   /**
    * How long close() lets requests in flight finish before closing their connections, in ms
    * (default 5 s): a stream a plugin never resumes must not keep the proxy from stopping.
@@ -107,6 +116,9 @@ export interface DevProxy {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Envoy's default `stream_idle_timeout`: 5 minutes. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+
 /** Starts the dev proxy; resolves once both listeners accept connections. */
 export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy> {
   // Network plugins → the TCP mode (Envoy's network Wasm filters before tcp_proxy).
@@ -123,6 +135,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
   const upstream = options.upstream ? new URL(options.upstream) : undefined;
   const direct = options.directResponse ?? { status: 200, body: "" };
   const routeTimeoutMs = options.routeTimeoutMs ?? 15_000;
+  const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
   let nextWorker = 0;
   // Records streams only while an inspector page is open (host/inspect/routes.ts).
   const inspector = new RequestInspector(host, host.callouts instanceof HttpCalloutTransport ? host.callouts : undefined, () => live.plugins,
@@ -160,6 +173,15 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     // The stream is over then too: request bytes still arriving reach no plugin and are not
     // counted (request.total_size), as in Envoy.
     let responseEnded = false;
+    // Flow control (stream_flow.ts): the client's request body and the upstream's response body
+    // are read only as fast as the other side and the plugins take them.
+    const requestReader = new FlowReader();
+    const responseReader = new FlowReader();
+    // Envoy's stream idle timer: any data either way restarts it.
+    const idle = streamIdleTimeoutMs > 0 ? setTimeout(() => idleTimeout(), streamIdleTimeoutMs) : undefined;
+    const active = () => idle?.refresh();
+    // A plugin holding more than the buffer limit pauses the direction's reader (filter_manager.ts).
+    const onWatermark = (request: boolean, above: boolean) => (request ? requestReader : responseReader).watermark(above);
     const responseComplete = () => {
       responseEnded = true;
       if (upstreamStarted && !upstreamEnded) outgoing?.destroy();
@@ -200,9 +222,26 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       if (responseHeadersOut) return resetDownstream();
       chain.info.responseFlags = flags;
       chain.info.responseCodeDetails = details;
-      const reply = localReplyMessage({ statusCode: status, details, body: Buffer.from(body), headers: [], grpcStatus: undefined }, requestHeaders);
+      const local = { statusCode: status, details, body: Buffer.from(body), headers: [], grpcStatus: undefined };
+      // The upstream's response reached a plugin that holds it: Envoy's local reply while encoding
+      // goes straight to the client, no plugin sees it (docs/envoy/http-stream.md, "Local replies").
+      if (chain.info.responseStarted && chain.streams[0]) return chain.streams[0].sendLocalReply(local, false);
+      const reply = localReplyMessage(local, requestHeaders);
       chain.encodeHeaders(reply.headers, reply.body === undefined);
       if (reply.body) chain.encodeData(reply.body, true);
+    };
+    // Envoy's stream idle timeout: a local reply — 504 once the request was complete (the wait is
+    // the upstream's or a plugin's), else 408 and the connection closes — or, once response headers
+    // went out, a reset (the connection closes, even with writes still queued for a client that
+    // stopped reading).
+    const idleTimeout = () => {
+      if (responseEnded || streamReset) return;
+      if (!responseHeadersOut) return fail(requestEnded ? 504 : 408, "stream timeout", "stream_idle_timeout", "SI");
+      chain.info.responseFlags = "SI";
+      chain.info.responseCodeDetails = "stream_idle_timeout";
+      streamReset = true;
+      outgoing?.destroy();
+      res.destroy();
     };
     // The route's direct response (a local reply of the router).
     const directResponse = () => {
@@ -243,15 +282,21 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     };
     const onUpstreamResponse = (up: http.IncomingMessage) => {
       if (timer) clearTimeout(timer);
+      active();
+      responseReader.attach(up);
       const h = decodeResponseHeaders(up);
       // The router tells the client how long the upstream took.
       h.set("x-envoy-upstream-service-time", String(Date.now() - upstreamSentAt));
       const noBody = up.statusCode === 204 || up.statusCode === 304 || req.method === "HEAD" || up.headers["content-length"] === "0";
       upstreamEnded = noBody;
       chain.encodeHeaders(h, noBody);
-      up.on("data", (c: Buffer) => chain.encodeData(c, false));
+      up.on("data", (c: Buffer) => {
+        active();
+        chain.encodeData(c, false);
+      });
       // Envoy's HTTP/1 codec drops response trailers: the body just ends.
       up.on("end", () => {
+        active();
         upstreamEnded = true;
         if (!noBody) chain.encodeData(EMPTY, true);
       });
@@ -266,7 +311,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
         requestHeaders: (h, end) => sendUpstream(h, end),
         requestData: (d, end) => {
           if (!outgoing) return;
-          if (d.length) outgoing.write(d);
+          if (d.length && !outgoing.write(d)) requestReader.blockedOn(outgoing);
           if (end) outgoing.end();
         },
         // Envoy's HTTP/1 codec drops request trailers (a plugin's too): the body just ends.
@@ -298,7 +343,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
           if (res.destroyed) return;
           try {
             headFlushed = true;
-            if (d.length) res.write(d);
+            if (d.length && !res.write(d)) responseReader.blockedOn(res);
             if (end) {
               res.end();
               responseComplete();
@@ -327,17 +372,20 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       // host "local"), as Envoy reports them (docs/envoy/properties.md).
       routeName: "", virtualHostName: "local",
       clusterName: upstream ? "upstream" : "",
-    }, { worker: nextWorker++, tap: inspector.live ? inspector.live.begin(chainPlugins, { method: requestHeaders.get(":method") ?? "", path: requestHeaders.get(":path") ?? "", authority: requestHeaders.get(":authority") ?? "" }) : undefined });
+    }, { worker: nextWorker++, onWatermark, tap: inspector.live ? inspector.live.begin(chainPlugins, { method: requestHeaders.get(":method") ?? "", path: requestHeaders.get(":path") ?? "", authority: requestHeaders.get(":authority") ?? "" }) : undefined });
 
     const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
     requestEnded = !hasBody;
     chain.decodeHeaders(requestHeaders, !hasBody);
     if (hasBody) {
+      requestReader.attach(req);
       req.on("data", (c: Buffer) => {
+        active();
         if (!responseEnded) chain.decodeData(c, false);
       });
       // Envoy's HTTP/1 codec drops request trailers: the body just ends.
       req.on("end", () => {
+        active();
         requestEnded = true;
         if (!responseEnded) chain.decodeData(EMPTY, true);
       });
@@ -346,6 +394,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
     }
     res.on("close", () => {
       if (timer) clearTimeout(timer);
+      if (idle) clearTimeout(idle);
       if (!res.writableFinished && upstreamStarted) outgoing?.destroy();
     });
     return chain;

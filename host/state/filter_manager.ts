@@ -43,6 +43,14 @@ export interface HttpStreamOptions {
    * default true: this stream's response output is what the client gets.
    */
   downstreamEnd?: boolean;
+  /**
+   * Envoy's high/low watermark callbacks for data this filter holds while it streams
+   * (StopAllIterationAndWatermark, StopIterationAndWatermark): `above` once the request's
+   * (`request`) or the response's held data exceeds the buffer limit — the proxy then stops reading
+   * that direction's source — and `!above` once it is down to half of it
+   * (docs/envoy/flow-control.md).
+   */
+  onWatermark?(request: boolean, above: boolean): void;
 }
 
 export const EMPTY = Buffer.alloc(0);
@@ -77,6 +85,8 @@ export class Direction {
   bufferingBody = false;
   /** The buffered data is under watermark flow control (no buffer limit). */
   streaming = false;
+  /** The held data went over the high watermark (its source is paused) and not yet down to the low one. */
+  aboveWatermark = false;
   stop: Stop = Stop.None;
   /** A body callback is running (trailers may be created in the last one). */
   inBodyCallback = false;
@@ -111,11 +121,13 @@ export abstract class FilterManager extends HostContext {
   private replying = false;
   private readonly bufferLimit: number;
   private readonly downstreamEnd: boolean;
+  private readonly onWatermark: HttpStreamOptions["onWatermark"];
 
   constructor(vm: PluginVm, id: number, readonly info: StreamInfo, readonly sink: HttpStreamSink, options: HttpStreamOptions = {}) {
     super(vm, id);
     this.bufferLimit = options.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT;
     this.downstreamEnd = options.downstreamEnd ?? true;
+    this.onWatermark = options.onWatermark;
   }
 
   /** Holds the filter's deferred actions (continue, local replies) until the current event is handled. */
@@ -158,6 +170,7 @@ export abstract class FilterManager extends HostContext {
     } finally {
       this.endEvent();
     }
+    this.checkWatermark(this.request);
   }
 
   /** Request trailers arrive. */
@@ -197,6 +210,7 @@ export abstract class FilterManager extends HostContext {
     } finally {
       this.endEvent();
     }
+    this.checkWatermark(this.response);
   }
 
   /** Response trailers arrive. */
@@ -315,6 +329,11 @@ export abstract class FilterManager extends HostContext {
    * StopAllIteration the filter itself sees the buffered body and the trailers first.
    */
   continueDirection(d: Direction): void {
+    this.iterateFromStop(d);
+    this.checkWatermark(d);
+  }
+
+  private iterateFromStop(d: Direction): void {
     if (d.stop === Stop.None || d.outputEnded || this.closed || this.resetDetails !== undefined) return;
     const fromCurrent = d.stop === Stop.All;
     d.stop = Stop.None;
@@ -378,6 +397,21 @@ export abstract class FilterManager extends HostContext {
     else this.sink.responseTrailers?.(d.trailers);
   }
 
+  // Envoy's watermark buffer for data held while the filter streams: over the buffer limit its
+  // source is paused, and resumed once the held data is down to half of it (or gone: the stream
+  // moved on or ended).
+  private checkWatermark(d: Direction): void {
+    if (!this.onWatermark) return;
+    const held = d.streaming && !d.outputEnded && !this.closed ? d.buffered.length : 0;
+    if (!d.aboveWatermark && held > this.bufferLimit) {
+      d.aboveWatermark = true;
+      this.onWatermark(d.isRequest, true);
+    } else if (d.aboveWatermark && held <= this.bufferLimit / 2) {
+      d.aboveWatermark = false;
+      this.onWatermark(d.isRequest, false);
+    }
+  }
+
   // Envoy's buffer limit for non-streaming buffering: 413 while decoding; 500 while encoding (a
   // reset once response headers went out). Returns true when the limit hit.
   private checkBufferLimit(d: Direction): boolean {
@@ -421,6 +455,7 @@ export abstract class FilterManager extends HostContext {
     r.buffered = EMPTY;
     r.stop = Stop.None;
     r.inputEnded = false;
+    this.releaseWatermarks();
     if (viaFilterChain && viaFilter && this.seesOwnReply()) {
       this.replying = true;
       try {
@@ -437,6 +472,12 @@ export abstract class FilterManager extends HostContext {
     if (body !== undefined) this.forwardData(r, body, true);
   }
 
+  /** The stream ended: held data no longer holds back its source. */
+  protected releaseWatermarks(): void {
+    this.checkWatermark(this.request);
+    this.checkWatermark(this.response);
+  }
+
   /** Resets the stream (both directions end; the sink hears about it). */
   reset(details: string): void {
     if (this.resetDetails !== undefined || this.closed) return;
@@ -444,6 +485,7 @@ export abstract class FilterManager extends HostContext {
     if (!this.info.responseCodeDetails || this.info.responseCodeDetails === "via_upstream") this.info.responseCodeDetails = details;
     this.request.outputEnded = true;
     this.response.outputEnded = true;
+    this.releaseWatermarks();
     this.sink.reset?.(details);
   }
 }
