@@ -100,7 +100,8 @@ export class PluginVm {
       this.instance = new WebAssembly.Instance(this.module, imports);
     } catch (err) {
       if (err instanceof HostTrap) throw new PluginLoadError(err.message);
-      throw new PluginLoadError(`failed to instantiate the module: ${(err as Error).message}`);
+      const why = this.deadline?.expired?.message ?? (err as Error).message;
+      throw new PluginLoadError(`failed to instantiate the module: ${why}`);
     }
     this.phase = VmPhase.Init;
     this.exports = this.instance.exports;
