@@ -136,12 +136,17 @@ export function calloutEvent(rootId: u32, token: u32, event: u32, a: u32, b: u32
 
 // Minimal-runtime collection pacing: collect after this many finished contexts, or this many data
 // callbacks (a long stream or connection that never ends), or sooner when the host handed over
-// this many bytes. All bound the garbage a busy VM can hold.
-const COLLECT_EVERY_CONTEXTS: u32 = 32;
+// this many bytes, or as soon as the heap had to grow. All bound the garbage a busy VM can hold,
+// and so its memory: Envoy runs a VM per worker, and pages a VM touched stay resident. Collecting
+// when the heap grew keeps the new pages mostly untouched; 16 contexts (not 32) halves the garbage
+// a plugin that allocates per request piles up between collections (plugins/stats: 13 KB a request;
+// 11 MiB less resident at concurrency 16 for 0.6 % more instructions, docs/envoy/callbacks.md).
+const COLLECT_EVERY_CONTEXTS: u32 = 16;
 const COLLECT_EVERY_DATA_CALLBACKS: u32 = 256;
 const COLLECT_EVERY_HOST_BYTES: usize = 1 << 20;
 let deletedSinceCollect: u32 = 0;
 let dataSinceCollect: u32 = 0;
+let pagesAtCollect: i32 = 0;
 
 /** proxy_on_delete: forgets the context. */
 export function deleteContext(contextId: u32): void {
@@ -161,11 +166,15 @@ export function deleteContext(contextId: u32): void {
 export function maybeCollect(): void {
   releaseStaged();
   if (ASC_RUNTIME == RUNTIME_MINIMAL) {
-    if (deletedSinceCollect >= COLLECT_EVERY_CONTEXTS || dataSinceCollect >= COLLECT_EVERY_DATA_CALLBACKS || hostBytesSinceCollect >= COLLECT_EVERY_HOST_BYTES) {
+    if (
+      deletedSinceCollect >= COLLECT_EVERY_CONTEXTS || dataSinceCollect >= COLLECT_EVERY_DATA_CALLBACKS ||
+      hostBytesSinceCollect >= COLLECT_EVERY_HOST_BYTES || memory.size() > pagesAtCollect
+    ) {
       deletedSinceCollect = 0;
       dataSinceCollect = 0;
       resetHostBytes();
       __collect();
+      pagesAtCollect = memory.size();
     }
   }
 }
