@@ -1,27 +1,30 @@
 // The benchmark suite (`npm run bench`; not part of the tests). Everything is measured side by side
 // in one run and reported as ratios:
-//   1. add-header built four ways — the pwasm SDK, @gcoredev/proxy-wasm-sdk-as, @solo-io/proxy-runtime
-//      and a hand-written WAT floor — module size and per-request time in the embedded host, the
-//      targets taking turns in short rounds so machine noise hits them alike;
+//   1. add-header built five ways — the pwasm SDK (and the same source built as pwasm built it before
+//      it exported only the callbacks a plugin overrides), @gcoredev/proxy-wasm-sdk-as,
+//      @solo-io/proxy-runtime and a hand-written WAT floor — module size and per-request time in the
+//      embedded host, the targets taking turns in short rounds so machine noise hits them alike;
 //   2. the stats plugin's per-request cost as a ratio to add-header (bench/stats.ts);
 //   3. the dev proxy's requests per second with a no-op plugin against no plugin (wrk when installed,
 //      else autocannon; the proxy in a child process; loopback only; bounded in time).
-// Results: bench/results/latest.json, latest.md (the table) and chart.svg.
+// Prints the tables; with --write also writes bench/results/latest.json, latest.md, chart.svg and
+// the README's table (a plain run leaves the work tree as it was). The same in Envoy:
+// bench/envoy_suite.ts.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import wabtInit from "wabt";
-import { compileProject } from "../cli/build/compile.js";
 import {
   DEFAULT_EXCHANGE, loadBenchTarget, prepareExchange, runExchange, Samples, type BenchTarget,
 } from "../cli/bench/bench_plugin.js";
 import { HeaderMap } from "../host/state/header_map.js";
+import { buildFloorAddHeader, buildGcoreAddHeader, buildProject, buildProxyRuntimeAddHeader, buildPwasmAddHeader, ROOT } from "./builds.js";
 import { renderChart } from "./chart.js";
+import { replaceReadmeBlock } from "./readme.js";
 import { runStatsBench, type StatsBenchRow } from "./stats.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const OUT = join(ROOT, "bench", "results");
+const WRITE = process.argv.includes("--write");
 const CONFIG = "x-hello: world";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 2000);
@@ -39,29 +42,16 @@ interface Variant {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-// ---- the four add-header variants ------------------------------------------------------------------
+// ---- the add-header variants ----------------------------------------------------------------------
 
 async function buildVariants(): Promise<Variant[]> {
-  const ours = await compileProject({ dir: join(ROOT, "examples", "add-header") });
-  const gcore = await compileProject({ dir: join(ROOT, "bench", "peers", "gcore-add-header") });
-  // proxy-runtime's npm release needs AssemblyScript 0.14, whose compiler has only the old CLI.
-  const prDir = join(ROOT, "bench", "peers", "proxy-runtime-add-header");
-  mkdirSync(join(prDir, "build"), { recursive: true });
-  execFileSync(process.execPath, [
-    join(ROOT, "node_modules", "assemblyscript-0.14", "bin", "asc"), "assembly/index.ts", "-b", "build/release.wasm",
-    "--use", "abort=abort_proc_exit", "-O3", "--shrinkLevel", "1", "--converge", "--noAssert",
-  ], { cwd: prDir, stdio: ["ignore", "ignore", "pipe"] });
-  const wabt = await wabtInit();
-  const wat = wabt.parseWat("floor.wat", readFileSync(join(ROOT, "bench", "peers", "floor-add-header.wat"), "utf8"));
-  wat.resolveNames();
-  wat.validate();
-  const floor = Buffer.from(wat.toBinary({}).buffer);
-  wat.destroy();
+  const variant = (name: string, what: string, path: string): Variant => ({ name, what, wasm: readFileSync(path), samples: new Samples() });
   return [
-    { name: "pwasm", what: "pwasm SDK (AssemblyScript 0.28)", wasm: readFileSync(ours.outFile), samples: new Samples() },
-    { name: "gcore", what: "@gcoredev/proxy-wasm-sdk-as 1.2.3 (AssemblyScript 0.28)", wasm: readFileSync(gcore.outFile), samples: new Samples() },
-    { name: "proxy-runtime", what: "@solo-io/proxy-runtime 0.1.8 (AssemblyScript 0.14)", wasm: readFileSync(join(prDir, "build", "release.wasm")), samples: new Samples() },
-    { name: "floor", what: "hand-written WAT", wasm: floor, samples: new Samples() },
+    variant("pwasm", "pwasm SDK (AssemblyScript 0.28)", (await buildPwasmAddHeader()).path),
+    variant("gcore", "@gcoredev/proxy-wasm-sdk-as 1.2.3 (AssemblyScript 0.28)", (await buildGcoreAddHeader()).path),
+    variant("proxy-runtime", "@solo-io/proxy-runtime 0.1.8 (AssemblyScript 0.14)", buildProxyRuntimeAddHeader().path),
+    variant("floor", "hand-written WAT", (await buildFloorAddHeader()).path),
+    variant("pwasm-all", "pwasm SDK, every callback exported (as built before)", (await buildPwasmAddHeader({ keepAllCallbacks: true }, "pwasm-add-header-all-callbacks")).path),
   ];
 }
 
@@ -177,8 +167,8 @@ async function main(): Promise<void> {
   log("measuring plugins/stats against add-header…");
   const stats: StatsBenchRow[] = await runStatsBench(2000, 15);
   log(`measuring the dev proxy with and without a no-op plugin (${RPS_PAIRS} pairs of ${RPS_SECONDS} s runs)…`);
-  const noop = await compileProject({ dir: join(ROOT, "bench", "peers", "noop") });
-  const proxy = await measureProxyOverhead(noop.outFile);
+  const noop = await buildProject("bench/peers/noop", "noop");
+  const proxy = await measureProxyOverhead(noop.path);
 
   const ours = variants[0]!;
   const oursMedian = ours.samples.quantile(0.5);
@@ -222,11 +212,18 @@ async function main(): Promise<void> {
     `| dev proxy overhead of a no-op plugin | ${fmt(proxy.overhead * 100, 1)} % | ≤ 15 % | ${results.targets.proxyOverhead.met ? "yes" : "no"} |`,
   ].join("\n");
 
+  process.stdout.write(`${table}\n`);
+  if (!WRITE) {
+    log("not written (add --write to update bench/results/latest.json, latest.md, chart.svg and the README)");
+    return;
+  }
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(OUT, "latest.md"), `${table}\n`);
   writeFileSync(join(OUT, "chart.svg"), renderChart(rows.map((r) => ({ label: r.name, bytes: r.bytes, medianUs: r.medianUs }))));
-  process.stdout.write(`${table}\n\nresults: bench/results/latest.json, latest.md, chart.svg (${results.date}, Node ${process.version})\n`);
+  const readme = join(ROOT, "README.md");
+  writeFileSync(readme, replaceReadmeBlock(readFileSync(readme, "utf8"), "embedded", `${table}\n`));
+  log(`wrote bench/results/latest.json, latest.md, chart.svg and the README's table (${results.date}, Node ${process.version})`);
 }
 
 await main();

@@ -1,7 +1,7 @@
 // From `pwasm bench --envoy` arguments to an Envoy benchmark run (envoy_bench.ts): the plugins form
 // one chain; no filter is always measured first; each --compare module is measured alone with the
 // first plugin's settings (root id, configuration).
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { EnvoyPlugin, JsonMap } from "../envoy/bootstrap.js";
 import { findLocalEnvoy } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
@@ -41,6 +41,12 @@ export function parseConcurrencies(spec: string): number[] {
   return out;
 }
 
+/** A module's name in the report: its file name, or its project's for a project build (<project>/build/<target>.wasm). */
+export function moduleLabel(path: string): string {
+  const dir = dirname(path);
+  return basename(dir) === "build" && basename(dirname(dir)) ? basename(dirname(dir)) : basename(path);
+}
+
 function perPlugin(values: string[] | undefined, count: number, flag: string): Array<string | undefined> {
   if ((values?.length ?? 0) > count) throw new UserError(`${flag} was given ${values!.length} times for ${count} plugin(s)`);
   return Array.from({ length: count }, (_, i) => values?.[i]);
@@ -52,15 +58,15 @@ function perPlugin(values: string[] | undefined, count: number, flag: string): A
  */
 export async function envoyBenchFromArgs(wasm: string[], compare: string[], o: EnvoyBenchArgs): Promise<EnvoyBenchOptions> {
   if (wasm.length === 0) throw new UserError("no plugin to measure");
-  if (!hasProcStats()) throw new UserError("pwasm bench --envoy reads Envoy's CPU time and memory from /proc, which this system does not have (Linux only)");
-  const probe = await findLocalEnvoy(o.envoyBin);
-  if (!probe.ok) throw new UserError(`pwasm bench --envoy needs a local Envoy binary (its CPU time and memory are read from /proc): ${probe.reason}`);
   const concurrencies = parseConcurrencies(o.concurrency);
   const n = wasm.length;
   const configs = perPlugin(o.config, n, "--config");
   const rootIds = perPlugin(o.rootId, n, "--root-id");
   const names = perPlugin(o.name, n, "--name");
   const vmIds = perPlugin(o.vmId, n, "--vm-id");
+  if (!hasProcStats()) throw new UserError("pwasm bench --envoy reads Envoy's CPU time and memory from /proc, which this system does not have (Linux only)");
+  const probe = await findLocalEnvoy(o.envoyBin);
+  if (!probe.ok) throw new UserError(`pwasm bench --envoy needs a local Envoy binary (its CPU time and memory are read from /proc): ${probe.reason}`);
   const plugins: EnvoyPlugin[] = [];
   for (let i = 0; i < n; i++) {
     plugins.push({
@@ -71,14 +77,14 @@ export async function envoyBenchFromArgs(wasm: string[], compare: string[], o: E
       ...(vmIds[i] !== undefined ? { vmId: vmIds[i] } : {}),
     });
   }
-  const label = (p: EnvoyPlugin) => basename(String(p.wasm));
+  const label = (p: EnvoyPlugin) => moduleLabel(String(p.wasm));
   const variants: EnvoyBenchVariant[] = [
     noFilterVariant(),
     { name: plugins.map(label).join(" + "), plugins },
   ];
   for (const path of compare) {
     const { name: _name, vmId: _vmId, ...settings } = plugins[0]!;
-    variants.push({ name: `${basename(path)} (--compare)`, plugins: [{ ...settings, wasm: path }] });
+    variants.push({ name: `${moduleLabel(path)} (--compare)`, plugins: [{ ...settings, wasm: path }] });
   }
   // Two variants with one name would be indistinguishable in the report.
   const seen = new Map<string, number>();
