@@ -203,7 +203,13 @@ export class PluginVm {
   ): number {
     if (this.failure) throw new VmFailedError(this.failure);
     const fn = this.callbacks.get(name);
-    if (!fn) return missing;
+    if (!fn) {
+      // Envoy calls only what a module exports; a callback that did not run did not stop the
+      // stream either (a stale flag, e.g. from a local reply sent in a callout response, must not
+      // stop the reply's own pass through this plugin).
+      if (this.depth === 0) this.stoppedIteration = false;
+      return missing;
+    }
     const prevActive = this.active;
     const prevEffective = this.effective;
     this.active = ctx;

@@ -40,6 +40,26 @@ describe("local replies and the access-log phase", () => {
     expect(s.downstream.headers?.get(":status")).toBe("403");
   });
 
+  it("a local reply sent from a callout's answer reaches the client when the module exports no response callbacks", async () => {
+    // A build that exports only the callbacks a plugin overrides (pwasm build) has no
+    // proxy_on_response_headers: Envoy then just passes the reply on (checked with the http-callout
+    // template in Envoy 1.40).
+    const wasm = proxyModule((m) => `
+      (func (export "proxy_on_request_headers") (param $ctx i32) (param i32 i32) (result i32)
+        (call $rec (i32.const 0) (local.get $ctx))
+        (drop (call $proxy_http_call ${m.s("auth")} ${m.pairs([[":method", "GET"], [":path", "/check"], [":authority", "auth"]])} (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1000) (i32.const ${OUT})))
+        (i32.const 1))
+      (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32)
+        (drop (call $proxy_set_effective_context (call $slot (i32.const 0))))
+        (drop (call $proxy_send_local_response (i32.const 403) ${m.s("denied")} ${m.s("denied")} (i32.const 0) (i32.const 0) (i32.const -1))))`);
+    const host = await createTestHost({ wasm, clusters: ["auth"] });
+    const s = host.httpStream();
+    expect(s.callOnRequestHeaders(GET, true)).toBe(1);
+    host.respondToHttpCall({ status: 403, body: "no" });
+    expect(s.downstream.headers?.get(":status")).toBe("403");
+    expect(s.responseBody).toBe("denied");
+  });
+
   it("a gRPC request gets a trailers-only reply with grpc-status and a percent-encoded grpc-message", async () => {
     const wasm = proxyModule((m) => `
       (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
