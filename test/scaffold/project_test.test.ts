@@ -15,6 +15,8 @@ it("uses each target's outFile to decide what is stale", async () => {
   writeFileSync(asconfigPath, JSON.stringify(asconfig, null, 2));
   const test = readFileSync(join(dir, "test", "plugin.test.ts"), "utf8").replace('"build", "release.wasm"', '"out", "plugin.wasm"');
   writeFileSync(join(dir, "test", "plugin.test.ts"), test);
+  const scenarios = readFileSync(join(dir, "test", "scenarios.test.ts"), "utf8").replace('"build/release.wasm"', '"out/plugin.wasm"');
+  writeFileSync(join(dir, "test", "scenarios.test.ts"), scenarios);
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: "ignore" });
 
   const first = await runPwasm(["test"], { cwd: dir, timeoutMs: 180_000 });
