@@ -63,7 +63,7 @@ export class RootContext extends NativeRootContext {
     return this.createContext(contextId);
   }
 
-  /** Calls every pending httpCall callback as failed (0 headers) and forgets them; done by onDone. */
+  /** Calls every pending httpCall callback as failed (0 headers) and forgets them; done by onDelete. */
   cancelPendingRequests(): void {
     const callbacks = this.http_calls_.values();
     this.http_calls_.clear();
@@ -95,10 +95,13 @@ export class RootContext extends NativeRootContext {
     return this.onStart(vmConfigurationSize);
   }
 
-  /** The host is shutting the plugin down: pending callouts are cancelled. */
-  onDone(): bool {
+  /**
+   * The host forgets the plugin (after onDone): pending callouts are cancelled. Here rather than in
+   * onDone, which a plugin's build exports only when a class overrides it: Envoy calls an exported
+   * proxy_on_done for every stream too (docs/envoy/callbacks.md).
+   */
+  onDelete(): void {
     this.cancelPendingRequests();
-    return true;
   }
 
   /** Kept from proxy-runtime, where it only logs; call the free function done() to finish an asynchronous onDone. */
