@@ -6,7 +6,9 @@
 //      embedded host, the targets taking turns in short rounds so machine noise hits them alike;
 //   2. the stats plugin's per-request cost as a ratio to add-header (bench/stats.ts);
 //   3. the dev proxy's requests per second with a no-op plugin against no plugin (wrk when installed,
-//      else autocannon; the proxy in a child process; loopback only; bounded in time).
+//      else autocannon; the proxy in a child process; loopback only; bounded in time);
+//   4. the callback time limit's cost: per request with and without it, and the Go fixture's load
+//      time (bench/deadlines.ts).
 // Prints the tables; with --write also writes bench/results/latest.json, latest.md, chart.svg and
 // the README's table (a plain run leaves the work tree as it was). The same in Envoy:
 // bench/envoy_suite.ts.
@@ -22,6 +24,7 @@ import { buildFloorAddHeader, buildGcoreAddHeader, buildProject, buildProxyRunti
 import { renderChart } from "./chart.js";
 import { replaceReadmeBlock } from "./readme.js";
 import { runStatsBench, type StatsBenchRow } from "./stats.js";
+import { deadlineTable, runDeadlineBench } from "./deadlines.js";
 
 const OUT = join(ROOT, "bench", "results");
 const WRITE = process.argv.includes("--write");
@@ -169,6 +172,8 @@ async function main(): Promise<void> {
   log(`measuring the dev proxy with and without a no-op plugin (${RPS_PAIRS} pairs of ${RPS_SECONDS} s runs)…`);
   const noop = await buildProject("bench/peers/noop", "noop");
   const proxy = await measureProxyOverhead(noop.path);
+  log("measuring the callback time limit: plugins with and without it, interleaved…");
+  const deadlines = await runDeadlineBench(PER_ROUND, ROUNDS);
 
   const ours = variants[0]!;
   const oursMedian = ours.samples.quantile(0.5);
@@ -180,7 +185,7 @@ async function main(): Promise<void> {
   }));
   const results = {
     date: new Date().toISOString(), node: process.version, rounds: ROUNDS, perRound: PER_ROUND,
-    addHeader: rows, stats, proxy,
+    addHeader: rows, stats, proxy, deadlines,
     targets: {
       addHeaderBytes: { value: ours.wasm.length, target: "≤ 8192", met: ours.wasm.length <= 8192 },
       timeVsGcore: { value: rows[1]!.timeRatio, target: "≤ 0.5", met: rows[1]!.timeRatio <= 0.5 },
@@ -203,6 +208,8 @@ async function main(): Promise<void> {
     `| no plugin | ${proxy.none.toLocaleString("en-US")} |`,
     `| no-op plugin (pwasm SDK) | ${proxy.noop.toLocaleString("en-US")} |`,
     `| overhead | ${fmt(proxy.overhead * 100, 1)} % |`,
+    "",
+    deadlineTable(deadlines),
     "",
     "| target | measured | goal | met |",
     "|---|---:|---|---|",
