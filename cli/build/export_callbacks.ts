@@ -43,10 +43,10 @@ export const CALLBACK_EXPORTS: Readonly<Record<string, { methods: readonly strin
 /** This file, for build staleness (a change here changes what a build produces). */
 export const TRANSFORM_SOURCE = fileURLToPath(import.meta.url);
 
-// The SDK's context classes, whose methods are the defaults (sdk/context.ts).
-const SDK_CONTEXT = /(?:^|\/)sdk\/context\/(BaseContext|RootContext|StreamContext|HttpContext|TcpContext)$/;
-// The SDK's exports (sdk/exports.ts): only these are ever removed.
-const SDK_EXPORT = /(?:^|\/)sdk\/exports\/(proxy_on_\w+)$/;
+// The SDK's exports (sdk/exports.ts), by internal name: only these are ever removed, and where they
+// come from locates the SDK's context classes (`<sdk>/context/<name>`), whose methods are the defaults.
+const SDK_EXPORT = /^((?:.*\/)?sdk\/)exports\/(proxy_on_\w+)$/;
+const SDK_CONTEXT_CLASSES = ["BaseContext", "RootContext", "StreamContext", "HttpContext", "TcpContext"];
 
 // The parts of the compiler's objects the transform reads (duck-typed: the compiler's classes are
 // minified, and 0.27 and 0.28 share these fields).
@@ -94,55 +94,62 @@ function allClasses(program: ProgramLike): Set<ClassLike> {
 
 /** What the analysis of a program found. */
 export interface CallbackUse {
-  /** Whether the program has the SDK's contexts at all (else the transform leaves the module alone). */
-  sdk: boolean;
-  /** Callback methods declared by a class extending the SDK's contexts outside the SDK. */
+  /** Callback methods declared by a class extending the SDK's contexts outside the SDK's context.ts. */
   methods: Set<string>;
 }
 
-/** Finds the callback methods that classes extending the SDK's contexts declare. */
-export function callbackUse(program: ProgramLike): CallbackUse {
+/**
+ * Finds the callback methods that classes extending the SDK's contexts (those of `sdkDir`, e.g.
+ * `~lib/pwasm/sdk/`) declare; undefined when the program has no such SDK (another SDK whose
+ * exports look alike).
+ */
+export function callbackUse(program: ProgramLike, sdkDir: string): CallbackUse | undefined {
+  const sdkClasses = new Set(SDK_CONTEXT_CLASSES.map((c) => `${sdkDir}context/${c}`));
+  const classes = allClasses(program);
+  if (![...classes].some((c) => c.internalName === `${sdkDir}context/BaseContext`)) return undefined;
   const methods = new Set<string>();
-  let sdk = false;
-  for (const c of allClasses(program)) {
-    if (SDK_CONTEXT.test(c.internalName)) {
-      sdk = true;
-      continue;
-    }
+  for (const c of classes) {
+    if (sdkClasses.has(c.internalName)) continue;
     let base = c.basePrototype;
-    while (base !== null && !SDK_CONTEXT.test(base.internalName)) base = base.basePrototype;
+    while (base !== null && !sdkClasses.has(base.internalName)) base = base.basePrototype;
     if (base === null) continue;
     for (const name of c.instanceMembers?.keys() ?? []) methods.add(name);
   }
-  return { sdk, methods };
+  return { methods };
+}
+
+/** The SDK's callback exports of a module, and the directory of the SDK they come from (undefined: not built with the pwasm SDK). */
+export function sdkExports(module: ModuleLike, binaryen: BinaryenLike): { sdkDir: string | undefined; names: string[] } {
+  let sdkDir: string | undefined;
+  const names: string[] = [];
+  for (let i = 0; i < module.getNumExports(); i++) {
+    const e = binaryen.getExportInfo(module.getExportByIndex(i));
+    const m = SDK_EXPORT.exec(e.value);
+    // Another module's function exported under a callback's name is the plugin's own: left alone.
+    if (!m || m[2] !== e.name || (sdkDir !== undefined && m[1] !== sdkDir)) continue;
+    sdkDir = m[1];
+    names.push(e.name);
+  }
+  // Only the SDK exports proxy_on_context_create next to the others.
+  return names.includes("proxy_on_context_create") ? { sdkDir, names } : { sdkDir: undefined, names: [] };
 }
 
 /**
- * Removes the SDK's callback exports that `use` does not need from `module`; returns the names of
- * the callback exports kept.
+ * Removes the SDK's callback exports (`exports`, as found by {@link sdkExports}) that `use` does
+ * not need from `module`; returns the callback exports kept and removed.
  */
-export function trimCallbackExports(module: ModuleLike, binaryen: BinaryenLike, use: CallbackUse): { kept: string[]; removed: string[] } {
+export function trimCallbackExports(module: ModuleLike, binaryen: BinaryenLike, exports: string[], use: CallbackUse): { kept: string[]; removed: string[] } {
   const imports = new Set<string>();
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const f = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
     if (f.module) imports.add(f.base);
   }
-  const sdkExports: string[] = [];
-  for (let i = 0; i < module.getNumExports(); i++) {
-    const e = binaryen.getExportInfo(module.getExportByIndex(i));
-    const m = SDK_EXPORT.exec(e.value);
-    if (m && m[1] === e.name) sdkExports.push(e.name);
-  }
   const kept: string[] = [];
   const removed: string[] = [];
-  for (const name of sdkExports) {
+  for (const name of exports) {
     const rule = CALLBACK_EXPORTS[name];
     const needed = !rule || rule.methods.some((m) => use.methods.has(m)) || (rule.imports ?? []).some((i) => imports.has(i));
-    if (needed) {
-      kept.push(name);
-    } else {
-      removed.push(name);
-    }
+    (needed ? kept : removed).push(name);
   }
   for (const name of removed) module.removeExport(name);
   return { kept, removed };
@@ -156,15 +163,17 @@ export function trimCallbackExports(module: ModuleLike, binaryen: BinaryenLike, 
 export function exportCallbacksTransform(onTrimmed?: (r: { kept: string[]; removed: string[] }) => void): new () => object {
   return class ExportOnlyUsedCallbacks {
     declare readonly binaryen: BinaryenLike;
-    private use: CallbackUse | undefined;
+    private program: ProgramLike | undefined;
 
     afterInitialize(program: ProgramLike): void {
-      this.use = callbackUse(program);
+      this.program = program;
     }
 
     afterCompile(module: ModuleLike): void {
-      if (!this.use?.sdk) return;
-      onTrimmed?.(trimCallbackExports(module, this.binaryen, this.use));
+      const found = sdkExports(module, this.binaryen);
+      if (found.sdkDir === undefined || !this.program) return;
+      const use = callbackUse(this.program, found.sdkDir);
+      if (use) onTrimmed?.(trimCallbackExports(module, this.binaryen, found.names, use));
     }
   };
 }
