@@ -218,7 +218,7 @@ export function registerRun(program: Command): void {
     .option("--callback-time-limit <ms>", "fail a plugin's VM when one callback runs longer than this (the failure policy applies); every connection waits while a callback runs; 0 = no limit (default: 1000; none with --inspect)", wholeNumber)
     .option("--log-level <level>", "plugin log level: trace, debug, info, warn, error, critical", "info")
     .option("--debug", "build project directories with the debug target")
-    .addOption(new Option("--inspect [host:port]", "open Node's inspector for Chrome DevTools (chrome://inspect) or VS Code: breakpoints in the plugin's AssemblyScript source; builds the debug target (default 127.0.0.1:9229)").argParser(hostPort))
+    .addOption(new Option("--inspect [host:port]", "open Node's inspector for Chrome DevTools (chrome://inspect) or VS Code: breakpoints in the plugin's AssemblyScript source; builds the debug target (default: 127.0.0.1:9229)").argParser(hostPort))
     .option("-w, --watch", "rebuild on source changes and swap the plugin live (in-flight requests finish on the old VM)")
     .option("--envoy", `run the plugins in a real Envoy instead of the dev proxy: a local binary (--envoy-bin, $${ENVOY_BIN_ENV}, or envoy on PATH), else a container (docker or podman)`)
     .option("--envoy-bin <path>", `the Envoy binary for --envoy (default: $${ENVOY_BIN_ENV}, else envoy on PATH)`)

@@ -3,7 +3,7 @@
 // `  N:  0xOFFSET - name`, plus the source position when a source map is available (pwasm's own
 // addition: Envoy has no source maps).
 import type { ModuleInfo } from "../wasm/binary.js";
-import type { VmFailure } from "./errors.js";
+import { HostTrap, type VmFailure } from "./errors.js";
 
 /** Maps a code offset of the module to a source position (from a debug build's source map). */
 export interface SourcePositionResolver {
@@ -66,7 +66,11 @@ export function wasmFrames(err: unknown, info?: ModuleInfo, codeMap: CodeMap = I
 export function symbolizeTrap(
   err: unknown, info?: ModuleInfo, sourceMap?: SourcePositionResolver, codeMap?: CodeMap,
 ): { message: string; backtrace: string[] } {
-  const kind = err instanceof WebAssembly.RuntimeError || err instanceof RangeError ? err.name : "Error";
+  // A wasm trap and the engine's stack overflow keep V8's names; what a host function raised on
+  // purpose (HostTrap: proc_exit, a restricted call) reads as Envoy words an error from its host
+  // (`Error`); anything else is a bug in the host and keeps its own name, so it cannot pass for a trap.
+  const kind = err instanceof WebAssembly.RuntimeError || err instanceof RangeError ? err.name
+    : err instanceof HostTrap || !(err instanceof Error) || err.name === "Error" ? "Error" : err.name;
   const message = `Uncaught ${kind}: ${err instanceof Error ? err.message : String(err)}`;
   if (info && info.functionNames.size === 0) return { message, backtrace: [] };
   const backtrace = wasmFrames(err, info, codeMap).map((f, i) => {

@@ -33,6 +33,11 @@ export interface VmFailure {
   backtrace: string[];
   /** Set when the host stopped the callback for running past this time limit (docs/deadlines.md). */
   timeLimitMs?: number;
+  /**
+   * Set when what failed the VM was neither a trap of the module nor a HostTrap the host raised on
+   * purpose: a bug in the host (a host function threw). Envoy would not have failed there.
+   */
+  hostError?: true;
 }
 
 /** Thrown to the caller of a VM callback when the VM fails (or had already failed). */

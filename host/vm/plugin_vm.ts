@@ -340,6 +340,8 @@ export class PluginVm {
     const { message, backtrace } = symbolizeTrap(cause, this.info, this.runtime.sourceMap, this.runtime.codeMap);
     this.failure = { callback, message, backtrace };
     if (cause instanceof CallbackTimeLimitError) this.failure.timeLimitMs = cause.limitMs;
+    const stackOverflow = cause instanceof RangeError && cause.message.includes("Maximum call stack size exceeded");
+    if (!(cause instanceof WebAssembly.RuntimeError || stackOverflow || cause instanceof HostTrap)) this.failure.hostError = true;
     this.runtime.report(4, formatFailure(this.failure));
     this.runtime.onVmFailed(this);
   }

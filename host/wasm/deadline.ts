@@ -39,8 +39,11 @@ export class UnsupportedInstructionError extends WasmFormatError {
 
 class In {
   pos: number;
-  constructor(readonly b: Uint8Array, pos: number, readonly end: number) {
+  readonly end: number;
+  constructor(readonly b: Uint8Array, pos: number, end: number) {
     this.pos = pos;
+    // A size field may claim more than the module holds: never read past its bytes.
+    this.end = Math.min(end, b.length);
   }
   u8(): number {
     if (this.pos >= this.end) throw new WasmFormatError(`unexpected end of module at byte ${this.pos}`);
@@ -491,6 +494,7 @@ export function instrumentDeadlines(bytes: Uint8Array): InstrumentedModule {
           const size = r.u32();
           const bodyStart = r.pos;
           const bodyEnd = bodyStart + size;
+          if (bodyEnd > s.end) throw new WasmFormatError(`function body ${i} runs past the code section`);
           const body = new Out();
           const bodyMarks: Array<[number, number]> = [];
           const br = new In(bytes, bodyStart, bodyEnd);

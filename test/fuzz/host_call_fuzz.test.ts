@@ -21,7 +21,7 @@ const SEED = fuzzSeed();
 const OPTIONS = { environment: { FWD: "1", PATH: "/bin" }, vmConfiguration: "fuzz vm configuration", logLevel: "critical" as const };
 
 const HOST_ERROR = /\b(TypeError|ReferenceError|SyntaxError|EvalError)\b|RangeError(?!: Maximum call stack size exceeded)|\bERR_[A-Z_]{3,}|Cannot read propert|is not a function|is not iterable/;
-const CLEAN_TRAP = /^(RuntimeError: |HostTrap: )/;
+const CLEAN_TRAP = /^Uncaught (RuntimeError: |Error: )/;
 const SITES: CallSite[] = ["headers", "body", "tick"];
 const abiOf = (d: HostFunctionDef): AbiVersion => (["0.2.1", "0.2.0", "0.1.0"] as AbiVersion[]).find((v) => !d.versions || d.versions.includes(v))!;
 
@@ -51,10 +51,12 @@ describe("host-call fuzzer", () => {
     const call = HOST_FUNCTIONS.find((f) => f.name === "proxy_call_foreign_function")!;
     const r = d.call(d.indexOf(call), (s) => [...s.bytes("broken"), ...s.bytes(""), s.out(), s.out()]);
     expect(r.failure?.message).toMatch(HOST_ERROR);
+    expect(r.failure?.hostError).toBe(true);
     const exit = HOST_FUNCTIONS.find((f) => f.name === "proc_exit")!;
     const clean = d.call(d.indexOf(exit), () => [0]);
     expect(clean.failure?.message).toMatch(CLEAN_TRAP);
     expect(clean.failure?.message).not.toMatch(HOST_ERROR);
+    expect(clean.failure?.hostError).toBeUndefined();
   });
 
   it(`makes ${CALLS} calls with mutated arguments; each returns a status or traps cleanly`, async () => {
@@ -103,7 +105,7 @@ describe("host-call fuzzer", () => {
         }, site);
         if (r.failure) {
           traps++;
-          if (!CLEAN_TRAP.test(r.failure.message) || HOST_ERROR.test(r.failure.message)) {
+          if (r.failure.hostError || !CLEAN_TRAP.test(r.failure.message) || HOST_ERROR.test(r.failure.message)) {
             crashes.push(`${where} (${sent.join(", ")}): the VM failed with a host error: ${r.failure.message}`);
           }
         } else if (r.returned) {

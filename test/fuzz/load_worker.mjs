@@ -52,7 +52,7 @@ parentPort.on("message", async ({ id, bytes }) => {
       throw err;
     }
     drive(host);
-    parentPort.postMessage({ id, kind: "loaded", failures: host.failures.map((f) => f.message) });
+    parentPort.postMessage({ id, kind: "loaded", failures: host.failures.map((f) => (f.hostError ? `host error: ${f.message}` : f.message)) });
   } catch (err) {
     parentPort.postMessage({ id, kind: "crash", error: err instanceof Error ? `${err.stack}` : String(err) });
   }

@@ -29,7 +29,7 @@ const SEED = fuzzSeed();
 /** Host-internal errors that must never surface, not even inside a refusal or a VM failure. */
 const HOST_ERROR = /\b(TypeError|ReferenceError|SyntaxError|EvalError)\b|RangeError(?!: Maximum call stack size exceeded)|\bERR_[A-Z_]{3,}|Cannot read propert|is not a function|is not iterable/;
 /** What a VM failure may be: a wasm trap, a host-raised trap, or the engine's stack overflow. */
-const CLEAN_TRAP = /^(RuntimeError: |HostTrap: |RangeError: Maximum call stack size exceeded)/;
+const CLEAN_TRAP = /^Uncaught (RuntimeError: |Error: |RangeError: Maximum call stack size exceeded)/;
 
 interface Seed {
   name: string;
