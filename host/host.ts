@@ -68,8 +68,22 @@ const NO_CLUSTERS: CalloutTransport = { hasCluster: () => false, send: () => und
 
 // Envoy's clocks tick in microseconds (docs/envoy/lifecycle.md): the nanosecond values it hands
 // out end in 000, and a plugin sees sub-millisecond digits.
+// performance.timeOrigin + now() drifts from the system clock (NTP slews it, a suspended machine
+// jumps it), so the wall clock keeps now()'s microseconds but is pulled back onto Date.now()
+// whenever it leaves that millisecond.
+let wallOffsetMs = Date.now() - performance.now();
+function realtimeMs(): number {
+  const mono = performance.now();
+  const wall = Date.now();
+  let t = wallOffsetMs + mono;
+  if (t < wall || t >= wall + 1) {
+    wallOffsetMs = wall + 0.5 - mono;
+    t = wall + 0.5;
+  }
+  return t;
+}
 const systemClock: Clock = {
-  realtimeNanos: () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n,
+  realtimeNanos: () => BigInt(Math.round(realtimeMs() * 1000)) * 1000n,
   monotonicNanos: () => BigInt(Math.round(performance.now() * 1000)) * 1000n,
 };
 

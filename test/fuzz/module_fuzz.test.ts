@@ -3,8 +3,9 @@
 // instantiate, start) and, when accepted, through every kind of event. Every outcome must be a
 // PluginLoadError or a working plugin whose traps fail its VM cleanly — never another exception,
 // and never a host error hidden inside a refusal or a VM failure. Deterministic: FUZZ_SEED picks
-// the cases (printed with the counts). Modules run in a worker thread so one that loops forever is
-// stopped after WATCHDOG_MS and counted apart.
+// the cases (printed with the counts). A callback that loops forever meets the host's callback time
+// limit (a CallbackTimeoutError, counted apart); modules run in a worker thread so anything else that
+// does not finish (validation, a start function) is stopped after WATCHDOG_MS and counted apart too.
 import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +24,8 @@ const skip = skipWithout(["clang", "go"], "test/fuzz/module_fuzz.test.ts");
 /** Cases per run (FUZZ_MODULES overrides, for longer local runs). */
 const MODULES = Number(process.env.FUZZ_MODULES ?? 16_000);
 const WATCHDOG_MS = 5_000;
+/** The host's own runaway-callback limit (the test host's default), under the watchdog so a loop in a callback meets it first. */
+const CALLBACK_TIME_LIMIT_MS = 2_000;
 const MEMORY_LIMIT_BYTES = 16 << 20;
 const SEED = fuzzSeed();
 
@@ -41,7 +44,8 @@ type Outcome =
   | { kind: "refused"; message: string }
   | { kind: "loaded"; failures: string[] }
   | { kind: "crash"; error: string }
-  | { kind: "hang"; phase: "validate" | "run" };
+  | { kind: "hang"; phase: "validate" | "run" }
+  | { kind: "time-limited"; message: string };
 
 /** Loads modules in a worker; restarts it when a module does not finish in time. */
 class LoadWorker {
@@ -55,7 +59,7 @@ class LoadWorker {
 
   private start(): void {
     this.worker = new Worker(join(ROOT, "test", "fuzz", "load_worker.mjs"), {
-      workerData: { root: ROOT, memoryLimitBytes: MEMORY_LIMIT_BYTES },
+      workerData: { root: ROOT, memoryLimitBytes: MEMORY_LIMIT_BYTES, callbackTimeLimitMs: CALLBACK_TIME_LIMIT_MS },
     });
     this.ready = new Promise((resolve, reject) => {
       this.worker.once("error", reject);
@@ -124,7 +128,7 @@ describe.skipIf(skip)("module fuzzer", () => {
       expect(o, s.name).toMatchObject({ kind: "loaded" });
     }
     const totalWeight = seeds.reduce((n, s) => n + s.weight, 0);
-    const counts = { refusedAtValidation: 0, refusedLater: 0, loaded: 0, loadedAndTrapped: 0, hangs: 0 };
+    const counts = { refusedAtValidation: 0, refusedLater: 0, loaded: 0, loadedAndTrapped: 0, hangs: 0, timeLimited: 0 };
     const byMutation = Object.fromEntries(MUTATIONS.map((m) => [m, 0])) as Record<Mutation, number>;
     const crashes: string[] = [];
     const started = performance.now();
@@ -150,6 +154,13 @@ describe.skipIf(skip)("module fuzzer", () => {
           if (o.phase === "validate") crashes.push(`${where}: validateModule did not finish`);
           counts.hangs++;
           break;
+        case "time-limited":
+          // The host stopped a callback that ran past its limit and failed the VM: its hardening.
+          if (!/ran past the callback time limit/.test(o.message) || HOST_ERROR.test(o.message)) {
+            crashes.push(`${where}: an odd callback time-limit report: ${o.message}`);
+          }
+          counts.timeLimited++;
+          break;
         case "refused":
           if (HOST_ERROR.test(o.message)) crashes.push(`${where}: a host error inside a refusal: ${o.message}`);
           if (/^(not a WebAssembly module|malformed WebAssembly module|Missing or unknown|Wasm module|Bad function signature|Failed to load Wasm module)/.test(o.message)) {
@@ -169,7 +180,7 @@ describe.skipIf(skip)("module fuzzer", () => {
     console.log(
       `module fuzzer: seed ${SEED}, ${MODULES} mutated modules in ${seconds.toFixed(1)} s — ` +
       `${counts.refusedAtValidation} refused by validation, ${counts.refusedLater} refused at compile/instantiate/start, ` +
-      `${counts.loaded} loaded (${counts.loadedAndTrapped} of them trapped while driven), ${counts.hangs} stopped by the watchdog, ` +
+      `${counts.loaded} loaded (${counts.loadedAndTrapped} of them trapped while driven), ${counts.timeLimited} stopped by the host's callback time limit, ${counts.hangs} by the watchdog, ` +
       `${crashes.length} host crashes\n  mutations: ${MUTATIONS.map((m) => `${m} ${byMutation[m]}`).join(", ")}`,
     );
     expect(crashes).toEqual([]);
