@@ -1,4 +1,4 @@
-// Conformance (abi-and-host.md §13): loading a module, its VM (init, allocator, memory cap, WASI),
+// Conformance (docs/abi.md, "Conformance items" and "WASI"): loading a module, its VM (init, allocator, memory cap, WASI),
 // traps, root-context shutdown (the failure policies: test/failure_policy/).
 import { describe, expect, it } from "vitest";
 import { createTestHost, PluginLoadError, WasiErrno, WasmResult } from "../../host/index.js";
