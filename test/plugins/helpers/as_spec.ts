@@ -106,7 +106,7 @@ export async function loadSpec(name: string, variant: BuildVariant, imports: Spe
   }
   const module = await WebAssembly.compile(await readFile(outFile));
   let spec: Spec | undefined;
-  const env: Record<string, unknown> = {
+  const env: Record<string, WebAssembly.ImportValue> = {
     abort: (msg: number, file: number, line: number, col: number) => {
       throw new Error(`abort: ${guestString(spec!.memory, msg)} at ${guestString(spec!.memory, file)}:${line}:${col}`);
     },
