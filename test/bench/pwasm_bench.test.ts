@@ -20,7 +20,7 @@ describe("pwasm bench", () => {
   });
 
   it("fails (exit 1) when the plugin traps during the run", async () => {
-    const trap = join(ROOT, "test", "foundation", "fixtures", "trap");
+    const trap = join(ROOT, "test", "failure_policy", "fixtures", "trap");
     const r = await runPwasm(["bench", trap, "-n", "20", "--warmup", "1", "-H", ":method:GET", "-H", ":path:/", "-H", "x-trap:1"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/VM failures\s+[1-9]/);

@@ -47,7 +47,7 @@ function wrongSignatures(t: FuncType): Array<{ label: string; type: FuncType }> 
   return out;
 }
 
-// Every callback of the ABI (spec §2); the host's table says which signature each must have.
+// Every callback of the ABI; the host's table says which signature each must have.
 const CALLBACKS = [
   "malloc", "proxy_on_memory_allocate", "_initialize", "_start", "main", "__main_void",
   "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_validate_configuration",

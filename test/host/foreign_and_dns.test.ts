@@ -3,7 +3,7 @@
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createTestHost, WasmResult } from "../../host/index.js";
-import { guestBytes, OUT, ProxyWat, slot } from "../conformance/helpers/proxy_wat.js";
+import { guestBytes, OUT, ProxyWat, slot } from "./helpers/proxy_wat.js";
 
 describe("foreign functions", () => {
   it("calls registered and built-in functions; unknown names are NOT_FOUND; a null results pointer discards the result", async () => {

@@ -72,7 +72,7 @@ describe("WASI and log calls copy at most a log line", () => {
   });
 
   it("ordinary writes are untouched: several iovecs make one line, without its newline", async () => {
-    const { proxyModule } = await import("../conformance/helpers/proxy_wat.js");
+    const { proxyModule } = await import("./helpers/proxy_wat.js");
     // `(i32.const ptr)` of static bytes.
     const at = (ref: string) => /^\(i32\.const \d+\)/.exec(ref)![0];
     const m = proxyModule((w) => `

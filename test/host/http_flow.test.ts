@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { createTestHost, HeaderMap, ProxyWasmHost, WasmResult } from "../../host/index.js";
 import { FilterChain } from "../../host/proxy/filter_chain.js";
-import { OUT, proxyModule, slot } from "../conformance/helpers/proxy_wat.js";
+import { OUT, proxyModule, slot } from "./helpers/proxy_wat.js";
 
 const POST = { ":method": "POST", ":path": "/up", ":authority": "example.com" };
 const GET = { ":method": "GET", ":path": "/", ":authority": "example.com" };

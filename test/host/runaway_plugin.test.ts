@@ -14,7 +14,7 @@ import { DEFAULT_CALLBACK_TIME_LIMIT_MS, START_TIME_LIMIT_MS } from "../../host/
 import { startPwasm } from "../helpers/cli.js";
 import { httpRequest } from "../helpers/http.js";
 import { wat } from "../helpers/wat.js";
-import { OUT, proxyModule } from "../conformance/helpers/proxy_wat.js";
+import { OUT, proxyModule } from "./helpers/proxy_wat.js";
 
 const SPIN_WAT = readFileSync(join(import.meta.dirname, "fixtures", "hostile", "spin.wat"), "utf8");
 const SPIN = wat(SPIN_WAT);

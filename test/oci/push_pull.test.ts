@@ -61,7 +61,7 @@ async function push(args: string[]): Promise<PushJson> {
   return JSON.parse(r.stdout) as PushJson;
 }
 
-/** §3 checks 1–2: the registry serves an image manifest whose digest is the sha256 of its bytes. */
+/** The registry serves an image manifest whose digest is the sha256 of its bytes. */
 async function fetchManifest(ref: string): Promise<{ bytes: Buffer; manifest: Manifest; digest: string }> {
   const raw = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`]);
   expect(raw.code, raw.stderr).toBe(0);
@@ -82,7 +82,7 @@ async function fetchManifest(ref: string): Promise<{ bytes: Buffer; manifest: Ma
   return { bytes, manifest, digest };
 }
 
-/** §3 checks 4–7 on a `skopeo copy` into an oci: layout: every blob's digest and size, and the layer content Istio reads. */
+/** On a `skopeo copy` into an oci: layout: every blob's digest and size, and the layer content Istio reads. */
 async function checkLayout(ref: string, expectDigest: string, variant: "compat" | "oci"): Promise<void> {
   const dir = join(work, `layout-${expectDigest.slice(7, 19)}`);
   const copy = await run("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `oci:${dir}:t`]);
@@ -132,7 +132,7 @@ async function checkLayout(ref: string, expectDigest: string, variant: "compat" 
   }
 }
 
-/** §3 check 11: Istio's own fetcher (istio.io/istio/pkg/wasm) extracts the module; its digest is the manifest digest. */
+/** Istio's own fetcher (istio.io/istio/pkg/wasm) extracts the module; its digest is the manifest digest. */
 async function istioFetch(ref: string, env: NodeJS.ProcessEnv = {}, pullSecret?: string): Promise<{ digest: string; module: Buffer }> {
   const out = join(work, `istio-${Math.random().toString(36).slice(2)}.wasm`);
   const r = await run(gocheck, ["fetch", ref, out, ...(pullSecret ? [pullSecret] : [])], { env });

@@ -1,4 +1,4 @@
-// plugins/metadata-exchange through the test API: the document's worked example in both
+// plugins/metadata-exchange through the test API: the worked example of docs/istio-metrics.md in both
 // directions, the direction rules, header stripping, the peer cache, and defensive decoding.
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";

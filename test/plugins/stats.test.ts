@@ -79,7 +79,7 @@ function expectFamilies(host: TestHost, expected: ExpectedMetrics): void {
   expect(host.failures).toEqual([]);
 }
 
-// The inbound example of istio-stats-and-metadata-exchange.md §1.4: productpage → reviews over mTLS.
+// The inbound example of docs/istio-metrics.md, "Stat names": productpage → reviews over mTLS.
 const INBOUND_ATTRIBUTES = {
   "connection.mtls": true,
   "connection.uri_san_peer_certificate": PRODUCTPAGE_SAN,

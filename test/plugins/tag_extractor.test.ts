@@ -5,7 +5,7 @@ import { MetricType } from "../../host/abi/constants.js";
 import { MetricStore } from "../../host/state/metrics.js";
 import { renderPrometheus } from "../../host/state/prometheus.js";
 
-// The document's example (istio-stats-and-metadata-exchange.md §1.4) without Envoy's wasmcustom. namespace.
+// The example of docs/istio-metrics.md, "Stat names", without Envoy's wasmcustom. namespace.
 const EXAMPLE_VALUES: Array<[string, string]> = [
   ["reporter", "destination"], ["source_workload", "productpage-v1"], ["source_workload_namespace", "default"],
   ["source_principal", "spiffe://cluster.local/ns/default/sa/bookinfo-productpage"], ["source_app", "productpage"],

@@ -3,7 +3,7 @@
 // its callout timeout longer than the idle timeout — and the plugin sees the reply in its response
 // callbacks: 504 `stream timeout` for a complete request, 408 (and the connection closes) for one
 // whose body has not ended. Facts: docs/envoy/flow-control.md. Slow readers and buffer limits are
-// not visible to a plugin: test/host/flow_control.test.ts runs those against both proxies.
+// not visible to a plugin: test/proxy/flow_control.test.ts runs those against both proxies.
 import type { Scenario } from "../../../cli/envoy/differential/scenario.js";
 import { actions, actionsScenario, doing } from "./http_fixture.js";
 

@@ -1,4 +1,4 @@
-// Expected Istio metrics, derived from Istio's rules (istio-stats-and-metadata-exchange.md §1):
+// Expected Istio metrics, derived from Istio's rules (docs/istio-metrics.md):
 // the 25 labels in Istio's order with their defaults, Envoy's default histogram buckets, and the
 // Prometheus text lines an Istio sidecar prints for them.
 import { formatG32, LogLinearBins } from "../../../host/state/envoy_histogram.js";

@@ -1,10 +1,10 @@
-// Shared values and helpers for the metadata-exchange and stats tests: the reference document's
-// worked example, node metadata as properties, and reading peers out of filter state.
+// Shared values and helpers for the metadata-exchange and stats tests: the worked example of
+// docs/istio-metrics.md, node metadata as properties, and reading peers out of filter state.
 import type { TestHttpStream } from "../../../host/index.js";
 import type { PropertyLiteral } from "../../../host/state/stream_info.js";
 import { readFlatNode, writeFlatNode, type FlatNodeObject } from "./flat_node.js";
 
-/** The worked example of istio-stats-and-metadata-exchange.md §2.2. */
+/** The worked example of docs/istio-metrics.md, "Metadata exchange". */
 export const EXAMPLE_METADATA = {
   NAMESPACE: "default",
   WORKLOAD_NAME: "productpage-v1",

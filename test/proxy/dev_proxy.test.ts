@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { devProxyOptionsFromArgs, type RunOptions } from "../../cli/commands/run.js";
 import { startDevProxy, type DevProxy } from "../../host/proxy/dev_proxy.js";
 import { grpcFrame, GrpcFrameReader } from "../../host/proxy/grpc_transport.js";
-import { OUT, ProxyWat } from "../conformance/helpers/proxy_wat.js";
+import { OUT, ProxyWat } from "../host/helpers/proxy_wat.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

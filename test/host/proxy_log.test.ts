@@ -1,7 +1,7 @@
 // Review: host calls keep their answers when they take a shortcut on the per-request path.
 import { describe, expect, it } from "vitest";
 import { createTestHost, WasmResult } from "../../host/index.js";
-import { proxyModule, slot } from "../conformance/helpers/proxy_wat.js";
+import { proxyModule, slot } from "./helpers/proxy_wat.js";
 
 describe("proxy_log below the log level", () => {
   it("writes nothing, answers OK, and still refuses a bad pointer", async () => {

@@ -1,4 +1,4 @@
-// Conformance (abi-and-host.md §13 items 28, 29): gRPC token kinds and stream event order, through
+// Conformance (docs/abi.md, "Conformance items" 28, 29): gRPC token kinds and stream event order, through
 // the test API's scripted gRPC (host.grpc).
 import { describe, expect, it } from "vitest";
 import { createTestHost, WasmResult } from "../../host/index.js";

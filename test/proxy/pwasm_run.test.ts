@@ -76,7 +76,7 @@ describe("pwasm run with a trapping plugin", () => {
   beforeAll(async () => {
     upstream = await startUpstream();
     // A 1 ms reload backoff (Envoy's default is 1 s) so the next request gets a fresh VM at once.
-    run = await startRun([join(import.meta.dirname, "fixtures", "trap"), "--upstream", upstream.url, "--reload-backoff", "1"]);
+    run = await startRun([join(import.meta.dirname, "..", "failure_policy", "fixtures", "trap"), "--upstream", upstream.url, "--reload-backoff", "1"]);
   });
 
   afterAll(async () => {

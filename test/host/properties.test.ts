@@ -1,4 +1,4 @@
-// Conformance (abi-and-host.md §13, §8.1; docs/envoy/properties.md): properties as Envoy 1.40
+// Conformance (docs/abi.md, "Conformance items" 30, 31; docs/envoy/properties.md): properties as Envoy 1.40
 // answers proxy_get_property, in stream and root contexts, serialized as Envoy does; filter state
 // written with set_property; the names Envoy answered before 1.33 are NOT_FOUND.
 import net from "node:net";

@@ -1,4 +1,4 @@
-// Conformance (abi-and-host.md §13): local replies, resets, traps in each callback, the access-log
+// Conformance (docs/abi.md, "Conformance items"): local replies, resets, traps in each callback, the access-log
 // phase, and the effective context.
 import { describe, expect, it } from "vitest";
 import { createTestHost, WasmResult } from "../../host/index.js";

@@ -1,4 +1,4 @@
-// Conformance (abi-and-host.md §13): how an HTTP stream runs through a plugin — context ids,
+// Conformance (docs/abi.md, "Conformance items"; docs/envoy/http-stream.md): how an HTTP stream runs through a plugin — context ids,
 // header maps and when they are available, pauses, body buffering, trailers, resuming, local
 // replies, resets. Each test is a WAT module that does exactly what Envoy's test plugin does.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Conformance (abi-and-host.md §13): shared data, shared queues, HTTP callouts, the pairs codec.
+// Conformance (docs/abi.md, "Conformance items"): shared data, shared queues, HTTP callouts, the pairs codec.
 import { describe, expect, it } from "vitest";
 import { createTestHost, decodePairs, encodePairs, WasmResult } from "../../host/index.js";
 import { OUT, proxyModule, slot } from "./helpers/proxy_wat.js";

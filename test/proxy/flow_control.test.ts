@@ -3,7 +3,7 @@
 // holds more than the buffer limit pauses its source, and a stream nobody moves ends at the stream
 // idle timeout. Each hostile case runs against `pwasm run` and, where one is installed, against
 // `pwasm run --envoy` (a real Envoy 1.40 from the same flags), which must bound it too.
-// Hostile fixtures: test/host/fixtures/hostile/hold.wat (a plugin that stops a stream and never
+// Hostile fixtures: test/proxy/fixtures/hostile/hold.wat (a plugin that stops a stream and never
 // resumes it), and below a client that never reads, a client that uploads without end, an upstream
 // that never reads and one that sends without end.
 import net from "node:net";

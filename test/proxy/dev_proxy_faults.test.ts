@@ -7,7 +7,7 @@ import { httpRequest, type HttpReply } from "../helpers/http.js";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDevProxy, type DevProxy } from "../../host/proxy/dev_proxy.js";
-import { OUT, ProxyWat } from "../conformance/helpers/proxy_wat.js";
+import { OUT, ProxyWat } from "../host/helpers/proxy_wat.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
