@@ -10,6 +10,7 @@ import { cpuTable, memoryTable, methodNote } from "../bench/envoy_report.js";
 import type { JsonMap } from "../envoy/bootstrap.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
+import { formatBytes, formatCount } from "../format.js";
 import { httpUrl, positiveInt, repeatable, textOrFile } from "../options.js";
 import { parseNodeMetadataJson, resolvePluginArg } from "./run.js";
 
@@ -114,9 +115,9 @@ async function benchEmbedded(args: string[], o: BenchOptions): Promise<void> {
       `requests        ${r.requests}\n` +
       `median          ${r.medianUs.toFixed(2)} µs/request\n` +
       `p99             ${r.p99Us.toFixed(2)} µs/request\n` +
-      `throughput      ${r.requestsPerSecond.toLocaleString("en-US")} requests/s (one VM, one core)\n` +
-      `module size     ${r.moduleBytes.toLocaleString("en-US")} bytes\n` +
-      `guest memory    ${r.memoryAfterWarmup.toLocaleString("en-US")} → ${r.memoryAtEnd.toLocaleString("en-US")} bytes (after warm-up → end)\n` +
+      `throughput      ${formatCount(r.requestsPerSecond)} requests/s (one VM, one core)\n` +
+      `module size     ${formatBytes(r.moduleBytes)}\n` +
+      `guest memory    ${formatCount(r.memoryAfterWarmup)} → ${formatBytes(r.memoryAtEnd)} (after warm-up → end)\n` +
       `VM failures     ${r.failures}\n`,
     );
   }

@@ -1,23 +1,8 @@
 // `pwasm build [dirs...]`: compile AssemblyScript plugin projects with their asconfig.json targets.
-import { relative } from "node:path";
 import type { Command } from "commander";
 import type { CompileResult } from "../build/compile.js";
-import { compileWithProgress } from "../build/progress.js";
+import { compileWithProgress, printBuild } from "../build/progress.js";
 import { UserError } from "../errors.js";
-
-/** Formats a byte count as "8,131 bytes". */
-export function formatBytes(n: number): string {
-  return `${n.toLocaleString("en-US")} bytes`;
-}
-
-/**
- * Prints one build line: path, size, time. To stdout for `pwasm build`, whose output it is; other
- * commands that build on the way pass stderr, so their own output (JSON, a config) stays clean.
- */
-export function printBuild(r: CompileResult, stream: NodeJS.WritableStream = process.stdout): void {
-  stream.write(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms  (${r.target}, AssemblyScript ${r.compilerVersion})\n`);
-  if (r.warnings) process.stderr.write(`${r.warnings}\n`);
-}
 
 export function registerBuild(program: Command): void {
   program

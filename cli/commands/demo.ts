@@ -4,12 +4,12 @@
 // Istio's telemetry from two sidecars that exchanged metadata.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { startDevProxy, type DevProxy, type DevProxyOptions } from "../../host/proxy/dev_proxy.js";
 import { compileProject } from "../build/compile.js";
+import { builtLine } from "../build/progress.js";
 import { PACKAGE_ROOT } from "../package_root.js";
-import { formatBytes } from "./build.js";
 
 type Out = (line: string) => void;
 
@@ -62,7 +62,7 @@ function send(url: string, method: string, headers: Record<string, string> = {},
 
 async function build(project: string, out: Out): Promise<string> {
   const r = await compileProject({ dir: join(PACKAGE_ROOT, project), target: "release" });
-  out(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms`);
+  out(builtLine(r, false));
   return r.outFile;
 }
 

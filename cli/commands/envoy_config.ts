@@ -6,6 +6,7 @@ import { Option, type Command } from "commander";
 import { bootstrapYaml, envoyBootstrap, mountedWasmName, type JsonMap } from "../envoy/bootstrap.js";
 import { envoyOptionsFromArgs, type EnvoyOnlyOptions } from "../envoy/options.js";
 import { writeFileAtomic } from "../files.js";
+import { plural } from "../format.js";
 import { repeatable } from "../options.js";
 import { PACKAGE_VERSION } from "../package_root.js";
 import type { RunOptions } from "./run.js";
@@ -77,6 +78,6 @@ Options marked "per plugin" apply by position. With --wasm-dir, plugin i is <dir
         return;
       }
       await writeFileAtomic(o.output, text);
-      process.stderr.write(`pwasm: wrote ${o.output} (${options.plugins.length} plugin${options.plugins.length > 1 ? "s" : ""}; run it with: envoy -c ${o.output})\n`);
+      process.stderr.write(`pwasm: wrote ${o.output} (${options.plugins.length} ${plural(options.plugins.length, "plugin")}; run it with: envoy -c ${o.output})\n`);
     });
 }

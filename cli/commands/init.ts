@@ -1,6 +1,6 @@
 // `pwasm init <dir>`: scaffold a plugin project.
-import { relative } from "node:path";
 import { Option, type Command } from "commander";
+import { shownPath } from "../format.js";
 import { initProject, TEMPLATES, type TemplateName } from "../scaffold/init.js";
 
 export function registerInit(program: Command): void {
@@ -15,7 +15,7 @@ export function registerInit(program: Command): void {
     .addHelpText("after", `\nTemplates:\n${Object.entries(TEMPLATES).map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join("\n")}\n`)
     .action(async (dir: string, o: { template: TemplateName; name?: string; force?: boolean; pwasm?: string }) => {
       const r = await initProject({ dir, template: o.template, name: o.name, force: o.force, pwasm: o.pwasm });
-      const shown = relative(process.cwd(), r.dir) || ".";
+      const shown = shownPath(r.dir);
       const rel = shown.startsWith("..") ? r.dir : shown;
       process.stdout.write(`created ${rel} (template ${o.template}, root id ${r.rootId}):\n`);
       for (const f of r.files) process.stdout.write(`  ${f}\n`);

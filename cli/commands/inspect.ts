@@ -3,12 +3,12 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { formatBytes, formatSize } from "../format.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex } from "../oci/digest.js";
 import { checkImage, IstioIndexError, resolveImage, type BlobCheck, type IstioVerdict, type ResolvedImage } from "../oci/image.js";
 import { FORMAT_NAMES } from "../oci/istio_rules.js";
 import { ANNOTATION } from "../oci/media_types.js";
-import { formatSize } from "../oci/progress.js";
 import { formatReference, parseReference } from "../oci/reference.js";
 
 /** Options of `pwasm inspect`. */
@@ -119,7 +119,7 @@ function formatInspect(image: ResolvedImage, verdict: IstioVerdict, blobs: BlobC
     lines.push("annotations");
     for (const [k, v] of ann) lines.push(`  ${k}=${v}`);
   }
-  if (verdict.module) lines.push(`module     ${verdict.moduleDigest}  ${verdict.module.length.toLocaleString("en-US")} bytes`);
+  if (verdict.module) lines.push(`module     ${verdict.moduleDigest}  ${formatBytes(verdict.module.length)}`);
   for (const w of image.warnings) lines.push(`warning    ${w}`);
   if (verdict.accepted) lines.push(`istio      accepted: ${FORMAT_NAMES[verdict.format!]}`);
   else {

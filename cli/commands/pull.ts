@@ -3,13 +3,13 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
+import { formatBytes } from "../format.js";
 import { normalizeSha256 } from "../manifest/wasmplugin.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex } from "../oci/digest.js";
 import { checkImage, resolveImage } from "../oci/image.js";
 import { FORMAT_NAMES } from "../oci/istio_rules.js";
 import { formatReference, parseReference } from "../oci/reference.js";
-import { formatBytes } from "./build.js";
 
 /** Options of `pwasm pull`. */
 export interface PullCliOptions extends RegistryCliOptions {

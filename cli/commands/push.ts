@@ -2,23 +2,22 @@
 // artifact (compat image by default, or the two-layer oci variant) and pushes it, natively or
 // through oras; optionally writes the WasmPlugin / EnvoyExtensionPolicy for what was pushed.
 import { readFile } from "node:fs/promises";
-import { relative } from "node:path";
 import { Option, type Command } from "commander";
 import { UserError } from "../errors.js";
 import { validateModule } from "../../host/vm/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
+import { formatBytes, formatSize, shownPath } from "../format.js";
 import { kubeName } from "../manifest/wasmplugin.js";
 import { buildArtifact, defaultCreated, type Artifact, type Variant } from "../oci/artifact.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import type { Credentials } from "../oci/credentials.js";
 import { digestHex } from "../oci/digest.js";
 import { pushWithOras } from "../oci/oras.js";
-import { formatSize, ProgressReporter } from "../oci/progress.js";
+import { ProgressReporter } from "../oci/progress.js";
 import { pushArtifact, type PushResult } from "../oci/push.js";
 import { formatReference, parseReference, type ImageReference } from "../oci/reference.js";
 import { keyValue, positiveInt, repeatable } from "../options.js";
-import { formatBytes } from "./build.js";
 import { resolvePluginArg } from "./run.js";
 
 /** Options of `pwasm push`. */
@@ -123,7 +122,7 @@ export async function pushCommand(plugin: string, refArgs: string[], o: PushCliO
   const pushed: Pushed[] = [];
   let firstCredentials: Credentials | undefined;
   for (const [i, ref] of refs.entries()) {
-    if (!o.json) process.stderr.write(`pwasm: pushing ${relative(process.cwd(), path) || path} (${formatBytes(bytes.length)}) as ${artifact.variant} to ${formatReference(ref)}${o.with === "oras" ? " with oras" : ""}\n`);
+    if (!o.json) process.stderr.write(`pwasm: pushing ${shownPath(path)} (${formatBytes(bytes.length)}) as ${artifact.variant} to ${formatReference(ref)}${o.with === "oras" ? " with oras" : ""}\n`);
     // --username/--password-stdin (stdin is read once) apply to the first destination's registry.
     const sameAsFirst = ref.registry === refs[0]!.registry;
     if (i === 0) firstCredentials = await resolveCredentials(ref, o);

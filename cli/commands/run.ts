@@ -1,24 +1,24 @@
 // `pwasm run <plugin...>`: the embedded dev proxy, with Envoy's plugin settings as flags.
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import inspector from "node:inspector";
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
 import type { PropertyLiteral } from "../../host/state/stream_info.js";
 import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { looksLikeWasm } from "../../host/wasm/binary.js";
-import { compileWithProgress } from "../build/progress.js";
+import { compileWithProgress, printBuild } from "../build/progress.js";
 import { devProxySwap, watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
 import { ENVOY_IMAGE_ENV } from "../envoy/launch.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
+import { formatBytes, plural, shownPath } from "../format.js";
 import { hostPort, httpUrl, keyValue, positiveInt, repeatable, textOrFile, wholeNumber } from "../options.js";
 import type { NodeInfo } from "../../host/state/envoy_messages.js";
 import type { JsonObject } from "../../host/state/protobuf.js";
-import { printBuild } from "./build.js";
 
 /** Options of `pwasm run`, as parsed. */
 export interface RunOptions {
@@ -276,13 +276,13 @@ function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[
     const path = resolve(args[i]!);
     return { options, projectDir: statSync(path).isDirectory() ? path : undefined, configFile: configFiles[i] };
   });
-  const name = (i: number) => relative(process.cwd(), watched[i]!.projectDir ?? String(watched[i]!.options.wasm)) || ".";
-  const file = (i: number) => relative(process.cwd(), watched[i]!.configFile ?? "");
+  const name = (i: number) => shownPath(watched[i]!.projectDir ?? String(watched[i]!.options.wasm));
+  const file = (i: number) => shownPath(watched[i]!.configFile ?? "");
   process.stderr.write(`pwasm: watching ${watched.map((w, i) => `${name(i)}${w.configFile ? ` and ${file(i)}` : ""}`).join(", ")} for changes\n`);
   return watchPlugins(devProxySwap(proxy), watched, {
     onRebuildStart: (i, what) => process.stderr.write(what === "sources" ? `pwasm: ${name(i)} changed, rebuilding…\n` : `pwasm: ${file(i)} changed, reloading plugin ${i + 1}…\n`),
     onSwapped: (i, d) => process.stderr.write(
-      `pwasm: reloaded ${name(i)}${d.bytes !== undefined ? ` (${d.bytes.toLocaleString("en-US")} bytes)` : ""} in ${d.ms} ms; new requests use the new VM${d.inFlight ? `, ${d.inFlight} in flight finish on the old one` : ""}\n`,
+      `pwasm: reloaded ${name(i)}${d.bytes !== undefined ? ` (${formatBytes(d.bytes)})` : ""} in ${d.ms} ms; new requests use the new VM${d.inFlight ? `, ${d.inFlight} in flight finish on the old one` : ""}\n`,
     ),
     onError: (i, message) => process.stderr.write(`pwasm: ${name(i)} not reloaded, the previous version keeps serving:\n${message}\n`),
   }, debug);
@@ -345,7 +345,7 @@ export async function startFromOptions(args: string[], o: RunOptions): Promise<{
     throw err;
   }
   for (const [i, p] of proxy.plugins.entries()) {
-    process.stderr.write(`pwasm: plugin ${i + 1}: ${relative(process.cwd(), String(plugins[i]!.wasm))} (ABI ${p.abiVersion}, root_id "${p.config.rootId}", ${p.concurrency} VM${p.concurrency > 1 ? "s" : ""})\n`);
+    process.stderr.write(`pwasm: plugin ${i + 1}: ${shownPath(String(plugins[i]!.wasm))} (ABI ${p.abiVersion}, root_id "${p.config.rootId}", ${p.concurrency} ${plural(p.concurrency, "VM")})\n`);
   }
   const target = network
     ? options.upstream ? `tcp://${new URL(options.upstream).host}` : "direct response (its body, then close)"

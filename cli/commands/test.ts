@@ -1,13 +1,13 @@
 // `pwasm test [filters...]`: build what is stale, run the project's tests; with --envoy its
 // scenario tests (pwasm/envoy/vitest) also run in a real Envoy and are compared with the embedded host.
 import type { Command } from "commander";
-import { compileWithProgress } from "../build/progress.js";
+import { compileWithProgress, printBuild } from "../build/progress.js";
 import { E2E_ENV } from "../envoy/differential/vitest.js";
 import { chooseEnvoy, describeEnvoyTarget, ENVOY_IMAGE_ENV } from "../envoy/launch.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
+import { plural } from "../format.js";
 import { runProjectTests } from "../scaffold/project_test.js";
-import { printBuild } from "./build.js";
 
 /** The name scenario tests give their Envoy comparison (cli/envoy/differential/vitest.ts). */
 const ENVOY_TEST = "Envoy agrees with the embedded host";
@@ -40,6 +40,6 @@ export function registerTest(program: Command): void {
       if (envoy && inEnvoy === 0) {
         throw new UserError("--envoy ran no scenario in Envoy: the project has no scenario tests (a test file calling scenarioTests from pwasm/envoy/vitest, as pwasm init's templates have in test/scenarios.test.ts)");
       }
-      if (envoy) process.stderr.write(`pwasm: ${inEnvoy} scenario${inEnvoy === 1 ? "" : "s"} compared with Envoy\n`);
+      if (envoy) process.stderr.write(`pwasm: ${inEnvoy} ${plural(inEnvoy, "scenario")} compared with Envoy\n`);
     });
 }
