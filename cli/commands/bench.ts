@@ -12,7 +12,7 @@ import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
 import { formatBytes, formatCount } from "../format.js";
 import { httpUrl, positiveInt, repeatable, textOrFile } from "../options.js";
-import { parseNodeMetadataJson, resolvePluginArg } from "./run.js";
+import { parseNodeMetadataJson, resolvePluginArg } from "../plugin_args.js";
 
 function parseHeader(spec: string): [string, string] {
   const i = spec.indexOf(":", spec.startsWith(":") ? 1 : 0);

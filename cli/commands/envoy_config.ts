@@ -1,6 +1,6 @@
 // `pwasm envoy-config <plugin...>`: writes the Envoy v3 bootstrap that runs the plugins the way
-// `pwasm run` does. Takes `pwasm run`'s plugin and proxy options (the same Option objects, so the
-// two stay in step) plus a few only Envoy needs.
+// `pwasm run` does. Takes `pwasm run`'s plugin and proxy flags (cli/plugin_args.ts, so the two stay
+// in step) plus a few only Envoy needs.
 import { posix } from "node:path";
 import { Option, type Command } from "commander";
 import { bootstrapYaml, envoyBootstrap, mountedWasmName, type JsonMap } from "../envoy/bootstrap.js";
@@ -8,17 +8,10 @@ import { envoyOptionsFromArgs, type EnvoyOnlyOptions } from "../envoy/options.js
 import { writeFileAtomic } from "../files.js";
 import { plural } from "../format.js";
 import { repeatable } from "../options.js";
+import { addPluginOptions, type PluginArgs } from "../plugin_args.js";
 import { PACKAGE_VERSION } from "../package_root.js";
-import type { RunOptions } from "./run.js";
 
-/** `pwasm run` options that mean the same thing for a bootstrap (by attribute name). */
-const SHARED_RUN_OPTIONS = [
-  "listen", "admin", "upstream", "directResponse", "config", "rootId", "name", "vmId", "vmConfig",
-  "failurePolicy", "failOpen", "env", "reloadBackoff", "cluster", "property", "nodeMetadata", "listenerDirection", "debug",
-  "streamIdleTimeout",
-];
-
-interface EnvoyConfigOptions extends RunOptions, EnvoyOnlyOptions {
+interface EnvoyConfigOptions extends PluginArgs, EnvoyOnlyOptions {
   output?: string;
   format?: "yaml" | "json";
   wasmDir?: string;
@@ -35,17 +28,14 @@ export function renderBootstrap(config: JsonMap, format: "yaml" | "json", warnin
 }
 
 export function registerEnvoyConfig(program: Command): void {
-  const run = program.commands.find((c) => c.name() === "run");
-  if (!run) throw new Error("register `run` before `envoy-config`: it shares run's options");
   const cmd = program
     .command("envoy-config")
     .description("write the Envoy v3 bootstrap (YAML) that runs the plugins like `pwasm run`: listener, Wasm filters, route, clusters, admin")
     .argument("<plugins...>", ".wasm files or project directories (built first), in filter order");
-  for (const attr of SHARED_RUN_OPTIONS) {
-    const opt = run.options.find((x) => x.attributeName() === attr);
-    if (!opt) throw new Error(`pwasm run has no option for ${attr}`);
-    cmd.addOption(opt);
-  }
+  addPluginOptions(cmd, [
+    "listen", "admin", "upstream", "directResponse", "config", "rootId", "name", "vmId", "vmConfig", "failurePolicy", "failOpen",
+    "env", "reloadBackoff", "cluster", "property", "nodeMetadata", "listenerDirection", "debug", "streamIdleTimeout",
+  ]);
   cmd
     .addOption(repeatable("--type <http|network>", "filter type: http (envoy.filters.http.wasm) or network (envoy.filters.network.wasm); per plugin"))
     .option("--node-id <id>", "node id (Istio sidecars: sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local)", "pwasm")

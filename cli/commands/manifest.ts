@@ -13,7 +13,7 @@ import { digestHex, sha256Hex } from "../oci/digest.js";
 import { resolveImage } from "../oci/image.js";
 import { istioCandidates } from "../oci/istio_rules.js";
 import { formatReference, parseReference } from "../oci/reference.js";
-import { assertWasm } from "./run.js";
+import { assertWasm } from "../plugin_args.js";
 
 /** Options of `pwasm manifest`. */
 export interface ManifestCommandOptions extends ManifestCliOptions, RegistryCliOptions {

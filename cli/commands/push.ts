@@ -18,7 +18,7 @@ import { ProgressReporter } from "../oci/progress.js";
 import { pushArtifact, type PushResult } from "../oci/push.js";
 import { formatReference, parseReference, type ImageReference } from "../oci/reference.js";
 import { keyValue, positiveInt, repeatable } from "../options.js";
-import { resolvePluginArg } from "./run.js";
+import { resolvePluginArg } from "../plugin_args.js";
 
 /** Options of `pwasm push`. */
 export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {

@@ -5,7 +5,7 @@
 // Envoy refuses keeps the previous one serving.
 import { resolve } from "node:path";
 import { statSync } from "node:fs";
-import type { RunOptions } from "../commands/run.js";
+import type { PluginArgs } from "../plugin_args.js";
 import type { DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import { formatBytes, shownPath } from "../format.js";
 import { watchPlugins, type PluginSwap, type WatchedPlugin } from "../watch/watch.js";
@@ -25,11 +25,18 @@ export function envoySwap(agent: EnvoyAgent, plugins: EnvoyPlugin[]): PluginSwap
   };
 }
 
+/** `pwasm run --envoy`'s options: the shared plugin options, which Envoy, and whether to watch. */
+export interface RunInEnvoyOptions extends PluginArgs {
+  envoyBin?: string;
+  envoyImage?: string;
+  watch?: boolean;
+}
+
 /**
  * Runs the plugins in Envoy until Ctrl-C. `configFiles[i]`: the file plugin i's `--config @file`
  * came from (watched with --watch).
  */
-export async function runInEnvoy(args: string[], o: RunOptions, configFiles: Array<string | undefined> = []): Promise<void> {
+export async function runInEnvoy(args: string[], o: RunInEnvoyOptions, configFiles: Array<string | undefined> = []): Promise<void> {
   const target = await chooseEnvoy({ bin: o.envoyBin, image: o.envoyImage });
   const proxy = await envoyOptionsFromArgs(args, o);
   // Ctrl-C while Envoy starts: the start gives up and stops Envoy, then pwasm leaves.
