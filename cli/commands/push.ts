@@ -3,7 +3,7 @@
 // through oras; optionally writes the WasmPlugin / EnvoyExtensionPolicy for what was pushed.
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
 import { validateModule } from "../../host/vm/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
@@ -20,8 +20,8 @@ import { formatReference, parseReference, type ImageReference } from "../oci/ref
 import { keyValue, positiveInt, repeatable } from "../options.js";
 import { resolvePluginArg } from "../plugin_args.js";
 
-/** Options of `pwasm push`. */
-export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {
+/** Options of `pwasm push`, as parsed. */
+export interface PushOptions extends RegistryCliOptions, ManifestCliOptions {
   variant: Variant;
   with: "pwasm" | "oras";
   oras?: string;
@@ -35,7 +35,7 @@ export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {
 }
 
 /** The module bytes of a plugin argument: a .wasm file, or a project directory built first (build line on stderr). */
-export async function loadPluginModule(arg: string, debug = false): Promise<{ path: string; bytes: Uint8Array }> {
+async function loadPluginModule(arg: string, debug = false): Promise<{ path: string; bytes: Uint8Array }> {
   const path = await resolvePluginArg(arg, debug);
   return { path, bytes: new Uint8Array(await readFile(path)) };
 }
@@ -46,6 +46,7 @@ interface Pushed {
   result: PushResult | { reference: string; digest: string; blobs: [] };
 }
 
+/** Declares `pwasm push`: arguments, flags, help; the action runs pushCommand. */
 export function registerPush(program: Command): void {
   const cmd = program
     .command("push")
@@ -75,14 +76,11 @@ Examples:
   $ pwasm push plugin.wasm oci://ghcr.io/acme/add-header:1.0 --variant oci --root-id add_header
   $ echo "$TOKEN" | pwasm push plugin.wasm oci://registry.example.com/p:1 -u ci --password-stdin
   $ pwasm push plugin.wasm oci://127.0.0.1:5000/p:1 --manifest wasmplugin.yaml --root-id add_header --selector app=web`);
-  cmd.action(async (plugin: string, refs: string[], o: PushCliOptions) => {
-    const code = await pushCommand(plugin, refs, o);
-    if (code) process.exitCode = code;
-  });
+  cmd.action(async (plugin: string, refs: string[], o: PushOptions) => setExitStatus(await pushCommand(plugin, refs, o)));
 }
 
-/** The push command's work; returns the exit code. */
-export async function pushCommand(plugin: string, refArgs: string[], o: PushCliOptions): Promise<number> {
+/** `pwasm push`'s work: packs the module, pushes it to every destination, prints the digests. Returns 0 (a failure throws). */
+export async function pushCommand(plugin: string, refArgs: string[], o: PushOptions): Promise<number> {
   // Destinations carry their scheme, so a mistyped second file name is never taken for an image on Docker Hub.
   const bare = refArgs.find((a) => !/^oci:\/\//i.test(a.trim()));
   if (bare !== undefined) throw new UserError(`push destination '${bare}' is not an oci:// reference (expected oci://host[:port]/repo:tag)`);
@@ -155,7 +153,7 @@ export async function pushCommand(plugin: string, refArgs: string[], o: PushCliO
   return 0;
 }
 
-function printPushResult(artifact: Artifact, pushed: Pushed[], o: PushCliOptions): void {
+function printPushResult(artifact: Artifact, pushed: Pushed[], o: PushOptions): void {
   if (o.json) {
     const out = {
       variant: artifact.variant,

@@ -10,7 +10,7 @@ import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";
 import { runInEnvoy } from "../envoy/run_envoy.js";
 import { ENVOY_IMAGE_ENV } from "../envoy/launch.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
 import { formatBytes, plural, shownPath } from "../format.js";
 import { hostPort, positiveInt, repeatable, wholeNumber } from "../options.js";
 import { addPluginOptions, configFilesFromArgs, devProxyOptionsFromArgs, type PluginArgs } from "../plugin_args.js";
@@ -25,6 +25,7 @@ export interface RunOptions extends PluginArgs {
   envoyBin?: string;
 }
 
+/** Declares `pwasm run`: arguments, flags (the shared ones from cli/plugin_args.ts), help; the action runs runCommand. */
 export function registerRun(program: Command): void {
   const cmd = program
     .command("run")
@@ -53,28 +54,36 @@ Examples:
 
 Options marked "per plugin" apply by position: the first value to the first plugin, and so on.
 Options marked (repeatable) may be given several times. Ctrl-C stops the proxy.`)
-    .action(async (args: string[], o: RunOptions) => {
-      if (o.envoy || o.envoyImage || o.envoyBin) {
-        if (o.inspect) throw new UserError("--inspect debugs plugins in the dev proxy; Envoy has no debugger for them (drop --envoy)");
-        if (o.callbackTimeLimit !== undefined) throw new UserError("--callback-time-limit applies to the dev proxy; Envoy's V8 runtime has no callback time limit (drop --envoy)");
-        return runInEnvoy(args, o, configFilesFromArgs(o));
-      }
-      if (o.inspect) {
-        o.debug = true; // the debug target carries the source map
-        openInspector(o.inspect === true ? { host: "127.0.0.1", port: 9229 } : o.inspect);
-      }
-      const { proxy, plugins } = await startFromOptions(args, o);
-      const stopWatching = o.watch ? startWatching(proxy, args, plugins, configFilesFromArgs(o), o.debug) : undefined;
-      await new Promise<void>((done) => {
-        const stop = () => {
-          process.stderr.write("pwasm: shutting down\n");
-          stopWatching?.();
-          void proxy.close().then(done);
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
-    });
+    .action(async (args: string[], o: RunOptions) => setExitStatus(await runCommand(args, o)));
+}
+
+/**
+ * `pwasm run`'s work: serves the plugins in the dev proxy (or, with --envoy, in Envoy) until Ctrl-C.
+ * Returns 0 once stopped (Ctrl-C while Envoy starts sets 130 itself; bad input throws).
+ */
+export async function runCommand(args: string[], o: RunOptions): Promise<number> {
+  if (o.envoy || o.envoyImage || o.envoyBin) {
+    if (o.inspect) throw new UserError("--inspect debugs plugins in the dev proxy; Envoy has no debugger for them (drop --envoy)");
+    if (o.callbackTimeLimit !== undefined) throw new UserError("--callback-time-limit applies to the dev proxy; Envoy's V8 runtime has no callback time limit (drop --envoy)");
+    await runInEnvoy(args, o, configFilesFromArgs(o));
+    return 0;
+  }
+  if (o.inspect) {
+    o.debug = true; // the debug target carries the source map
+    openInspector(o.inspect === true ? { host: "127.0.0.1", port: 9229 } : o.inspect);
+  }
+  const { proxy, plugins } = await startFromOptions(args, o);
+  const stopWatching = o.watch ? startWatching(proxy, args, plugins, configFilesFromArgs(o), o.debug) : undefined;
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.stderr.write("pwasm: shutting down\n");
+      stopWatching?.();
+      void proxy.close().then(done);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
 }
 
 // Node's inspector, opened before any plugin loads (so every module is compiled for it) and left
@@ -111,7 +120,7 @@ function startWatching(proxy: DevProxy, args: string[], plugins: DevProxyPlugin[
 }
 
 /** Starts the dev proxy for `pwasm run` and prints where it listens. */
-export async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy: DevProxy; plugins: DevProxyPlugin[] }> {
+async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy: DevProxy; plugins: DevProxyPlugin[] }> {
   const options = await devProxyOptionsFromArgs(args, o);
   const plugins = options.plugins;
   const network = plugins.some((p) => p.type === "network");
