@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cpuRatio, instructionRatio, luaVariant, noFilterVariant, runEnvoyBench, type EnvoyBenchResult, type EnvoyBenchVariant } from "../cli/bench/envoy_bench.js";
 import { cpuTable, memoryTable, methodNote } from "../cli/bench/envoy_report.js";
-import { httpGet } from "../cli/envoy/instance.js";
+import { httpGet } from "../cli/http_client.js";
 import { findLocalEnvoy } from "../cli/envoy/local_envoy.js";
 import { encodePeerMetadata } from "../host/istio/peer_metadata.js";
 import {

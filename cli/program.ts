@@ -27,7 +27,7 @@ export function createProgram(): Command {
   registerBuild(program);
   registerTest(program);
   registerRun(program);
-  registerEnvoyConfig(program); // after run: it shares run's options
+  registerEnvoyConfig(program);
   registerPush(program);
   registerPull(program);
   registerInspect(program);

@@ -14,6 +14,7 @@ import type { EnvoyBootstrapOptions, EnvoyPlugin, Json, JsonMap } from "../envoy
 import type { RunningEnvoy } from "../envoy/instance.js";
 import { startLocalEnvoy, type LocalEnvoy } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
+import { formatCount } from "../format.js";
 import { callgrindLauncher, callgrindUnavailable } from "./callgrind.js";
 import { openLoadClient, type LoadClient, type LoadResult } from "./load.js";
 import { processCpuNanos, processRssBytes } from "./process_stats.js";
@@ -325,7 +326,7 @@ export async function runEnvoyBench(o: EnvoyBenchOptions): Promise<EnvoyBenchRes
           client.close();
           await envoy.stop();
         }
-        progress(`  ${v.name}: ${Math.round(spread(instructions[i]!).median).toLocaleString("en-US")} instructions/request`);
+        progress(`  ${v.name}: ${formatCount(Math.round(spread(instructions[i]!).median))} instructions/request`);
       }
     } finally {
       launcher.cleanup();

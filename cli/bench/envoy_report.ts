@@ -1,9 +1,10 @@
 // Tables of an Envoy benchmark run (envoy_bench.ts), as Markdown: readable in a terminal and
 // pasted as is into a README.
+import { formatCount } from "../format.js";
 import type { EnvoyBenchResult, Spread } from "./envoy_bench.js";
 
 const MiB = 2 ** 20;
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const int = (n: number) => formatCount(Math.round(n));
 const fixed = (n: number, digits: number) => n.toFixed(digits);
 const signed = (n: number, digits: number) => `${n >= 0 ? "+" : "−"}${Math.abs(n).toFixed(digits)}`;
 const range = (s: Spread, digits: number) => `${fixed(s.median, digits)} (${fixed(s.min, digits)}–${fixed(s.max, digits)})`;

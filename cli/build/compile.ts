@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { UserError } from "../errors.js";
 import { readUserFile } from "../files.js";
+import { shownPath } from "../format.js";
 import { exportCallbacksTransform } from "./export_callbacks.js";
 import { writeOutputs } from "./outputs.js";
 
@@ -183,9 +184,9 @@ async function compileOne(options: CompileOptions): Promise<CompileResult> {
   const ms = Math.round(performance.now() - started);
   const text = stderr.join("");
   if (result.error) {
-    throw new UserError(`build failed (${relative(process.cwd(), dir) || "."}, target ${target}):\n${text.trim() || result.error.message}`);
+    throw new UserError(`build failed (${shownPath(dir)}, target ${target}):\n${text.trim() || result.error.message}`);
   }
-  if (!outputs.has(outFile)) throw new UserError(`the compiler produced no ${relative(process.cwd(), outFile)}`);
+  if (!outputs.has(outFile)) throw new UserError(`the compiler produced no ${shownPath(outFile)}`);
   // The module, its source map and text form are replaced together, the module last; a failure or
   // Ctrl-C leaves the previous set and no temporary files.
   await writeOutputs(outputs, outFile);

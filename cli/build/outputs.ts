@@ -6,8 +6,9 @@
 import { renameSync, rmSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
-import { dirname, relative } from "node:path";
+import { dirname } from "node:path";
 import { UserError } from "../errors.js";
+import { shownPath } from "../format.js";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -17,7 +18,6 @@ export function temporaryPath(path: string): string {
   return `${path}.tmp-${process.pid}`;
 }
 
-const shown = (path: string) => relative(process.cwd(), path) || path;
 const reason = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /**
@@ -56,7 +56,7 @@ export async function writeOutputs(outputs: ReadonlyMap<string, Uint8Array | str
       const tmp = temporaryPath(path);
       temps.push(tmp);
       await writeFile(tmp, outputs.get(path)!);
-      if (interrupted) throw new UserError(`build interrupted (${interrupted}): ${shown(main)} was not replaced`);
+      if (interrupted) throw new UserError(`build interrupted (${interrupted}): ${shownPath(main)} was not replaced`);
     }
     for (const path of order) {
       current = path;
@@ -71,9 +71,9 @@ export async function writeOutputs(outputs: ReadonlyMap<string, Uint8Array | str
     removeTemps();
     if (err instanceof UserError) throw err;
     const kept = renamed === 0
-      ? `nothing was replaced: ${shown(main)} is as it was`
-      : `${order.slice(0, renamed).map(shown).join(", ")} replaced, ${shown(main)} not`;
-    throw new UserError(`cannot write ${shown(current)}: ${reason(err)} (${kept})`);
+      ? `nothing was replaced: ${shownPath(main)} is as it was`
+      : `${order.slice(0, renamed).map(shownPath).join(", ")} replaced, ${shownPath(main)} not`;
+    throw new UserError(`cannot write ${shownPath(current)}: ${reason(err)} (${kept})`);
   } finally {
     detach();
   }

@@ -1,12 +1,12 @@
 // Shows that a build is under way: compiling takes seconds, and a command that prints nothing that
 // long looks stuck. A line when a build starts; on a terminal the line shows the time so far and
 // is replaced by the build's result.
-import { relative } from "node:path";
+import { formatBytes, shownPath } from "../format.js";
 import { compileProject, type BuildStart, type CompileOptions, type CompileResult } from "./compile.js";
 
 /** The start line's text: `building build/release.wasm (release, AssemblyScript 0.28.20)…`. */
 export function buildStartLine(info: BuildStart): string {
-  return `building ${relative(process.cwd(), info.outFile) || info.outFile} (${info.target}, AssemblyScript ${info.compilerVersion})…`;
+  return `building ${shownPath(info.outFile)} (${info.target}, AssemblyScript ${info.compilerVersion})…`;
 }
 
 /** A build's progress line on `stream` (stderr by default, so a command's own output stays clean). */
@@ -54,4 +54,19 @@ export async function compileWithProgress(options: CompileOptions, stream?: Node
   } finally {
     progress.stop();
   }
+}
+
+/** A build's result line: `built build/release.wasm  8,131 bytes  1428 ms`, then (with `detail`) the target and compiler. */
+export function builtLine(r: CompileResult, detail = true): string {
+  const line = `built ${shownPath(r.outFile)}  ${formatBytes(r.bytes)}  ${r.ms} ms`;
+  return detail ? `${line}  (${r.target}, AssemblyScript ${r.compilerVersion})` : line;
+}
+
+/**
+ * Prints one build line: path, size, time. To stdout for `pwasm build`, whose output it is; other
+ * commands that build on the way pass stderr, so their own output (JSON, a config) stays clean.
+ */
+export function printBuild(r: CompileResult, stream: NodeJS.WritableStream = process.stdout): void {
+  stream.write(`${builtLine(r)}\n`);
+  if (r.warnings) process.stderr.write(`${r.warnings}\n`);
 }

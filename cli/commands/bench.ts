@@ -9,9 +9,10 @@ import { runEnvoyBench } from "../bench/envoy_bench.js";
 import { cpuTable, memoryTable, methodNote } from "../bench/envoy_report.js";
 import type { JsonMap } from "../envoy/bootstrap.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
+import { formatBytes, formatCount } from "../format.js";
 import { httpUrl, positiveInt, repeatable, textOrFile } from "../options.js";
-import { parseNodeMetadataJson, resolvePluginArg } from "./run.js";
+import { parseNodeMetadataJson, resolvePluginArg } from "../plugin_args.js";
 
 function parseHeader(spec: string): [string, string] {
   const i = spec.indexOf(":", spec.startsWith(":") ? 1 : 0);
@@ -20,7 +21,7 @@ function parseHeader(spec: string): [string, string] {
 }
 
 /** Options of `pwasm bench`, as parsed. */
-interface BenchOptions {
+export interface BenchOptions {
   requests?: number;
   warmup?: number;
   rootId?: string[];
@@ -55,6 +56,7 @@ function refuseOptions(o: BenchOptions, which: Array<[keyof BenchOptions, string
   for (const [key, flag] of which) if (o[key] !== undefined) throw new UserError(`${flag} ${why}`);
 }
 
+/** Declares `pwasm bench`: arguments, flags, help; the action runs benchCommand. */
 export function registerBench(program: Command): void {
   program
     .command("bench")
@@ -81,13 +83,18 @@ export function registerBench(program: Command): void {
     .option("--node-id <id>", "--envoy: the node's id")
     .addOption(new Option("--listener-direction <direction>", "--envoy: listener_direction the plugins see").choices(["inbound", "outbound"]))
     .option("-u, --upstream <url>", "--envoy: forward requests to this http:// URL instead of Envoy's direct response")
-    .action(async (args: string[], o: BenchOptions) => {
-      if (o.envoy) await benchInEnvoy(args, o);
-      else await benchEmbedded(args, o);
-    });
+    .action(async (args: string[], o: BenchOptions) => setExitStatus(await benchCommand(args, o)));
 }
 
-async function benchEmbedded(args: string[], o: BenchOptions): Promise<void> {
+/**
+ * `pwasm bench`'s work: times the plugin in the embedded host, or with --envoy the chain in Envoy,
+ * and prints the figures. Returns 1 when a VM failed during the embedded run, else 0.
+ */
+export async function benchCommand(args: string[], o: BenchOptions): Promise<number> {
+  return o.envoy ? benchInEnvoy(args, o) : benchEmbedded(args, o);
+}
+
+async function benchEmbedded(args: string[], o: BenchOptions): Promise<number> {
   refuseOptions(o, ENVOY_ONLY, "is for --envoy");
   if (args.length > 1) throw new UserError(`the embedded host measures one plugin, got ${args.length} (--envoy measures a chain)`);
   if ((o.rootId?.length ?? 0) > 1 || (o.config?.length ?? 0) > 1) throw new UserError("--root-id and --config are given once for one plugin");
@@ -114,16 +121,16 @@ async function benchEmbedded(args: string[], o: BenchOptions): Promise<void> {
       `requests        ${r.requests}\n` +
       `median          ${r.medianUs.toFixed(2)} µs/request\n` +
       `p99             ${r.p99Us.toFixed(2)} µs/request\n` +
-      `throughput      ${r.requestsPerSecond.toLocaleString("en-US")} requests/s (one VM, one core)\n` +
-      `module size     ${r.moduleBytes.toLocaleString("en-US")} bytes\n` +
-      `guest memory    ${r.memoryAfterWarmup.toLocaleString("en-US")} → ${r.memoryAtEnd.toLocaleString("en-US")} bytes (after warm-up → end)\n` +
+      `throughput      ${formatCount(r.requestsPerSecond)} requests/s (one VM, one core)\n` +
+      `module size     ${formatBytes(r.moduleBytes)}\n` +
+      `guest memory    ${formatCount(r.memoryAfterWarmup)} → ${formatBytes(r.memoryAtEnd)} (after warm-up → end)\n` +
       `VM failures     ${r.failures}\n`,
     );
   }
-  if (r.failures > 0) process.exitCode = 1;
+  return r.failures > 0 ? 1 : 0;
 }
 
-async function benchInEnvoy(args: string[], o: BenchOptions): Promise<void> {
+async function benchInEnvoy(args: string[], o: BenchOptions): Promise<number> {
   refuseOptions(o, EMBEDDED_ONLY, "is for the embedded host (Envoy answers with its direct response, or --upstream's)");
   if (o.upstream !== undefined && httpUrl(o.upstream, "--upstream").protocol !== "http:") throw new UserError("--upstream must be an http:// URL for pwasm bench --envoy");
   const nodeMetadata = o.nodeMetadata !== undefined ? (parseNodeMetadataJson(o.nodeMetadata) as JsonMap) : undefined;
@@ -151,4 +158,5 @@ async function benchInEnvoy(args: string[], o: BenchOptions): Promise<void> {
   } finally {
     process.removeListener("SIGINT", interrupt);
   }
+  return 0;
 }

@@ -1,24 +1,18 @@
 // `pwasm build [dirs...]`: compile AssemblyScript plugin projects with their asconfig.json targets.
-import { relative } from "node:path";
 import type { Command } from "commander";
 import type { CompileResult } from "../build/compile.js";
-import { compileWithProgress } from "../build/progress.js";
-import { UserError } from "../errors.js";
+import { compileWithProgress, printBuild } from "../build/progress.js";
+import { setExitStatus, UserError } from "../errors.js";
 
-/** Formats a byte count as "8,131 bytes". */
-export function formatBytes(n: number): string {
-  return `${n.toLocaleString("en-US")} bytes`;
+/** Options of `pwasm build`, as parsed. */
+export interface BuildOptions {
+  debug?: boolean;
+  target?: string;
+  compiler?: string;
+  json?: boolean;
 }
 
-/**
- * Prints one build line: path, size, time. To stdout for `pwasm build`, whose output it is; other
- * commands that build on the way pass stderr, so their own output (JSON, a config) stays clean.
- */
-export function printBuild(r: CompileResult, stream: NodeJS.WritableStream = process.stdout): void {
-  stream.write(`built ${relative(process.cwd(), r.outFile) || r.outFile}  ${formatBytes(r.bytes)}  ${r.ms} ms  (${r.target}, AssemblyScript ${r.compilerVersion})\n`);
-  if (r.warnings) process.stderr.write(`${r.warnings}\n`);
-}
-
+/** Declares `pwasm build`: arguments, flags, help; the action runs buildCommand. */
 export function registerBuild(program: Command): void {
   program
     .command("build")
@@ -29,15 +23,19 @@ export function registerBuild(program: Command): void {
     .option("--compiler <dir>", "AssemblyScript installation to compile with (default: the one pwasm ships)")
     .option("--json", "print results as JSON")
     .addHelpText("after", "\nExample:\n  $ pwasm build examples/add-header\n  built examples/add-header/build/release.wasm  6,721 bytes  1428 ms  (release, AssemblyScript 0.28.20)\n")
-    .action(async (dirs: string[], opts: { debug?: boolean; target?: string; compiler?: string; json?: boolean }) => {
-      if (opts.debug && opts.target && opts.target !== "debug") throw new UserError(`--debug and --target ${opts.target} name two targets: give one`);
-      const target = opts.target ?? (opts.debug ? "debug" : "release");
-      const results: CompileResult[] = [];
-      for (const dir of dirs) {
-        const r = await compileWithProgress({ dir, target, compilerDir: opts.compiler });
-        results.push(r);
-        if (!opts.json) printBuild(r);
-      }
-      if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    });
+    .action(async (dirs: string[], o: BuildOptions) => setExitStatus(await buildCommand(dirs, o)));
+}
+
+/** `pwasm build`'s work: compiles each project, prints a line per build (or JSON). Returns 0 (a failed build throws). */
+export async function buildCommand(dirs: string[], opts: BuildOptions): Promise<number> {
+  if (opts.debug && opts.target && opts.target !== "debug") throw new UserError(`--debug and --target ${opts.target} name two targets: give one`);
+  const target = opts.target ?? (opts.debug ? "debug" : "release");
+  const results: CompileResult[] = [];
+  for (const dir of dirs) {
+    const r = await compileWithProgress({ dir, target, compilerDir: opts.compiler });
+    results.push(r);
+    if (!opts.json) printBuild(r);
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  return 0;
 }

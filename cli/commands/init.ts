@@ -1,8 +1,18 @@
 // `pwasm init <dir>`: scaffold a plugin project.
-import { relative } from "node:path";
 import { Option, type Command } from "commander";
+import { setExitStatus } from "../errors.js";
+import { shownPath } from "../format.js";
 import { initProject, TEMPLATES, type TemplateName } from "../scaffold/init.js";
 
+/** Options of `pwasm init`, as parsed. */
+export interface InitOptions {
+  template: TemplateName;
+  name?: string;
+  force?: boolean;
+  pwasm?: string;
+}
+
+/** Declares `pwasm init`: arguments, flags, help; the action runs initCommand. */
 export function registerInit(program: Command): void {
   program
     .command("init")
@@ -13,14 +23,18 @@ export function registerInit(program: Command): void {
     .option("-f, --force", "write into a non-empty directory, replacing files the template has")
     .option("--pwasm <spec>", "how package.json depends on pwasm: a tarball, a git URL or a version (default: where this pwasm was installed from)")
     .addHelpText("after", `\nTemplates:\n${Object.entries(TEMPLATES).map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join("\n")}\n`)
-    .action(async (dir: string, o: { template: TemplateName; name?: string; force?: boolean; pwasm?: string }) => {
-      const r = await initProject({ dir, template: o.template, name: o.name, force: o.force, pwasm: o.pwasm });
-      const shown = relative(process.cwd(), r.dir) || ".";
-      const rel = shown.startsWith("..") ? r.dir : shown;
-      process.stdout.write(`created ${rel} (template ${o.template}, root id ${r.rootId}):\n`);
-      for (const f of r.files) process.stdout.write(`  ${f}\n`);
-      process.stdout.write(`\npackage.json depends on pwasm "${r.pwasm.spec}": ${r.pwasm.source}\n`);
-      if (r.pwasm.warning) process.stderr.write(`pwasm: warning: ${r.pwasm.warning}\n`);
-      process.stdout.write(`\nnext:\n  cd ${rel}\n  npm install\n  npm test\n  npx pwasm run . --watch --root-id ${r.rootId} --upstream http://127.0.0.1:8080\n`);
-    });
+    .action(async (dir: string, o: InitOptions) => setExitStatus(await initCommand(dir, o)));
+}
+
+/** `pwasm init`'s work: writes the project, prints its files and the next steps. Returns 0 (a refusal throws). */
+export async function initCommand(dir: string, o: InitOptions): Promise<number> {
+  const r = await initProject({ dir, template: o.template, name: o.name, force: o.force, pwasm: o.pwasm });
+  const shown = shownPath(r.dir);
+  const rel = shown.startsWith("..") ? r.dir : shown;
+  process.stdout.write(`created ${rel} (template ${o.template}, root id ${r.rootId}):\n`);
+  for (const f of r.files) process.stdout.write(`  ${f}\n`);
+  process.stdout.write(`\npackage.json depends on pwasm "${r.pwasm.spec}": ${r.pwasm.source}\n`);
+  if (r.pwasm.warning) process.stderr.write(`pwasm: warning: ${r.pwasm.warning}\n`);
+  process.stdout.write(`\nnext:\n  cd ${rel}\n  npm install\n  npm test\n  npx pwasm run . --watch --root-id ${r.rootId} --upstream http://127.0.0.1:8080\n`);
+  return 0;
 }

@@ -2,24 +2,25 @@
 // whether Istio's fetcher would accept the image, with the reason when it would not.
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
+import { formatBytes, formatSize } from "../format.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex } from "../oci/digest.js";
 import { checkImage, IstioIndexError, resolveImage, type BlobCheck, type IstioVerdict, type ResolvedImage } from "../oci/image.js";
 import { FORMAT_NAMES } from "../oci/istio_rules.js";
 import { ANNOTATION } from "../oci/media_types.js";
-import { formatSize } from "../oci/progress.js";
 import { formatReference, parseReference } from "../oci/reference.js";
 
-/** Options of `pwasm inspect`. */
-export interface InspectCliOptions extends RegistryCliOptions {
+/** Options of `pwasm inspect`, as parsed. */
+export interface InspectOptions extends RegistryCliOptions {
   json?: boolean;
   raw?: boolean;
 }
 
 /** Exit status when the image exists but Istio would refuse it. */
-export const EXIT_REFUSED = 3;
+const EXIT_REFUSED = 3;
 
+/** Declares `pwasm inspect`: arguments, flags, help; the action runs inspectCommand. */
 export function registerInspect(program: Command): void {
   const cmd = program
     .command("inspect")
@@ -34,9 +35,7 @@ the image, ${EXIT_REFUSED} when it would refuse it, 1 on errors.
 
 Example:
   $ pwasm inspect oci://127.0.0.1:5000/plugins/add-header:v1`);
-  cmd.action(async (refArg: string, o: InspectCliOptions) => {
-    process.exitCode = await inspectCommand(refArg, o);
-  });
+  cmd.action(async (refArg: string, o: InspectOptions) => setExitStatus(await inspectCommand(refArg, o)));
 }
 
 /** inspect reads images in a registry: a local file or a bare name is refused before anything is asked. */
@@ -46,8 +45,8 @@ function checkReferenceArg(refArg: string): void {
   throw new UserError(`inspect needs an oci:// reference, oci://host[:port]/repo[:tag|@sha256:…], got '${refArg}'${local}`);
 }
 
-/** The inspect command's work; returns the exit code. */
-export async function inspectCommand(refArg: string, o: InspectCliOptions): Promise<number> {
+/** `pwasm inspect`'s work: reads and verifies the image, prints it. Returns 0 when Istio would accept it, EXIT_REFUSED (3) when not. */
+export async function inspectCommand(refArg: string, o: InspectOptions): Promise<number> {
   checkReferenceArg(refArg);
   const ref = parseReference(refArg);
   const client = connect(ref, o, await resolveCredentials(ref, o));
@@ -119,7 +118,7 @@ function formatInspect(image: ResolvedImage, verdict: IstioVerdict, blobs: BlobC
     lines.push("annotations");
     for (const [k, v] of ann) lines.push(`  ${k}=${v}`);
   }
-  if (verdict.module) lines.push(`module     ${verdict.moduleDigest}  ${verdict.module.length.toLocaleString("en-US")} bytes`);
+  if (verdict.module) lines.push(`module     ${verdict.moduleDigest}  ${formatBytes(verdict.module.length)}`);
   for (const w of image.warnings) lines.push(`warning    ${w}`);
   if (verdict.accepted) lines.push(`istio      accepted: ${FORMAT_NAMES[verdict.format!]}`);
   else {

@@ -3,7 +3,7 @@
 // written) about choices Istio would refuse or that would surprise. For oci:// URLs the sha256 is the manifest digest, looked up in the registry
 // unless given; for http(s):// URLs it is the module's sha256 (--wasm computes it).
 import type { Command } from "commander";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { readUserFile, writeFileAtomic } from "../files.js";
 import { moduleWarnings } from "../manifest/warnings.js";
@@ -13,10 +13,10 @@ import { digestHex, sha256Hex } from "../oci/digest.js";
 import { resolveImage } from "../oci/image.js";
 import { istioCandidates } from "../oci/istio_rules.js";
 import { formatReference, parseReference } from "../oci/reference.js";
-import { assertWasm } from "./run.js";
+import { assertWasm } from "../plugin_args.js";
 
-/** Options of `pwasm manifest`. */
-export interface ManifestCommandOptions extends ManifestCliOptions, RegistryCliOptions {
+/** Options of `pwasm manifest`, as parsed. */
+export interface ManifestOptions extends ManifestCliOptions, RegistryCliOptions {
   sha256?: string;
   wasm?: string;
   resolve: boolean;
@@ -24,6 +24,7 @@ export interface ManifestCommandOptions extends ManifestCliOptions, RegistryCliO
   output?: string;
 }
 
+/** Declares `pwasm manifest`: arguments, flags, help; the action runs manifestCommand. */
 export function registerManifest(program: Command): void {
   const cmd = program
     .command("manifest")
@@ -42,13 +43,11 @@ Examples:
   $ pwasm manifest oci://127.0.0.1:5000/plugins/add-header:v1 --kind TrafficExtension --phase STATS --wasm build/release.wasm
   $ pwasm manifest oci://ghcr.io/acme/add-header:1.0 --kind WasmPlugin,EnvoyExtensionPolicy --target-ref Gateway/eg --plugin-config config.yaml
   $ pwasm manifest https://example.com/add-header.wasm --wasm build/release.wasm -o wasmplugin.yaml`);
-  cmd.action(async (url: string, o: ManifestCommandOptions) => {
-    await manifestCommand(url, o);
-  });
+  cmd.action(async (url: string, o: ManifestOptions) => setExitStatus(await manifestCommand(url, o)));
 }
 
-/** The manifest command's work. */
-export async function manifestCommand(urlArg: string, o: ManifestCommandOptions): Promise<void> {
+/** `pwasm manifest`'s work: renders the resources, warns on stderr, writes them. Returns 0 (bad input throws). */
+export async function manifestCommand(urlArg: string, o: ManifestOptions): Promise<number> {
   let module: Uint8Array | undefined;
   if (o.wasm) {
     module = new Uint8Array(await readUserFile(o.wasm));
@@ -102,4 +101,5 @@ export async function manifestCommand(urlArg: string, o: ManifestCommandOptions)
   } else {
     process.stdout.write(yaml);
   }
+  return 0;
 }

@@ -1,23 +1,24 @@
 // `pwasm pull <oci://ref> -o plugin.wasm`: fetches a plugin the way Istio's fetcher does (Docker,
 // OCI compat or two-layer oci artifact), verifies every digest and size, writes the module atomically.
 import type { Command } from "commander";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
+import { formatBytes } from "../format.js";
 import { normalizeSha256 } from "../manifest/wasmplugin.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import { digestHex } from "../oci/digest.js";
 import { checkImage, resolveImage } from "../oci/image.js";
 import { FORMAT_NAMES } from "../oci/istio_rules.js";
 import { formatReference, parseReference } from "../oci/reference.js";
-import { formatBytes } from "./build.js";
 
-/** Options of `pwasm pull`. */
-export interface PullCliOptions extends RegistryCliOptions {
+/** Options of `pwasm pull`, as parsed. */
+export interface PullOptions extends RegistryCliOptions {
   output: string;
   sha256?: string;
   json?: boolean;
 }
 
+/** Declares `pwasm pull`: arguments, flags, help; the action runs pullCommand. */
 export function registerPull(program: Command): void {
   const cmd = program
     .command("pull")
@@ -30,13 +31,11 @@ export function registerPull(program: Command): void {
   cmd.addHelpText("after", `
 Example:
   $ pwasm pull oci://127.0.0.1:5000/plugins/add-header:v1 -o add-header.wasm`);
-  cmd.action(async (refArg: string, o: PullCliOptions) => {
-    await pullCommand(refArg, o);
-  });
+  cmd.action(async (refArg: string, o: PullOptions) => setExitStatus(await pullCommand(refArg, o)));
 }
 
-/** The pull command's work. */
-export async function pullCommand(refArg: string, o: PullCliOptions): Promise<void> {
+/** `pwasm pull`'s work: fetches and verifies the module, writes it, prints what it got. Returns 0 (a refusal throws). */
+export async function pullCommand(refArg: string, o: PullOptions): Promise<number> {
   const ref = parseReference(refArg);
   const expected = o.sha256 ? normalizeSha256(o.sha256) : undefined;
   const client = connect(ref, o, await resolveCredentials(ref, o));
@@ -65,9 +64,10 @@ export async function pullCommand(refArg: string, o: PullCliOptions): Promise<vo
   const out = o.output === "-" ? process.stderr : process.stdout;
   if (o.json) {
     out.write(`${JSON.stringify(result, null, 2)}\n`);
-    return;
+    return 0;
   }
   out.write(`pulled oci://${result.reference} → ${o.output === "-" ? "stdout" : o.output} (${formatBytes(result.moduleSize)}, ${FORMAT_NAMES[verdict.format!]})\n`);
   out.write(`digest: ${image.digest}${image.index ? `  (linux/amd64 child of index ${image.index.digest})` : ""}\n`);
   out.write(`module: ${verdict.moduleDigest}\n`);
+  return 0;
 }

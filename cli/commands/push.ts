@@ -2,27 +2,26 @@
 // artifact (compat image by default, or the two-layer oci variant) and pushes it, natively or
 // through oras; optionally writes the WasmPlugin / EnvoyExtensionPolicy for what was pushed.
 import { readFile } from "node:fs/promises";
-import { relative } from "node:path";
 import { Option, type Command } from "commander";
-import { UserError } from "../errors.js";
+import { setExitStatus, UserError } from "../errors.js";
 import { validateModule } from "../../host/vm/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
+import { formatBytes, formatSize, shownPath } from "../format.js";
 import { kubeName } from "../manifest/wasmplugin.js";
 import { buildArtifact, defaultCreated, type Artifact, type Variant } from "../oci/artifact.js";
 import { addRegistryOptions, connect, resolveCredentials, type RegistryCliOptions } from "../oci/connect.js";
 import type { Credentials } from "../oci/credentials.js";
 import { digestHex } from "../oci/digest.js";
 import { pushWithOras } from "../oci/oras.js";
-import { formatSize, ProgressReporter } from "../oci/progress.js";
+import { ProgressReporter } from "../oci/progress.js";
 import { pushArtifact, type PushResult } from "../oci/push.js";
 import { formatReference, parseReference, type ImageReference } from "../oci/reference.js";
 import { keyValue, positiveInt, repeatable } from "../options.js";
-import { formatBytes } from "./build.js";
-import { resolvePluginArg } from "./run.js";
+import { resolvePluginArg } from "../plugin_args.js";
 
-/** Options of `pwasm push`. */
-export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {
+/** Options of `pwasm push`, as parsed. */
+export interface PushOptions extends RegistryCliOptions, ManifestCliOptions {
   variant: Variant;
   with: "pwasm" | "oras";
   oras?: string;
@@ -36,7 +35,7 @@ export interface PushCliOptions extends RegistryCliOptions, ManifestCliOptions {
 }
 
 /** The module bytes of a plugin argument: a .wasm file, or a project directory built first (build line on stderr). */
-export async function loadPluginModule(arg: string, debug = false): Promise<{ path: string; bytes: Uint8Array }> {
+async function loadPluginModule(arg: string, debug = false): Promise<{ path: string; bytes: Uint8Array }> {
   const path = await resolvePluginArg(arg, debug);
   return { path, bytes: new Uint8Array(await readFile(path)) };
 }
@@ -47,6 +46,7 @@ interface Pushed {
   result: PushResult | { reference: string; digest: string; blobs: [] };
 }
 
+/** Declares `pwasm push`: arguments, flags, help; the action runs pushCommand. */
 export function registerPush(program: Command): void {
   const cmd = program
     .command("push")
@@ -76,14 +76,11 @@ Examples:
   $ pwasm push plugin.wasm oci://ghcr.io/acme/add-header:1.0 --variant oci --root-id add_header
   $ echo "$TOKEN" | pwasm push plugin.wasm oci://registry.example.com/p:1 -u ci --password-stdin
   $ pwasm push plugin.wasm oci://127.0.0.1:5000/p:1 --manifest wasmplugin.yaml --root-id add_header --selector app=web`);
-  cmd.action(async (plugin: string, refs: string[], o: PushCliOptions) => {
-    const code = await pushCommand(plugin, refs, o);
-    if (code) process.exitCode = code;
-  });
+  cmd.action(async (plugin: string, refs: string[], o: PushOptions) => setExitStatus(await pushCommand(plugin, refs, o)));
 }
 
-/** The push command's work; returns the exit code. */
-export async function pushCommand(plugin: string, refArgs: string[], o: PushCliOptions): Promise<number> {
+/** `pwasm push`'s work: packs the module, pushes it to every destination, prints the digests. Returns 0 (a failure throws). */
+export async function pushCommand(plugin: string, refArgs: string[], o: PushOptions): Promise<number> {
   // Destinations carry their scheme, so a mistyped second file name is never taken for an image on Docker Hub.
   const bare = refArgs.find((a) => !/^oci:\/\//i.test(a.trim()));
   if (bare !== undefined) throw new UserError(`push destination '${bare}' is not an oci:// reference (expected oci://host[:port]/repo:tag)`);
@@ -123,7 +120,7 @@ export async function pushCommand(plugin: string, refArgs: string[], o: PushCliO
   const pushed: Pushed[] = [];
   let firstCredentials: Credentials | undefined;
   for (const [i, ref] of refs.entries()) {
-    if (!o.json) process.stderr.write(`pwasm: pushing ${relative(process.cwd(), path) || path} (${formatBytes(bytes.length)}) as ${artifact.variant} to ${formatReference(ref)}${o.with === "oras" ? " with oras" : ""}\n`);
+    if (!o.json) process.stderr.write(`pwasm: pushing ${shownPath(path)} (${formatBytes(bytes.length)}) as ${artifact.variant} to ${formatReference(ref)}${o.with === "oras" ? " with oras" : ""}\n`);
     // --username/--password-stdin (stdin is read once) apply to the first destination's registry.
     const sameAsFirst = ref.registry === refs[0]!.registry;
     if (i === 0) firstCredentials = await resolveCredentials(ref, o);
@@ -156,7 +153,7 @@ export async function pushCommand(plugin: string, refArgs: string[], o: PushCliO
   return 0;
 }
 
-function printPushResult(artifact: Artifact, pushed: Pushed[], o: PushCliOptions): void {
+function printPushResult(artifact: Artifact, pushed: Pushed[], o: PushOptions): void {
   if (o.json) {
     const out = {
       variant: artifact.variant,

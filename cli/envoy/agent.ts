@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { bootstrapYaml, ecdsFilterName, ecdsResource, ecdsResourceFile, type EnvoyBootstrapOptions, type EnvoyPlugin } from "./bootstrap.js";
-import { httpGet, type EnvoyRunOptions, type RunningEnvoy } from "./instance.js";
+import { httpGet } from "../http_client.js";
+import type { EnvoyRunOptions, RunningEnvoy } from "./instance.js";
 import { startEnvoy, type EnvoyTarget } from "./launch.js";
 
 /** Where the agent's files appear inside a container. */

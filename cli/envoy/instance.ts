@@ -1,8 +1,8 @@
 // What every way of running Envoy shares: the handle callers get, Envoy's output (kept bounded,
 // interesting lines streamed), and readiness from the admin API (`/ready` says LIVE once every
 // listener and Wasm VM of a static bootstrap loaded; a plugin that fails to load stops Envoy).
-import http from "node:http";
 import { UserError } from "../errors.js";
+import { httpGet } from "../http_client.js";
 import type { EnvoyBootstrapOptions, JsonMap } from "./bootstrap.js";
 
 /** How to run Envoy, wherever it runs. */
@@ -125,21 +125,6 @@ export class EnvoyOutput {
     const line = [...this.lines].reverse().find((l) => /\[(critical|error)\]/.test(l)) ?? this.lines.at(-1) ?? "";
     return line.replace(LOG_LINE, "").trim() || "no output";
   }
-}
-
-/** A GET on loopback, bounded in time; the body is read whole (admin pages are small). */
-export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

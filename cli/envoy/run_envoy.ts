@@ -3,10 +3,11 @@
 // loaded, restarted with backoff when it dies, drained on Ctrl-C. With --watch, a source change
 // rebuilds the plugin and hands it to the running Envoy through ECDS; a build error or a plugin
 // Envoy refuses keeps the previous one serving.
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { statSync } from "node:fs";
-import type { RunOptions } from "../commands/run.js";
+import type { PluginArgs } from "../plugin_args.js";
 import type { DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
+import { formatBytes, shownPath } from "../format.js";
 import { watchPlugins, type PluginSwap, type WatchedPlugin } from "../watch/watch.js";
 import { EnvoyAgent } from "./agent.js";
 import type { EnvoyPlugin } from "./bootstrap.js";
@@ -24,11 +25,18 @@ export function envoySwap(agent: EnvoyAgent, plugins: EnvoyPlugin[]): PluginSwap
   };
 }
 
+/** `pwasm run --envoy`'s options: the shared plugin options, which Envoy, and whether to watch. */
+export interface RunInEnvoyOptions extends PluginArgs {
+  envoyBin?: string;
+  envoyImage?: string;
+  watch?: boolean;
+}
+
 /**
  * Runs the plugins in Envoy until Ctrl-C. `configFiles[i]`: the file plugin i's `--config @file`
  * came from (watched with --watch).
  */
-export async function runInEnvoy(args: string[], o: RunOptions, configFiles: Array<string | undefined> = []): Promise<void> {
+export async function runInEnvoy(args: string[], o: RunInEnvoyOptions, configFiles: Array<string | undefined> = []): Promise<void> {
   const target = await chooseEnvoy({ bin: o.envoyBin, image: o.envoyImage });
   const proxy = await envoyOptionsFromArgs(args, o);
   // Ctrl-C while Envoy starts: the start gives up and stops Envoy, then pwasm leaves.
@@ -63,7 +71,7 @@ export async function runInEnvoy(args: string[], o: RunOptions, configFiles: Arr
     process.off("SIGTERM", abort);
   }
   for (const [i, p] of proxy.plugins.entries()) {
-    say(`plugin ${i + 1}: ${relative(process.cwd(), String(p.wasm))} (root_id "${p.rootId ?? ""}", ${p.type ?? "http"} filter)`);
+    say(`plugin ${i + 1}: ${shownPath(String(p.wasm))} (root_id "${p.rootId ?? ""}", ${p.type ?? "http"} filter)`);
   }
   say(`Envoy ready on ${agent.url} → ${o.upstream ?? `direct response ${proxy.directResponse?.status ?? 200}`} (plugins loaded, listener accepting)`);
   const container = agent.current && "name" in agent.current ? `; container ${String(agent.current.name)}` : "";
@@ -87,11 +95,11 @@ function watchInEnvoy(agent: EnvoyAgent, args: string[], plugins: EnvoyPlugin[],
     const path = resolve(args[i]!);
     return { options, projectDir: statSync(path).isDirectory() ? path : undefined, configFile: configFiles[i] };
   });
-  const name = (i: number) => relative(process.cwd(), watched[i]!.projectDir ?? String(watched[i]!.options.wasm)) || ".";
-  say(`watching ${watched.map((w, i) => `${name(i)}${w.configFile ? ` and ${relative(process.cwd(), w.configFile)}` : ""}`).join(", ")} for changes`);
+  const name = (i: number) => shownPath(watched[i]!.projectDir ?? String(watched[i]!.options.wasm));
+  say(`watching ${watched.map((w, i) => `${name(i)}${w.configFile ? ` and ${shownPath(w.configFile)}` : ""}`).join(", ")} for changes`);
   return watchPlugins(envoySwap(agent, plugins), watched, {
-    onRebuildStart: (i, what) => say(what === "sources" ? `${name(i)} changed, rebuilding…` : `${relative(process.cwd(), watched[i]!.configFile!)} changed, reloading plugin ${i + 1}…`),
-    onSwapped: (i, d) => say(`Envoy took the new ${name(i)}${d.bytes !== undefined ? ` (${d.bytes.toLocaleString("en-US")} bytes)` : ""} in ${d.ms} ms; new requests use the new VM, requests in flight finish on the old one`),
+    onRebuildStart: (i, what) => say(what === "sources" ? `${name(i)} changed, rebuilding…` : `${shownPath(watched[i]!.configFile!)} changed, reloading plugin ${i + 1}…`),
+    onSwapped: (i, d) => say(`Envoy took the new ${name(i)}${d.bytes !== undefined ? ` (${formatBytes(d.bytes)})` : ""} in ${d.ms} ms; new requests use the new VM, requests in flight finish on the old one`),
     onError: (i, message) => say(`${name(i)} not reloaded, the previous version keeps serving:\n${message}`),
   }, debug);
 }

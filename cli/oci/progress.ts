@@ -1,5 +1,6 @@
 // Upload progress on stderr: one rewritten line on a terminal, or a line per quarter when asked
 // for (--progress) on a pipe. Silent otherwise, so scripts and logs stay clean.
+import { formatSize } from "../format.js";
 
 /** Writes progress for named items. */
 export class ProgressReporter {
@@ -31,11 +32,4 @@ export class ProgressReporter {
     if (this.lineOpen) this.out.write("\n");
     this.lineOpen = false;
   }
-}
-
-/** "3.4 MiB", "812 B". */
-export function formatSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -3,9 +3,10 @@
 // (cli/scaffold/pwasm_source.ts).
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
+import { shownPath } from "../format.js";
 import { PACKAGE_ROOT } from "../package_root.js";
 import { dependencyFromSpec, pwasmDependency, type PwasmDependency } from "./pwasm_source.js";
 
@@ -77,10 +78,10 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   }
   const dir = resolve(options.dir);
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new UserError(`${relative(process.cwd(), dir) || "."} exists and is not a directory`);
+    if (!statSync(dir).isDirectory()) throw new UserError(`${shownPath(dir)} exists and is not a directory`);
     const entries = (await readdir(dir)).filter((e) => e !== ".git");
     if (entries.length > 0 && !options.force) {
-      throw new UserError(`${relative(process.cwd(), dir) || "."} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}); use --force to write into it anyway`);
+      throw new UserError(`${shownPath(dir)} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}); use --force to write into it anyway`);
     }
   }
   const name = packageName(options.name ?? basename(dir));

@@ -1,6 +1,6 @@
 // The quick start's main job works: every sample plugin builds and every demo check passes.
 import { expect, it } from "vitest";
-import { runDemo } from "../../cli/commands/demo.js";
+import { runDemo } from "../../cli/demo/demo.js";
 
 it("pwasm demo sends every request through its plugins as expected", async () => {
   const lines: string[] = [];

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
-import { devProxyOptionsFromArgs, type RunOptions } from "../../cli/commands/run.js";
+import { devProxyOptionsFromArgs, type PluginArgs as RunOptions } from "../../cli/plugin_args.js";
 import { startDevProxy, type DevProxy } from "../../host/proxy/dev_proxy.js";
 import { grpcFrame, GrpcFrameReader } from "../../host/proxy/grpc_transport.js";
 import { OUT, ProxyWat } from "../host/helpers/proxy_wat.js";

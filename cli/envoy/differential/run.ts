@@ -2,7 +2,8 @@
 // where to forward), sends the steps, and collects what a plugin author can observe — responses,
 // what the upstream and the callout targets received, log lines per step, plugin metrics.
 import type { EnvoyBootstrapOptions } from "../bootstrap.js";
-import { sendRequest, tcpExchange } from "./client.js";
+import { sendRequest } from "../../http_client.js";
+import { tcpExchange } from "./client.js";
 import { normalizeLogLine, portNormalizer, type Normalizer } from "./compare.js";
 import type { ProxyObservation, Scenario, ScenarioObservation, StepObservation } from "./scenario.js";
 import { startCalloutTarget, startUpstream, type TestServer } from "./servers.js";

@@ -3,26 +3,14 @@
 // steps (HTTP requests, TCP exchanges, waits). The same scenario runs on the embedded dev proxy and
 // on a real Envoy configured from the same options (`pwasm envoy-config`), and what a plugin author
 // can observe on each is compared (compare.ts).
+import type { HeaderList, HttpRequestSpec } from "../../http_client.js";
 import type { EnvoyBootstrapOptions, EnvoyPlugin, JsonMap } from "../bootstrap.js";
 
 /** Header lists keep order and repeats: a plugin sees both. */
-export type HeaderList = Array<[string, string]>;
+export type { HeaderList };
 
-/** One HTTP request a step sends. */
-export interface ScenarioRequest {
-  method?: string;
-  /** The request target as sent (origin form `/x?y`, or absolute form `http://h/x`). */
-  path?: string;
-  /** Headers in order; `host` defaults to the proxy's address. */
-  headers?: HeaderList | Record<string, string>;
-  /** A body sent with content-length. */
-  body?: string;
-  /** A body sent with chunked transfer encoding, one chunk per entry, `chunkDelayMs` apart. */
-  chunks?: string[];
-  chunkDelayMs?: number;
-  /** Request trailers (chunked encoding). */
-  trailers?: Record<string, string>;
-}
+/** One HTTP request a step sends (the CLI's HTTP client sends it). */
+export type ScenarioRequest = HttpRequestSpec;
 
 /** Facts an HTTP step must show (checked on every target, besides the comparison). */
 export interface HttpExpect {
