@@ -55,6 +55,14 @@ describe("layers", () => {
     expect(crossing("host", ["cli"])).toEqual([]);
   });
 
+  it("no cli/ command imports another; only cli/program.ts imports commands (docs/architecture-cli.md)", () => {
+    const offenders = edges
+      .filter((e) => e.to.startsWith("cli/commands/") && e.from !== "cli/program.ts")
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+    expect(edges.some((e) => e.from === "cli/program.ts" && e.to === "cli/commands/run.ts")).toBe(true);
+  });
+
   it("no import circle between files", () => {
     const found = circles(edges);
     const report = found.map((c) => describeCircle(c, edges)).join("\n");

@@ -9,7 +9,7 @@ import { envoyBootstrap, type JsonMap } from "../../cli/envoy/bootstrap.js";
 import { envoyOptionsFromArgs } from "../../cli/envoy/options.js";
 import { devProxyOptionsFromArgs, type PluginArgs } from "../../cli/plugin_args.js";
 import { startDevProxy, type DevProxy, type DevProxyOptions } from "../../host/proxy/dev_proxy.js";
-import { OUT, ProxyWat } from "../conformance/helpers/proxy_wat.js";
+import { OUT, ProxyWat } from "../host/helpers/proxy_wat.js";
 
 // What the probe reports, in its order: the VM configuration (on_vm_start), then in on_configure
 // the plugin configuration and these properties, then in a request the listener direction (Envoy
