@@ -1,16 +1,11 @@
 // HTTP and gRPC callouts. The host gives every callout to the root context and answers it with
-// the token; the SDK remembers which context made each call and routes the answer there, after
-// proxy_set_effective_context to that context. An answer for a context that is already gone is
-// dropped (logged at debug). The routing code is installed by the first dispatch, so plugins
-// that never make a callout do not carry it.
-import { BaseContext } from "./context";
-import { tableGet } from "./context_table";
+// the token; the SDK remembers which context made each call (by id: this file knows no context
+// classes) and the dispatcher routes the answer there (dispatcher.ts, calloutEvent).
 import { Headers, serializeHeaders } from "./headers";
 import {
   proxy_get_status, proxy_grpc_call, proxy_grpc_cancel, proxy_grpc_close, proxy_grpc_send, proxy_grpc_stream,
-  proxy_http_call, proxy_set_effective_context,
+  proxy_http_call,
 } from "./imports";
-import { logDebug } from "./log";
 import { OUT_AUX, OUT_LEN, OUT_PTR, stage0, stage1, stagedLen0, stagedLen1, takeString } from "./memory";
 import { noteResult } from "./result";
 import { WasmResult } from "./types";
@@ -25,23 +20,16 @@ export enum CalloutEvent {
   GrpcClose = 4,
 }
 
-/** Routes a callout event: (root id, token, event, a, b, c). */
-export type CalloutRouter = (rootId: u32, token: u32, event: u32, a: u32, b: u32, c: u32) => void;
-
-/** The installed router; null until the plugin makes its first callout. */
-export let calloutRouter: CalloutRouter | null = null;
-
 // Callouts in flight: token → the id of the context that made it. Few at a time, so a list.
 class Callout {
   constructor(public token: u32, public contextId: u32, public next: Callout | null) {}
 }
 let inFlight: Callout | null = null;
 
-function track(receiver: BaseContext, result: u32): u32 {
+function track(receiverId: u32, result: u32): u32 {
   if (!noteResult(result)) return 0;
   const token = load<u32>(OUT_PTR);
-  inFlight = new Callout(token, receiver.contextId, inFlight);
-  calloutRouter = routeCallout;
+  inFlight = new Callout(token, receiverId, inFlight);
   return token;
 }
 
@@ -74,28 +62,15 @@ function find(token: u32): u32 {
 // @ts-ignore: decorator
 @inline function isGrpcCallToken(token: u32): bool { return (token & 3) == 1; }
 
-function routeCallout(rootId: u32, token: u32, event: u32, a: u32, b: u32, c: u32): void {
-  // The last event of a callout: an HTTP response, a unary gRPC response, any gRPC close.
+/**
+ * The id of the context that made the callout `token` (0: none the SDK dispatched, e.g. raw
+ * imports, so the root's); forgotten at the callout's last event: an HTTP response, a unary gRPC
+ * response, any gRPC close.
+ */
+export function calloutOwner(token: u32, event: u32): u32 {
   const last = event == CalloutEvent.HttpResponse || event == CalloutEvent.GrpcClose ||
     (event == CalloutEvent.GrpcMessage && isGrpcCallToken(token));
-  const owner = last ? untrack(token) : find(token);
-  // A token the SDK did not dispatch (raw imports) goes to the root.
-  const target = tableGet(owner != 0 ? owner : rootId);
-  if (target === null) {
-    logDebug("pwasm: callout answer dropped: the context that made it is gone");
-    return;
-  }
-  if (target.contextId != rootId) proxy_set_effective_context(target.contextId);
-  deliverCallout(target, token, event, a, b, c);
-}
-
-/** Calls the callback of `ctx` for a callout event. */
-export function deliverCallout(ctx: BaseContext, token: u32, event: u32, a: u32, b: u32, c: u32): void {
-  if (event == CalloutEvent.HttpResponse) ctx.onHttpCallResponse(token, a, b, c);
-  else if (event == CalloutEvent.GrpcInitialMetadata) ctx.onGrpcReceiveInitialMetadata(token, a);
-  else if (event == CalloutEvent.GrpcMessage) ctx.onGrpcReceive(token, a);
-  else if (event == CalloutEvent.GrpcTrailingMetadata) ctx.onGrpcReceiveTrailingMetadata(token, a);
-  else ctx.onGrpcClose(token, a);
+  return last ? untrack(token) : find(token);
 }
 
 // (pointer, length) of optional serialized pairs.
@@ -107,12 +82,12 @@ function pairsOf(headers: Headers | null): ArrayBuffer | null {
 // @ts-ignore: decorator
 @inline function lenOf(b: ArrayBuffer | null): usize { return b !== null ? <usize>b.byteLength : 0; }
 
-/** Sends an HTTP callout for `receiver` (see BaseContext.dispatchHttpCall); the token, or 0 when refused. */
+/** Sends an HTTP callout for the context `receiverId` (see BaseContext.dispatchHttpCall); the token, or 0 when refused. */
 export function httpCallFor(
-  receiver: BaseContext, cluster: string, headers: Headers, body: ArrayBuffer | null,
+  receiverId: u32, cluster: string, headers: Headers, body: ArrayBuffer | null,
   trailers: Headers | null, timeoutMilliseconds: u32,
 ): u32 {
-  return httpCallPairsFor(receiver, cluster, serializeHeaders(headers), body, pairsOf(trailers), timeoutMilliseconds);
+  return httpCallPairsFor(receiverId, cluster, serializeHeaders(headers), body, pairsOf(trailers), timeoutMilliseconds);
 }
 
 /**
@@ -120,7 +95,7 @@ export function httpCallFor(
  * (`serializeHeaders`), for callers that keep headers as bytes.
  */
 export function httpCallPairsFor(
-  receiver: BaseContext, cluster: string, headers: ArrayBuffer, body: ArrayBuffer | null,
+  receiverId: u32, cluster: string, headers: ArrayBuffer, body: ArrayBuffer | null,
   trailers: ArrayBuffer | null, timeoutMilliseconds: u32,
 ): u32 {
   const c = stage0(cluster);
@@ -128,12 +103,12 @@ export function httpCallPairsFor(
     c, stagedLen0, changetype<usize>(headers), <usize>headers.byteLength, ptrOf(body), lenOf(body),
     ptrOf(trailers), lenOf(trailers), timeoutMilliseconds, OUT_PTR,
   );
-  return track(receiver, r);
+  return track(receiverId, r);
 }
 
-/** Starts a unary gRPC call for `receiver` (see BaseContext.dispatchGrpcCall); the token, or 0 when refused. */
+/** Starts a unary gRPC call for the context `receiverId` (see BaseContext.dispatchGrpcCall); the token, or 0 when refused. */
 export function grpcCallFor(
-  receiver: BaseContext, service: string, serviceName: string, method: string,
+  receiverId: u32, service: string, serviceName: string, method: string,
   initialMetadata: Headers | null, message: ArrayBuffer, timeoutMilliseconds: u32,
 ): u32 {
   const svc = encodeString(service);
@@ -144,12 +119,12 @@ export function grpcCallFor(
     changetype<usize>(svc), <usize>svc.byteLength, sn, stagedLen0, mn, stagedLen1, ptrOf(m), lenOf(m),
     changetype<usize>(message), <usize>message.byteLength, timeoutMilliseconds, OUT_PTR,
   );
-  return track(receiver, r);
+  return track(receiverId, r);
 }
 
-/** Opens a gRPC stream for `receiver` (see BaseContext.openGrpcStream); the token, or 0 when refused. */
+/** Opens a gRPC stream for the context `receiverId` (see BaseContext.openGrpcStream); the token, or 0 when refused. */
 export function grpcStreamFor(
-  receiver: BaseContext, service: string, serviceName: string, method: string, initialMetadata: Headers | null,
+  receiverId: u32, service: string, serviceName: string, method: string, initialMetadata: Headers | null,
 ): u32 {
   const svc = encodeString(service);
   const m = pairsOf(initialMetadata);
@@ -158,7 +133,7 @@ export function grpcStreamFor(
   const r = proxy_grpc_stream(
     changetype<usize>(svc), <usize>svc.byteLength, sn, stagedLen0, mn, stagedLen1, ptrOf(m), lenOf(m), OUT_PTR,
   );
-  return track(receiver, r);
+  return track(receiverId, r);
 }
 
 /** Sends a message on a gRPC stream (proxy_grpc_send); `endStream` half-closes it after the message. */

@@ -35,7 +35,7 @@ export class BaseContext {
    * `:authority`. Returns the call's token, or 0 when the host refused it (see `lastResult()`).
    */
   dispatchHttpCall(cluster: string, headers: Headers, body: ArrayBuffer | null, trailers: Headers | null, timeoutMilliseconds: u32): u32 {
-    return httpCallFor(this, cluster, headers, body, trailers, timeoutMilliseconds);
+    return httpCallFor(this.contextId, cluster, headers, body, trailers, timeoutMilliseconds);
   }
 
   /**
@@ -50,7 +50,7 @@ export class BaseContext {
    * {@link onGrpcReceive}; a failure in {@link onGrpcClose}. Returns the token, or 0 when refused.
    */
   dispatchGrpcCall(service: string, serviceName: string, method: string, initialMetadata: Headers | null, message: ArrayBuffer, timeoutMilliseconds: u32): u32 {
-    return grpcCallFor(this, service, serviceName, method, initialMetadata, message, timeoutMilliseconds);
+    return grpcCallFor(this.contextId, service, serviceName, method, initialMetadata, message, timeoutMilliseconds);
   }
 
   /**
@@ -58,7 +58,7 @@ export class BaseContext {
    * Events arrive in the onGrpc* callbacks of this context. Returns the token, or 0 when refused.
    */
   openGrpcStream(service: string, serviceName: string, method: string, initialMetadata: Headers | null): u32 {
-    return grpcStreamFor(this, service, serviceName, method, initialMetadata);
+    return grpcStreamFor(this.contextId, service, serviceName, method, initialMetadata);
   }
 
   /** A gRPC stream's initial metadata arrived (read it with `grpcReceiveInitialMetadata`). */

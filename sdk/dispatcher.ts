@@ -1,11 +1,11 @@
 // Routes the host's callbacks to context objects: roots by id (created from the factory registered
 // for the host's `plugin_root_id`), streams and connections by id. Also paces garbage collection
 // for the minimal runtime, which never collects on its own.
-import { deliverCallout, calloutRouter } from "./callouts";
+import { CalloutEvent, calloutOwner } from "./callouts";
 import { tableGet, tablePut, tableRemove } from "./context_table";
 import { BaseContext, ContextKind, RootContext, StreamContext } from "./context";
-import { proxy_get_property } from "./imports";
-import { logWarn } from "./log";
+import { proxy_get_property, proxy_set_effective_context } from "./imports";
+import { logDebug, logWarn } from "./log";
 import { OUT_LEN, OUT_PTR, hostBytesSinceCollect, releaseStaged, resetHostBytes, stage0, stagedLen0, takeString } from "./memory";
 import { WasmResult } from "./types";
 
@@ -122,16 +122,29 @@ export function logContext(contextId: u32): void {
   if (c !== null) c.onLog();
 }
 
-/** Callout events (proxy_on_http_call_response, proxy_on_grpc_*) for root `rootId`. */
+/**
+ * Callout events (proxy_on_http_call_response, proxy_on_grpc_*) for root `rootId`: to the context
+ * that made the callout, after proxy_set_effective_context to it; to the root for a token the SDK
+ * did not dispatch. An answer for a context that is already gone is dropped (logged at debug).
+ */
 export function calloutEvent(rootId: u32, token: u32, event: u32, a: u32, b: u32, c: u32): void {
-  const router = calloutRouter;
-  if (router !== null) {
-    router(rootId, token, event, a, b, c);
+  const owner = calloutOwner(token, event);
+  const target = tableGet(owner != 0 ? owner : rootId);
+  if (target === null) {
+    logDebug("pwasm: callout answer dropped: the context that made it is gone");
     return;
   }
-  // No callout went through the SDK: the root handles raw tokens itself.
-  const root = getRootContext(rootId);
-  if (root !== null) deliverCallout(root, token, event, a, b, c);
+  if (target.contextId != rootId) proxy_set_effective_context(target.contextId);
+  deliverCallout(target, token, event, a, b, c);
+}
+
+/** Calls the callback of `ctx` for a callout event. */
+function deliverCallout(ctx: BaseContext, token: u32, event: u32, a: u32, b: u32, c: u32): void {
+  if (event == CalloutEvent.HttpResponse) ctx.onHttpCallResponse(token, a, b, c);
+  else if (event == CalloutEvent.GrpcInitialMetadata) ctx.onGrpcReceiveInitialMetadata(token, a);
+  else if (event == CalloutEvent.GrpcMessage) ctx.onGrpcReceive(token, a);
+  else if (event == CalloutEvent.GrpcTrailingMetadata) ctx.onGrpcReceiveTrailingMetadata(token, a);
+  else ctx.onGrpcClose(token, a);
 }
 
 // Minimal-runtime collection pacing: collect after this many finished contexts, or this many data

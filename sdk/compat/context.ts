@@ -123,7 +123,7 @@ export class RootContext extends NativeRootContext {
     origin_context: BaseContext, cb: HttpCallbackFunction,
   ): WasmResultValues {
     const t = trailers.length > 0 ? serializeHeaderPairs(trailers) : null;
-    const token = httpCallPairsFor(this, cluster, serializeHeaderPairs(headers), body.byteLength > 0 ? body : null, t, timeout_milliseconds);
+    const token = httpCallPairsFor(this.contextId, cluster, serializeHeaderPairs(headers), body.byteLength > 0 ? body : null, t, timeout_milliseconds);
     if (token == 0) return <WasmResultValues>lastResult();
     this.http_calls_.set(token, new HttpCallback(origin_context, cb));
     return WasmResultValues.Ok;
