@@ -90,7 +90,7 @@ export function hardLimit(limits: string, name: "Max open files" | "Max processe
 }
 
 /**
- * What podman needs on this machine to start a container (real-envoy.md, "A container engine"):
+ * What podman needs on this machine to start a container (docs/envoy/container.md, "podman as root in a sandbox"):
  * - crun fails on a hybrid cgroup v1 host ("cgroups in hybrid mode not supported"): use runc when
  *   it is installed;
  * - rootful podman without CAP_SYS_RESOURCE (a container or sandbox running pwasm) cannot raise the

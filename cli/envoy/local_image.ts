@@ -1,6 +1,6 @@
 // An Envoy image built on this machine, for hosts that reach no container registry: FROM scratch,
 // the local envoy binary plus the shared libraries `ldd` names, a minimal /etc/passwd and
-// /etc/group and a /tmp, imported with `<engine> import` (real-envoy.md, "A container engine").
+// /etc/group and a /tmp, imported with `<engine> import` (docs/envoy/container.md, "A local image").
 import { execFile } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
