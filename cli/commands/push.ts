@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { Option, type Command } from "commander";
 import { UserError } from "../errors.js";
-import { validateModule } from "../../host/vm/validate.js";
+import { validateModule } from "../../host/plugin/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { kubeName } from "../manifest/wasmplugin.js";

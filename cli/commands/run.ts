@@ -3,8 +3,8 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import inspector from "node:inspector";
 import { relative, resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { formatEnvoyLog, parseLogLevel } from "../../host/state/logs.js";
-import type { PropertyLiteral } from "../../host/state/stream_info.js";
+import { formatEnvoyLog, parseLogLevel } from "../../host/services/logs.js";
+import type { PropertyLiteral } from "../../host/values/stream_info.js";
 import { startDevProxy, type DevProxy, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { looksLikeWasm } from "../../host/wasm/binary.js";
@@ -16,8 +16,8 @@ import { ENVOY_IMAGE_ENV } from "../envoy/launch.js";
 import { ENVOY_BIN_ENV } from "../envoy/local_envoy.js";
 import { UserError } from "../errors.js";
 import { hostPort, httpUrl, keyValue, positiveInt, repeatable, textOrFile, wholeNumber } from "../options.js";
-import type { NodeInfo } from "../../host/state/envoy_messages.js";
-import type { JsonObject } from "../../host/state/protobuf.js";
+import type { NodeInfo } from "../../host/values/envoy_messages.js";
+import type { JsonObject } from "../../host/values/protobuf.js";
 import { printBuild } from "./build.js";
 
 /** Options of `pwasm run`, as parsed. */

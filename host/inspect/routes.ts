@@ -3,7 +3,7 @@
 // while at least one feed is open; the last one closing stops it.
 import type http from "node:http";
 import type { ProxyWasmHost } from "../host.js";
-import type { Plugin } from "../plugin.js";
+import type { Plugin } from "../plugin/plugin.js";
 import { INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from "./page.js";
 import { LiveRecorder, pluginLabel, type ExchangeJson, type InspectorEvent, type RecorderLimits } from "./recorder.js";
 import type { CalloutTap } from "./tap.js";

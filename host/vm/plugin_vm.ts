@@ -4,12 +4,12 @@
 // shares it (docs/envoy/lifecycle.md), and a trap fails it for good.
 import { type AbiVersion, type LogLevel, WasmResult } from "../abi/constants.js";
 import type { ModuleInfo } from "../wasm/binary.js";
-import { linkImports } from "../imports/registry.js";
-import type { PluginRuntime, VmRuntime } from "./runtime.js";
+import type { HostServices } from "../services/host_services.js";
+import type { PluginRuntime } from "./contexts.js";
 import { RootContextState, type HostContext } from "./contexts.js";
 import { GuestMemory } from "./memory.js";
 import { HostTrap, PluginLoadError, VmFailedError, type VmFailure } from "./errors.js";
-import { formatFailure, symbolizeTrap } from "./backtrace.js";
+import { formatFailure, symbolizeTrap, type CodeMap, type SourcePositionResolver } from "./backtrace.js";
 import { CallbackDeadline, CallbackTimeLimitError } from "./callback_deadline.js";
 
 /** What a VM is doing; host functions check it (Envoy restricts calls during init and in malloc). */
@@ -25,6 +25,43 @@ export const enum VmPhase {
 
 /** An exported callback: numbers in, a number (or nothing) out. i64 results would be bigint. */
 type Callback = (...args: number[]) => number | undefined;
+
+// What a VM needs from the module it runs: the VM-level settings every plugin in it shares. Envoy
+// runs every plugin with the same vm_id, VM configuration and code in one VM per thread
+// (docs/envoy/lifecycle.md), so a VM has one module-level owner (plugin/base_vm.ts) and one or
+// more plugins (contexts.ts PluginRuntime).
+/** The module side of a VM: what every plugin sharing it shares. */
+export interface VmRuntime {
+  readonly services: HostServices;
+  readonly memoryLimitBytes: number;
+  readonly sourceMap: SourcePositionResolver | undefined;
+  /** How the host's rewrites moved the module's code (trap offsets are mapped back). */
+  readonly codeMap: CodeMap;
+  /** The module's loops are instrumented: its calls stop after callbackTimeLimitMs (callback_deadline.ts). */
+  readonly deadlines: boolean;
+  /** Wall-clock limit of one call into the guest, ms (0: none). */
+  readonly callbackTimeLimitMs: number;
+  /** `vm_config.vm_id`: scopes shared data and queues. */
+  readonly vmId: string;
+  /** `vm_config.configuration`, delivered to proxy_on_vm_start. */
+  readonly vmConfiguration: Buffer;
+  /** WASI environment of the VM. */
+  readonly environment: ReadonlyArray<[string, string]>;
+  /**
+   * Writes a line from the VM's own context (module initialization, before any root context
+   * exists): Envoy prints it with no plugin prefix.
+   */
+  log(level: LogLevel, message: string): void;
+  /** Writes one of the host's own messages about this VM (Envoy's `[wasm]` lines, no `wasm log`). */
+  report(level: LogLevel, message: string): void;
+  /** Called once when the VM fails. */
+  onVmFailed(vm: PluginVm): void;
+  /**
+   * The import object of a new instance: the host-function table (imports/registry.ts), which
+   * sits above the VM layer and is therefore handed in here.
+   */
+  linkImports(vm: PluginVm): WebAssembly.Imports;
+}
 
 /** Envoy's default cap on guest memory. */
 export const DEFAULT_MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024;
@@ -92,7 +129,7 @@ export class PluginVm {
    * cannot be instantiated, and VmFailedError when initialization traps.
    */
   instantiate(): void {
-    const imports = linkImports(this);
+    const imports = this.runtime.linkImports(this);
     if (this.deadline) Object.assign(imports, this.deadline.imports());
     this.phase = VmPhase.Instantiating;
     this.enter("start");
@@ -173,6 +210,14 @@ export class PluginVm {
     const ctx = this.effective ?? this.active;
     if (ctx) ctx.root.plugin.log(level, message, ctx.kind === "root");
     else this.runtime.log(level, message);
+  }
+
+  /**
+   * The context host functions act on: the one proxy_set_effective_context chose (else the running
+   * callback's, which every call into the guest sets), or the first root outside any callback.
+   */
+  effectiveContext(): HostContext {
+    return this.effective ?? this.root;
   }
 
   /** Allocates the next context id of this VM (root first, then streams from 2). */

@@ -24,9 +24,8 @@ import { VmFailedError } from "../vm/errors.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
 import { EMPTY, FilterManager, type Direction, type HttpStreamOptions, type HttpStreamSink } from "./filter_manager.js";
-import { HeaderMap, REQUEST_TRAILERS_INLINE, RESPONSE_TRAILERS_INLINE } from "./header_map.js";
-import type { PropertyScope } from "./properties.js";
-import type { StreamInfo } from "./stream_info.js";
+import { HeaderMap, REQUEST_TRAILERS_INLINE, RESPONSE_TRAILERS_INLINE } from "../values/header_map.js";
+import type { PropertyScope, StreamInfo } from "../values/stream_info.js";
 
 export type { HttpStreamOptions, HttpStreamSink } from "./filter_manager.js";
 

@@ -5,13 +5,23 @@
 // plugin with its own root context in it.
 import { createHash } from "node:crypto";
 import type { LogLevel } from "../abi/constants.js";
-import type { HostServices } from "../services.js";
+import type { HostServices } from "../services/host_services.js";
 import type { ModuleInfo } from "../wasm/binary.js";
-import type { CodeMap, SourcePositionResolver } from "./backtrace.js";
-import type { RootContextState } from "./contexts.js";
-import { PluginVm } from "./plugin_vm.js";
-import type { PluginRuntime, VmRuntime } from "./runtime.js";
+import type { CodeMap, SourcePositionResolver } from "../vm/backtrace.js";
+import type { RootContextState } from "../vm/contexts.js";
+import { linkImports } from "../imports/registry.js";
+import { PluginVm, type VmRuntime } from "../vm/plugin_vm.js";
+import type { PluginRuntime } from "../vm/contexts.js";
 import type { CompiledModule } from "./validate.js";
+
+/** A host as plugins load into it: its services, and the modules its plugins run by VM key. */
+export interface PluginHost extends HostServices {
+  /**
+   * The modules plugins run, by VM key (vm_id, VM configuration, code): plugins with the same key
+   * share their VMs, as in Envoy.
+   */
+  readonly baseVms: Map<string, BaseVm>;
+}
 
 /** Where a VM runs: Envoy's main thread, or worker N. */
 export type VmThread = "main" | number;
@@ -78,6 +88,10 @@ export class BaseVm implements VmRuntime {
     this.services.logs.write({ level, message, plugin: "", rootId: "", vmId: "", time: Date.now(), source: "host" });
   }
 
+  linkImports(vm: PluginVm): WebAssembly.Imports {
+    return linkImports(vm);
+  }
+
   onVmFailed(vm: PluginVm): void {
     for (const root of vm.roots.values()) root.plugin.onVmFailed(vm, root);
     this.stopVm(vm);
@@ -141,7 +155,7 @@ export class BaseVm implements VmRuntime {
       // A root that refused to start leaves the VM with nothing running for it.
       const root = vm.roots.get(plugin.key);
       if (root && root !== known) {
-        if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(vm, root, 0);
+        if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(root, 0);
         for (const c of root.callouts.values()) c.cancel();
         root.callouts.clear();
         vm.roots.delete(plugin.key);

@@ -4,68 +4,9 @@
 // once both sides closed. The transport behind them is pluggable: scripted by the test API, real
 // HTTP/2 in the dev proxy.
 import { WasmResult } from "../abi/constants.js";
-import type { HeaderMap } from "./header_map.js";
+import type { GrpcCallHandle, GrpcEvents, GrpcStreamHandle } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
-
-/** A gRPC callout as the plugin made it. */
-export interface GrpcCalloutRequest {
-  /** Cluster the call goes to: the `service` argument, or its GrpcService's `envoy_grpc.cluster_name`. */
-  cluster: string;
-  /** The raw `service` bytes (a cluster name, or a serialized envoy.config.core.v3.GrpcService). */
-  service: Buffer;
-  /** Fully qualified service name, e.g. `helloworld.Greeter`. */
-  serviceName: string;
-  /** Method name, e.g. `SayHello`. */
-  method: string;
-  /** Initial metadata (byte strings, keys lower-cased). */
-  initialMetadata: HeaderMap;
-  /** The request message (unary calls only; streams send with proxy_grpc_send). */
-  message: Buffer;
-  /** Timeout in ms (unary calls; 0 = none). */
-  timeoutMs: number;
-}
-
-/** What a transport reports about a call or stream. Each may be called from any event-loop turn. */
-export interface GrpcEvents {
-  /** Stream: the server's initial metadata. */
-  initialMetadata(metadata: HeaderMap): void;
-  /** Call: the response (ends the call). Stream: one message. */
-  message(message: Buffer): void;
-  /** Stream: the server's trailing metadata. */
-  trailingMetadata(metadata: HeaderMap): void;
-  /** Call: a failure. Stream: the remote close. `status` is the gRPC status code. */
-  close(status: number, message: string): void;
-}
-
-/** A unary call in flight. */
-export interface GrpcCallHandle {
-  /** Cancels the call; no event follows. */
-  cancel(): void;
-}
-
-/** A stream in flight. */
-export interface GrpcStreamHandle {
-  /** Sends a message; `endStream` half-closes after it. */
-  send(message: Buffer, endStream: boolean): void;
-  /** Half-closes the stream from the plugin's side (the server may still answer). */
-  close(): void;
-  /** Resets the stream; no event follows. */
-  reset(): void;
-}
-
-/** Sends gRPC callouts somewhere: scripted by tests, real HTTP/2 in the dev proxy. */
-export interface GrpcTransport {
-  /** False for an unknown cluster (proxy_grpc_call/stream answer PARSE_FAILURE, as Envoy does). */
-  hasCluster(cluster: string): boolean;
-  /** Starts a unary call; undefined when the send is refused (INTERNAL_FAILURE, no callback). */
-  call(request: GrpcCalloutRequest, token: number, events: GrpcEvents): GrpcCallHandle | undefined;
-  /** Opens a stream; undefined when refused (INTERNAL_FAILURE). */
-  stream(request: GrpcCalloutRequest, token: number, events: GrpcEvents): GrpcStreamHandle | undefined;
-}
-
-/** A transport that knows no cluster (the default of a host without gRPC upstreams). */
-export const NO_GRPC: GrpcTransport = { hasCluster: () => false, call: () => undefined, stream: () => undefined };
 
 /** Token kinds in the low two bits (Envoy): 1 gRPC call, 2 gRPC stream. */
 export const GRPC_CALL_KIND = 1;

@@ -11,8 +11,7 @@ import { HostContext, type RootContextState } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
-import type { PropertyScope } from "./properties.js";
-import type { StreamInfo } from "./stream_info.js";
+import type { PropertyScope, StreamInfo } from "../values/stream_info.js";
 
 /** Where the bytes a plugin lets through go. */
 export interface TcpConnectionSink {
