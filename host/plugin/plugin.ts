@@ -14,6 +14,7 @@ import type { CodeMap, SourcePositionResolver } from "../vm/backtrace.js";
 import { BaseVm, vmKey, type PluginHost, type VmThread } from "./base_vm.js";
 import type { PluginRuntime, RootContextState } from "../vm/contexts.js";
 import { PluginLoadError, VmFailedError, type VmFailure } from "../vm/errors.js";
+import * as guest from "../vm/guest.js";
 import { DEFAULT_MEMORY_LIMIT_BYTES, type PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy, ResolvedPluginConfig } from "../vm/runtime.js";
 import { SourceMapError, WasmSourceMap } from "../vm/source_map.js";
@@ -355,15 +356,34 @@ export class Plugin implements PluginRuntime {
   }
 
   deliverTick(vm: PluginVm, root: RootContextState): void {
-    this.deliver(vm, root, "proxy_on_tick", root.id);
+    this.deliver(vm, root, guest.onTick);
   }
 
   deliverQueueReady(vm: PluginVm, root: RootContextState, queueId: number): void {
-    this.deliver(vm, root, "proxy_on_queue_ready", root.id, queueId);
+    this.deliver(vm, root, (r) => guest.onQueueReady(r, queueId));
+  }
+
+  /**
+   * Delivers proxy_on_foreign_function(functionId) to the plugin's root in its first healthy
+   * worker VM, with `args` readable as buffer FOREIGN_FUNCTION_ARGUMENTS — as an embedder's own
+   * foreign-function bridge would. ABI 0.1.0 has no such callback: Envoy never calls it there.
+   */
+  deliverForeignFunction(functionId: number, args: Buffer): void {
+    for (const w of this.workers) {
+      const { vm, root } = w;
+      if (!vm || !root || vm.failure || vm.abiVersion === "0.1.0") continue;
+      root.foreignCallArgs = args;
+      try {
+        this.deliver(vm, root, (r) => guest.onForeignFunction(r, functionId, args.length));
+      } finally {
+        root.foreignCallArgs = undefined;
+      }
+      return;
+    }
   }
 
   deleteRoot(vm: PluginVm, root: RootContextState): void {
-    this.deliver(vm, root, "proxy_on_delete", root.id);
+    this.deliver(vm, root, guest.onDelete);
     this.stopRoot(vm, root);
     vm.contexts.delete(root.id);
     if (vm.roots.get(this.key) === root) vm.roots.delete(this.key);
@@ -377,10 +397,10 @@ export class Plugin implements PluginRuntime {
   }
 
   // A root-level callback: a trap fails the VM (already logged); nothing to throw to.
-  private deliver(vm: PluginVm, root: RootContextState, name: string, a: number, b?: number): void {
+  private deliver(vm: PluginVm, root: RootContextState, callback: (root: RootContextState) => void): void {
     if (vm.failure || !vm.contexts.has(root.id)) return;
     try {
-      vm.call(name, root, a, b);
+      callback(root);
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
     }
@@ -411,8 +431,7 @@ export class Plugin implements PluginRuntime {
       if (!vm || !root || vm.failure || !vm.contexts.has(root.id)) continue;
       if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(root, 0);
       try {
-        const done = vm.call("proxy_on_done", root, root.id, 0, 0, 0, 0, 1);
-        if (done !== 0) this.deleteRoot(vm, root);
+        if (guest.onDone(root)) this.deleteRoot(vm, root);
         else root.pendingDone = true;
       } catch (err) {
         if (!(err instanceof VmFailedError)) throw err;

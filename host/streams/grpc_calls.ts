@@ -6,6 +6,7 @@
 import { WasmResult } from "../abi/constants.js";
 import type { GrpcCallHandle, GrpcEvents, GrpcStreamHandle } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
+import * as guest from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 
 /** Token kinds in the low two bits (Envoy): 1 gRPC call, 2 gRPC stream. */
@@ -75,7 +76,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
     initialMetadata: (metadata) => deliver(() => {
       root.grpcInitialMetadata = metadata;
       try {
-        vm.call("proxy_on_grpc_receive_initial_metadata", root, root.id, c.token, metadata.count);
+        guest.onGrpcReceiveInitialMetadata(root, c.token, metadata.count);
       } finally {
         root.grpcInitialMetadata = undefined;
       }
@@ -85,7 +86,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
       if (isCall) forgetGrpcCallout(c);
       root.grpcReceiveBuffer = message;
       try {
-        vm.call("proxy_on_grpc_receive", root, root.id, c.token, message.length);
+        guest.onGrpcReceive(root, c.token, message.length);
       } finally {
         root.grpcReceiveBuffer = undefined;
       }
@@ -93,7 +94,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
     trailingMetadata: (metadata) => deliver(() => {
       root.grpcTrailingMetadata = metadata;
       try {
-        vm.call("proxy_on_grpc_receive_trailing_metadata", root, root.id, c.token, metadata.count);
+        guest.onGrpcReceiveTrailingMetadata(root, c.token, metadata.count);
       } finally {
         root.grpcTrailingMetadata = undefined;
       }
@@ -104,7 +105,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
       if (isCall || c.localClosed) forgetGrpcCallout(c);
       root.status = { code: status >>> 0, message };
       try {
-        vm.call("proxy_on_grpc_close", root, root.id, c.token, status >>> 0);
+        guest.onGrpcClose(root, c.token, status);
       } finally {
         root.status = { code: root.status.code, message: "" };
       }

@@ -21,6 +21,7 @@ import {
 } from "../abi/constants.js";
 import type { LocalReply } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
+import * as guest from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
 import { EMPTY, FilterManager, type Direction, type HttpStreamOptions, type HttpStreamSink } from "./filter_manager.js";
@@ -129,7 +130,7 @@ export class HttpStream extends FilterManager {
       if (this.options.completionOrder === "done-log-delete" && this.created) this.done();
       if (requestComplete) {
         this.logPhase = true;
-        vm.call("proxy_on_log", this, this.id);
+        guest.onLog(this);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -148,7 +149,7 @@ export class HttpStream extends FilterManager {
     try {
       if (vm && !vm.failure && !this.bypass && this.created) {
         this.done();
-        vm.call("proxy_on_delete", this, this.id);
+        guest.onDelete(this);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -159,14 +160,14 @@ export class HttpStream extends FilterManager {
   private done(): void {
     if (this.doneCalled) return;
     this.doneCalled = true;
-    this.vm.call("proxy_on_done", this, this.id, 0, 0, 0, 0, 1);
+    guest.onDone(this);
   }
 
   private ensureCreated(): void {
     if (this.created) return;
     this.created = true;
     this.vm.contexts.set(this.id, this);
-    this.vm.call("proxy_on_context_create", this, this.id, this.root.id);
+    guest.onContextCreate(this, this.root.id);
   }
 
   private release(): void {
@@ -189,7 +190,7 @@ export class HttpStream extends FilterManager {
     // Envoy skips a filter whose context never came to be (it saw no request headers).
     if (!d.isRequest && !this.created && this.healthy()) return FilterHeadersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterHeadersStatus.Continue : undefined;
-    const raw = this.invoke(d.isRequest ? "proxy_on_request_headers" : "proxy_on_response_headers", d.headers!.count, endOfStream ? 1 : 0);
+    const raw = this.invoke(d.isRequest ? guest.onRequestHeaders : guest.onResponseHeaders, d.headers!.count, endOfStream);
     if (raw === undefined) return undefined;
     if (d.isRequest) this.lastActions.requestHeaders = raw;
     else this.lastActions.responseHeaders = raw;
@@ -219,7 +220,7 @@ export class HttpStream extends FilterManager {
     d.callbackEndOfStream = endOfStream;
     let raw: number | undefined;
     try {
-      raw = this.invoke(d.isRequest ? "proxy_on_request_body" : "proxy_on_response_body", d.bufferingBody ? d.buffered.length : chunk.length, endOfStream ? 1 : 0);
+      raw = this.invoke(d.isRequest ? guest.onRequestBody : guest.onResponseBody, d.bufferingBody ? d.buffered.length : chunk.length, endOfStream);
     } finally {
       d.inBodyCallback = false;
     }
@@ -234,7 +235,7 @@ export class HttpStream extends FilterManager {
     if (!this.created && this.healthy()) return FilterTrailersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterTrailersStatus.Continue : undefined;
     d.trailersVisible = true;
-    const raw = this.invoke(d.isRequest ? "proxy_on_request_trailers" : "proxy_on_response_trailers", d.trailers!.count);
+    const raw = this.invoke(d.isRequest ? guest.onRequestTrailers : guest.onResponseTrailers, d.trailers!.count, false);
     if (raw === undefined) return undefined;
     if (d.isRequest) this.lastActions.requestTrailers = raw;
     else this.lastActions.responseTrailers = raw;
@@ -280,10 +281,10 @@ export class HttpStream extends FilterManager {
 
   // Calls a stream callback; undefined when the VM failed during it, which fails this stream
   // whatever the failure policy (the policy decides what later events and streams meet).
-  private invoke(name: string, a: number, b?: number): number | undefined {
+  private invoke(callback: (ctx: HttpStream, size: number, endOfStream: boolean) => number, size: number, endOfStream: boolean): number | undefined {
     try {
       this.ensureCreated();
-      return this.vm.call(name, this, this.id, a, b);
+      return callback(this, size, endOfStream);
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
       this.failStream();

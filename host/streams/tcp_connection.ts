@@ -7,8 +7,9 @@
 // proxy_on_upstream_connection_close(UNKNOWN); the downstream close (LOCAL or REMOTE) ends the
 // connection: proxy_on_done, proxy_on_log, proxy_on_delete, once (Envoy's order for connections).
 import { BufferType, PeerType, StreamType, WasmResult } from "../abi/constants.js";
-import { HostContext, type RootContextState } from "../vm/contexts.js";
+import { HostContext } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
+import * as guest from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
 import type { PropertyScope, StreamInfo } from "../values/stream_info.js";
@@ -84,8 +85,8 @@ export class TcpConnection extends HostContext {
     const raw = this.invoke(() => {
       this.created = true;
       this.vm.contexts.set(this.id, this);
-      this.vm.call("proxy_on_context_create", this, this.id, this.vm.root.id);
-      return this.vm.call("proxy_on_new_connection", this, this.id);
+      guest.onContextCreate(this, this.root.id);
+      return guest.onNewConnection(this);
     });
     if (raw !== undefined) this.lastActions.newConnection = raw;
   }
@@ -107,7 +108,7 @@ export class TcpConnection extends HostContext {
   downstreamClose(peer: number = PeerType.Remote): void {
     if (this.downstreamClosed || this.completed) return;
     this.downstreamClosed = true;
-    if (this.usable()) this.invoke(() => this.vm.call("proxy_on_downstream_connection_close", this, this.id, peer));
+    if (this.usable()) this.invoke(() => (guest.onDownstreamConnectionClose(this, peer), 0));
     this.finish();
   }
 
@@ -115,7 +116,7 @@ export class TcpConnection extends HostContext {
   upstreamClose(peer: number = PeerType.Unknown): void {
     if (this.upstreamClosed || this.completed) return;
     this.upstreamClosed = true;
-    if (this.usable()) this.invoke(() => this.vm.call("proxy_on_upstream_connection_close", this, this.id, peer));
+    if (this.usable()) this.invoke(() => (guest.onUpstreamConnectionClose(this, peer), 0));
     if (this.downstreamClosed) this.finish();
   }
 
@@ -156,7 +157,7 @@ export class TcpConnection extends HostContext {
     flow.visible = true;
     const raw = this.invoke(() => {
       try {
-        return this.vm.call(fromClient ? "proxy_on_downstream_data" : "proxy_on_upstream_data", this, this.id, flow.held.length, flow.ended ? 1 : 0);
+        return (fromClient ? guest.onDownstreamData : guest.onUpstreamData)(this, flow.held.length, flow.ended);
       } finally {
         // Envoy keeps the buffer readable while the filter holds it (e.g. for continue from a tick).
         flow.visible = false;
@@ -209,11 +210,11 @@ export class TcpConnection extends HostContext {
     // No end time: a connection never completes a request (request.duration is NOT_FOUND in its
     // on_log, as in Envoy: docs/envoy/lifecycle.md, "TCP").
     if (this.created && this.vm && !this.vm.failure && !this.failed) {
-      const id = this.id;
       this.invoke(() => {
-        this.vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
-        this.vm.call("proxy_on_log", this, id);
-        return this.vm.call("proxy_on_delete", this, id);
+        guest.onDone(this);
+        guest.onLog(this);
+        guest.onDelete(this);
+        return 0;
       });
     }
     if (this.created && this.vm) this.vm.contexts.delete(this.id);

@@ -5,8 +5,7 @@
 import { type AbiVersion, type LogLevel, WasmResult } from "../abi/constants.js";
 import type { ModuleInfo } from "../wasm/binary.js";
 import type { HostServices } from "../services/host_services.js";
-import type { PluginRuntime } from "./contexts.js";
-import { RootContextState, type HostContext } from "./contexts.js";
+import type { HostContext, RootContextState } from "./contexts.js";
 import { GuestMemory } from "./memory.js";
 import { HostTrap, PluginLoadError, VmFailedError, type VmFailure } from "./errors.js";
 import { formatFailure, symbolizeTrap, type CodeMap, type SourcePositionResolver } from "./backtrace.js";
@@ -164,45 +163,6 @@ export class PluginVm {
   }
 
   /**
-   * Starts `plugin` in this VM as Envoy's WasmBase::start and configure do: its root context
-   * (a new one, or the one a plugin with the same key already has here) gets
-   * proxy_on_context_create, proxy_on_vm_start and proxy_on_configure. Throws PluginLoadError
-   * when the plugin refuses to start or its configuration, VmFailedError when it traps.
-   */
-  startRoot(plugin: PluginRuntime): RootContextState {
-    let root = this.roots.get(plugin.key);
-    if (!root) {
-      root = new RootContextState(this, this.newContextId(), plugin);
-      this.roots.set(plugin.key, root);
-      this.contexts.set(root.id, root);
-    }
-    this.call("proxy_on_context_create", root, root.id, 0);
-    const vmConfig = this.runtime.vmConfiguration;
-    root.vmConfiguration = vmConfig;
-    let started: number;
-    try {
-      started = this.call("proxy_on_vm_start", root, root.id, vmConfig.length, undefined, undefined, undefined, 1);
-    } finally {
-      root.vmConfiguration = undefined;
-    }
-    if (started === 0) throw new PluginLoadError("Wasm VM failed to start: proxy_on_vm_start returned false");
-    if (!this.configure(root, plugin.config.configuration)) {
-      throw new PluginLoadError("Wasm VM failed to configure: proxy_on_configure returned false (configuration rejected)");
-    }
-    return root;
-  }
-
-  /** Delivers a (new) plugin configuration to a root; false when the plugin rejects it. */
-  configure(root: RootContextState, configuration: Buffer): boolean {
-    root.pluginConfiguration = configuration;
-    try {
-      return this.call("proxy_on_configure", root, root.id, configuration.length, undefined, undefined, undefined, 1) !== 0;
-    } finally {
-      root.pluginConfiguration = undefined;
-    }
-  }
-
-  /**
    * Writes a line the guest logged (proxy_log, WASI stdout/stderr) with the prefix of the plugin
    * whose context is running; none during module initialization (Envoy's VM context).
    */
@@ -237,15 +197,13 @@ export class PluginVm {
   }
 
   /**
-   * Calls an exported callback for `ctx`. Missing exports return `missing`. The effective context
-   * is reset to `ctx` for the call (Envoy resets it at every host→module call); actions deferred by
-   * host functions (continue, local reply) run once the outermost call returns, even if it trapped.
-   * A trap fails the VM and throws VmFailedError.
+   * Calls the exported callback `name` for `ctx` with (ctx.id, b, c, d, e): the path of every call
+   * into the guest, made through its typed wrappers in guest.ts. A missing export returns
+   * `missing`. The effective context is reset to `ctx` for the call (Envoy resets it at every
+   * host→module call); actions deferred by host functions (continue, local reply) run once the
+   * outermost call returns, even if it trapped. A trap fails the VM and throws VmFailedError.
    */
-  call(
-    name: string, ctx: HostContext | undefined,
-    a?: number, b?: number, c?: number, d?: number, e?: number, missing = 0,
-  ): number {
+  call(name: string, ctx: HostContext, missing: number, b = 0, c = 0, d = 0, e = 0): number {
     if (this.failure) throw new VmFailedError(this.failure);
     const fn = this.callbacks.get(name);
     if (!fn) {
@@ -268,7 +226,7 @@ export class PluginVm {
     let result: number | undefined;
     let trapped = false;
     try {
-      result = fn(a ?? 0, b ?? 0, c ?? 0, d ?? 0, e ?? 0);
+      result = fn(ctx.id, b, c, d, e);
     } catch (err) {
       this.fail(name, err);
       trapped = true;
