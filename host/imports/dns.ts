@@ -7,7 +7,7 @@ import { WasmResult } from "../abi/constants.js";
 import type { DnsAnswer } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
-import * as guest from "../vm/guest.js";
+import { onResolveDns } from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
 
@@ -29,7 +29,7 @@ function deliver(vm: PluginVm, root: RootContextState, token: number, answers: D
   const data = answers ? encodeDnsAnswers(answers) : Buffer.alloc(0);
   root.foreignCallArgs = data;
   try {
-    guest.onResolveDns(root, token, data.length);
+    onResolveDns(root, token, data.length);
   } catch (err) {
     if (!(err instanceof VmFailedError)) throw err;
   } finally {

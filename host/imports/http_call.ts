@@ -5,7 +5,7 @@ import { decodePairs } from "../abi/pairs.js";
 import { HeaderMap, REQUEST_HEADERS_INLINE, REQUEST_TRAILERS_INLINE } from "../values/header_map.js";
 import type { HttpCalloutResult } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
-import * as guest from "../vm/guest.js";
+import { onHttpCallResponse } from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
 
@@ -17,7 +17,7 @@ export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, to
     // message is cleared after the callback, the code stays.
     root.status = { code: WasmResult.BrokenConnection, message: result.reset };
     try {
-      guest.onHttpCallResponse(root, token, 0, 0, 0);
+      onHttpCallResponse(root, token, 0, 0, 0);
     } finally {
       root.status = { code: root.status.code, message: "" };
     }
@@ -26,7 +26,7 @@ export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, to
   // A successful callout leaves proxy_get_status alone (its HTTP status is the `:status` header).
   root.calloutResponse = result;
   try {
-    guest.onHttpCallResponse(root, token, result.headers.count, result.body.length, result.trailers.count);
+    onHttpCallResponse(root, token, result.headers.count, result.body.length, result.trailers.count);
   } finally {
     root.calloutResponse = undefined;
   }

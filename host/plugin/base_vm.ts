@@ -11,7 +11,7 @@ import type { CodeMap, SourcePositionResolver } from "../vm/backtrace.js";
 import { linkImports } from "../imports/registry.js";
 import { PluginVm, type VmRuntime } from "../vm/plugin_vm.js";
 import { RootContextState, type PluginRuntime } from "../vm/contexts.js";
-import * as guest from "../vm/guest.js";
+import { onConfigure, onContextCreate, onVmStart } from "../vm/guest.js";
 import { PluginLoadError } from "../vm/errors.js";
 import type { CompiledModule } from "./validate.js";
 
@@ -210,12 +210,12 @@ function startRoot(vm: PluginVm, plugin: PluginRuntime): RootContextState {
     vm.roots.set(plugin.key, root);
     vm.contexts.set(root.id, root);
   }
-  guest.onContextCreate(root, 0);
+  onContextCreate(root, 0);
   const vmConfig = vm.runtime.vmConfiguration;
   root.vmConfiguration = vmConfig;
   let started: boolean;
   try {
-    started = guest.onVmStart(root, vmConfig.length);
+    started = onVmStart(root, vmConfig.length);
   } finally {
     root.vmConfiguration = undefined;
   }
@@ -230,7 +230,7 @@ function startRoot(vm: PluginVm, plugin: PluginRuntime): RootContextState {
 export function configureRoot(root: RootContextState, configuration: Buffer): boolean {
   root.pluginConfiguration = configuration;
   try {
-    return guest.onConfigure(root, configuration.length);
+    return onConfigure(root, configuration.length);
   } finally {
     root.pluginConfiguration = undefined;
   }

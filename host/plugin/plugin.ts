@@ -14,7 +14,7 @@ import type { CodeMap, SourcePositionResolver } from "../vm/backtrace.js";
 import { BaseVm, vmKey, type PluginHost, type VmThread } from "./base_vm.js";
 import type { PluginRuntime, RootContextState } from "../vm/contexts.js";
 import { PluginLoadError, VmFailedError, type VmFailure } from "../vm/errors.js";
-import * as guest from "../vm/guest.js";
+import { onDelete, onDone, onForeignFunction, onQueueReady, onTick } from "../vm/guest.js";
 import { DEFAULT_MEMORY_LIMIT_BYTES, type PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy, ResolvedPluginConfig } from "../vm/runtime.js";
 import { SourceMapError, WasmSourceMap } from "../vm/source_map.js";
@@ -356,11 +356,11 @@ export class Plugin implements PluginRuntime {
   }
 
   deliverTick(vm: PluginVm, root: RootContextState): void {
-    this.deliver(vm, root, guest.onTick);
+    this.deliver(vm, root, onTick);
   }
 
   deliverQueueReady(vm: PluginVm, root: RootContextState, queueId: number): void {
-    this.deliver(vm, root, (r) => guest.onQueueReady(r, queueId));
+    this.deliver(vm, root, (r) => onQueueReady(r, queueId));
   }
 
   /**
@@ -374,7 +374,7 @@ export class Plugin implements PluginRuntime {
       if (!vm || !root || vm.failure || vm.abiVersion === "0.1.0") continue;
       root.foreignCallArgs = args;
       try {
-        this.deliver(vm, root, (r) => guest.onForeignFunction(r, functionId, args.length));
+        this.deliver(vm, root, (r) => onForeignFunction(r, functionId, args.length));
       } finally {
         root.foreignCallArgs = undefined;
       }
@@ -383,7 +383,7 @@ export class Plugin implements PluginRuntime {
   }
 
   deleteRoot(vm: PluginVm, root: RootContextState): void {
-    this.deliver(vm, root, guest.onDelete);
+    this.deliver(vm, root, onDelete);
     this.stopRoot(vm, root);
     vm.contexts.delete(root.id);
     if (vm.roots.get(this.key) === root) vm.roots.delete(this.key);
@@ -431,7 +431,7 @@ export class Plugin implements PluginRuntime {
       if (!vm || !root || vm.failure || !vm.contexts.has(root.id)) continue;
       if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(root, 0);
       try {
-        if (guest.onDone(root)) this.deleteRoot(vm, root);
+        if (onDone(root)) this.deleteRoot(vm, root);
         else root.pendingDone = true;
       } catch (err) {
         if (!(err instanceof VmFailedError)) throw err;

@@ -6,7 +6,7 @@
 import { WasmResult } from "../abi/constants.js";
 import type { GrpcCallHandle, GrpcEvents, GrpcStreamHandle } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
-import * as guest from "../vm/guest.js";
+import { onGrpcClose, onGrpcReceive, onGrpcReceiveInitialMetadata, onGrpcReceiveTrailingMetadata } from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 
 /** Token kinds in the low two bits (Envoy): 1 gRPC call, 2 gRPC stream. */
@@ -76,7 +76,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
     initialMetadata: (metadata) => deliver(() => {
       root.grpcInitialMetadata = metadata;
       try {
-        guest.onGrpcReceiveInitialMetadata(root, c.token, metadata.count);
+        onGrpcReceiveInitialMetadata(root, c.token, metadata.count);
       } finally {
         root.grpcInitialMetadata = undefined;
       }
@@ -86,7 +86,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
       if (isCall) forgetGrpcCallout(c);
       root.grpcReceiveBuffer = message;
       try {
-        guest.onGrpcReceive(root, c.token, message.length);
+        onGrpcReceive(root, c.token, message.length);
       } finally {
         root.grpcReceiveBuffer = undefined;
       }
@@ -94,7 +94,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
     trailingMetadata: (metadata) => deliver(() => {
       root.grpcTrailingMetadata = metadata;
       try {
-        guest.onGrpcReceiveTrailingMetadata(root, c.token, metadata.count);
+        onGrpcReceiveTrailingMetadata(root, c.token, metadata.count);
       } finally {
         root.grpcTrailingMetadata = undefined;
       }
@@ -105,7 +105,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
       if (isCall || c.localClosed) forgetGrpcCallout(c);
       root.status = { code: status >>> 0, message };
       try {
-        guest.onGrpcClose(root, c.token, status);
+        onGrpcClose(root, c.token, status);
       } finally {
         root.status = { code: root.status.code, message: "" };
       }

@@ -21,7 +21,10 @@ import {
 } from "../abi/constants.js";
 import type { LocalReply } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
-import * as guest from "../vm/guest.js";
+import {
+  onContextCreate, onDelete, onDone, onLog, onRequestBody, onRequestHeaders, onRequestTrailers, onResponseBody,
+  onResponseHeaders, onResponseTrailers,
+} from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
 import { EMPTY, FilterManager, type Direction, type HttpStreamOptions, type HttpStreamSink } from "./filter_manager.js";
@@ -130,7 +133,7 @@ export class HttpStream extends FilterManager {
       if (this.options.completionOrder === "done-log-delete" && this.created) this.done();
       if (requestComplete) {
         this.logPhase = true;
-        guest.onLog(this);
+        onLog(this);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -149,7 +152,7 @@ export class HttpStream extends FilterManager {
     try {
       if (vm && !vm.failure && !this.bypass && this.created) {
         this.done();
-        guest.onDelete(this);
+        onDelete(this);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -160,14 +163,14 @@ export class HttpStream extends FilterManager {
   private done(): void {
     if (this.doneCalled) return;
     this.doneCalled = true;
-    guest.onDone(this);
+    onDone(this);
   }
 
   private ensureCreated(): void {
     if (this.created) return;
     this.created = true;
     this.vm.contexts.set(this.id, this);
-    guest.onContextCreate(this, this.root.id);
+    onContextCreate(this, this.root.id);
   }
 
   private release(): void {
@@ -190,7 +193,14 @@ export class HttpStream extends FilterManager {
     // Envoy skips a filter whose context never came to be (it saw no request headers).
     if (!d.isRequest && !this.created && this.healthy()) return FilterHeadersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterHeadersStatus.Continue : undefined;
-    const raw = this.invoke(d.isRequest ? guest.onRequestHeaders : guest.onResponseHeaders, d.headers!.count, endOfStream);
+    const count = d.headers!.count;
+    let raw: number | undefined;
+    try {
+      this.ensureCreated();
+      raw = d.isRequest ? onRequestHeaders(this, count, endOfStream) : onResponseHeaders(this, count, endOfStream);
+    } catch (err) {
+      raw = this.callbackFailed(err);
+    }
     if (raw === undefined) return undefined;
     if (d.isRequest) this.lastActions.requestHeaders = raw;
     else this.lastActions.responseHeaders = raw;
@@ -218,9 +228,13 @@ export class HttpStream extends FilterManager {
     if (d.bufferingBody && this.addBuffered(d, chunk)) return undefined;
     d.inBodyCallback = true;
     d.callbackEndOfStream = endOfStream;
+    const size = d.bufferingBody ? d.buffered.length : chunk.length;
     let raw: number | undefined;
     try {
-      raw = this.invoke(d.isRequest ? guest.onRequestBody : guest.onResponseBody, d.bufferingBody ? d.buffered.length : chunk.length, endOfStream);
+      this.ensureCreated();
+      raw = d.isRequest ? onRequestBody(this, size, endOfStream) : onResponseBody(this, size, endOfStream);
+    } catch (err) {
+      raw = this.callbackFailed(err);
     } finally {
       d.inBodyCallback = false;
     }
@@ -235,7 +249,14 @@ export class HttpStream extends FilterManager {
     if (!this.created && this.healthy()) return FilterTrailersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterTrailersStatus.Continue : undefined;
     d.trailersVisible = true;
-    const raw = this.invoke(d.isRequest ? guest.onRequestTrailers : guest.onResponseTrailers, d.trailers!.count, false);
+    const count = d.trailers!.count;
+    let raw: number | undefined;
+    try {
+      this.ensureCreated();
+      raw = d.isRequest ? onRequestTrailers(this, count) : onResponseTrailers(this, count);
+    } catch (err) {
+      raw = this.callbackFailed(err);
+    }
     if (raw === undefined) return undefined;
     if (d.isRequest) this.lastActions.requestTrailers = raw;
     else this.lastActions.responseTrailers = raw;
@@ -279,17 +300,12 @@ export class HttpStream extends FilterManager {
     this.sendLocalReply({ statusCode: 503, details: "wasm_fail_stream", body: EMPTY, headers: [], grpcStatus: GrpcStatus.Unavailable }, false);
   }
 
-  // Calls a stream callback; undefined when the VM failed during it, which fails this stream
-  // whatever the failure policy (the policy decides what later events and streams meet).
-  private invoke(callback: (ctx: HttpStream, size: number, endOfStream: boolean) => number, size: number, endOfStream: boolean): number | undefined {
-    try {
-      this.ensureCreated();
-      return callback(this, size, endOfStream);
-    } catch (err) {
-      if (!(err instanceof VmFailedError)) throw err;
-      this.failStream();
-      return undefined;
-    }
+  // A stream callback threw: a VM that failed during it fails this stream whatever the failure
+  // policy (the policy decides what later events and streams meet); no result (undefined).
+  private callbackFailed(err: unknown): undefined {
+    if (!(err instanceof VmFailedError)) throw err;
+    this.failStream();
+    return undefined;
   }
 
   // True (and the stop flag cleared) when proxy_send_local_response ran during the callback.

@@ -9,7 +9,10 @@
 import { BufferType, PeerType, StreamType, WasmResult } from "../abi/constants.js";
 import { HostContext } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
-import * as guest from "../vm/guest.js";
+import {
+  onContextCreate, onDelete, onDone, onDownstreamConnectionClose, onDownstreamData, onLog, onNewConnection,
+  onUpstreamConnectionClose, onUpstreamData,
+} from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
 import type { PropertyScope, StreamInfo } from "../values/stream_info.js";
@@ -85,8 +88,8 @@ export class TcpConnection extends HostContext {
     const raw = this.invoke(() => {
       this.created = true;
       this.vm.contexts.set(this.id, this);
-      guest.onContextCreate(this, this.root.id);
-      return guest.onNewConnection(this);
+      onContextCreate(this, this.root.id);
+      return onNewConnection(this);
     });
     if (raw !== undefined) this.lastActions.newConnection = raw;
   }
@@ -108,7 +111,7 @@ export class TcpConnection extends HostContext {
   downstreamClose(peer: number = PeerType.Remote): void {
     if (this.downstreamClosed || this.completed) return;
     this.downstreamClosed = true;
-    if (this.usable()) this.invoke(() => (guest.onDownstreamConnectionClose(this, peer), 0));
+    if (this.usable()) this.invoke(() => (onDownstreamConnectionClose(this, peer), 0));
     this.finish();
   }
 
@@ -116,7 +119,7 @@ export class TcpConnection extends HostContext {
   upstreamClose(peer: number = PeerType.Unknown): void {
     if (this.upstreamClosed || this.completed) return;
     this.upstreamClosed = true;
-    if (this.usable()) this.invoke(() => (guest.onUpstreamConnectionClose(this, peer), 0));
+    if (this.usable()) this.invoke(() => (onUpstreamConnectionClose(this, peer), 0));
     if (this.downstreamClosed) this.finish();
   }
 
@@ -157,7 +160,7 @@ export class TcpConnection extends HostContext {
     flow.visible = true;
     const raw = this.invoke(() => {
       try {
-        return (fromClient ? guest.onDownstreamData : guest.onUpstreamData)(this, flow.held.length, flow.ended);
+        return (fromClient ? onDownstreamData : onUpstreamData)(this, flow.held.length, flow.ended);
       } finally {
         // Envoy keeps the buffer readable while the filter holds it (e.g. for continue from a tick).
         flow.visible = false;
@@ -211,9 +214,9 @@ export class TcpConnection extends HostContext {
     // on_log, as in Envoy: docs/envoy/lifecycle.md, "TCP").
     if (this.created && this.vm && !this.vm.failure && !this.failed) {
       this.invoke(() => {
-        guest.onDone(this);
-        guest.onLog(this);
-        guest.onDelete(this);
+        onDone(this);
+        onLog(this);
+        onDelete(this);
         return 0;
       });
     }

@@ -5,7 +5,7 @@
 // the VM's failure (VmFailedError, which the caller's failure policy handles) and runs actions
 // deferred during the call. A callback the module does not export is not called: it answers what
 // Envoy assumes then (the `missing` value of PluginVm.call).
-//   guest.onRequestHeaders(stream, headers.count, endOfStream)
+//   onRequestHeaders(stream, headers.count, endOfStream)
 import type { HostContext, RootContextState } from "./contexts.js";
 
 const flag = (b: boolean): number => (b ? 1 : 0);
