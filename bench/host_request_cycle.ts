@@ -4,7 +4,7 @@
 //   node dist/bench/host_request_cycle.js [cycles]
 import { join } from "node:path";
 import { createTestHost } from "../host/index.js";
-import { HeaderMap } from "../host/state/header_map.js";
+import { HeaderMap } from "../host/values/header_map.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const wasm = join(ROOT, "examples", "add-header", "build", "release.wasm");

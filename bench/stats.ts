@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ProxyWasmHost } from "../host/host.js";
 import { encodePeerMetadata } from "../host/istio/peer_metadata.js";
-import type { Plugin, PluginOptions } from "../host/plugin.js";
+import type { Plugin, PluginOptions } from "../host/plugin/plugin.js";
 import { FilterChain, type ChainEnds } from "../host/proxy/filter_chain.js";
-import { HeaderMap } from "../host/state/header_map.js";
-import type { PropertyLiteral } from "../host/state/property_values.js";
-import type { StreamInfoInit } from "../host/state/stream_info.js";
+import { HeaderMap } from "../host/values/header_map.js";
+import type { PropertyLiteral } from "../host/values/property_values.js";
+import type { StreamInfoInit } from "../host/values/stream_info.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 

@@ -19,7 +19,7 @@ import autocannon from "autocannon";
 import {
   DEFAULT_EXCHANGE, loadBenchTarget, prepareExchange, runExchange, Samples, type BenchTarget,
 } from "../cli/bench/bench_plugin.js";
-import { HeaderMap } from "../host/state/header_map.js";
+import { HeaderMap } from "../host/values/header_map.js";
 import { buildFloorAddHeader, buildGcoreAddHeader, buildProject, buildProxyRuntimeAddHeader, buildPwasmAddHeader, ROOT } from "./builds.js";
 import { renderChart } from "./chart.js";
 import { replaceReadmeBlock } from "./readme.js";

@@ -1,5 +1,5 @@
 // How the CLI writes numbers, sizes and paths for people: one place, so every command prints them
-// alike. (host/ formats its own messages, e.g. a module's memory limit in host/vm/validate.ts.)
+// alike. (host/ formats its own messages, e.g. a module's memory limit in host/plugin/validate.ts.)
 import { relative } from "node:path";
 
 /** A count with thousands separators: "10,000". */

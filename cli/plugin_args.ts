@@ -6,10 +6,10 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { parseLogLevel } from "../host/state/logs.js";
-import type { NodeInfo } from "../host/state/envoy_messages.js";
-import type { JsonObject } from "../host/state/protobuf.js";
-import type { PropertyLiteral } from "../host/state/stream_info.js";
+import { parseLogLevel } from "../host/services/logs.js";
+import type { NodeInfo } from "../host/values/envoy_messages.js";
+import type { JsonObject } from "../host/values/protobuf.js";
+import type { PropertyLiteral } from "../host/values/stream_info.js";
 import type { DevProxyOptions, DevProxyPlugin } from "../host/proxy/dev_proxy.js";
 import type { FailurePolicy } from "../host/vm/runtime.js";
 import { looksLikeWasm } from "../host/wasm/binary.js";
@@ -229,7 +229,7 @@ export async function pluginsFromArgs(args: string[], o: PluginArgs): Promise<De
  * `--node-id`, `--node-cluster` and `--node-metadata` set the node; a `--property node.…` pin is
  * more specific and wins over them, in both proxies: the dev proxy answers the pin, and the Envoy
  * bootstrap folds the pin into the node it declares (cli/envoy/bootstrap.ts, with the dev proxy's
- * own fold, host/state/property_pins.ts).
+ * own fold, host/services/property_pins.ts).
  */
 export async function devProxyOptionsFromArgs(args: string[], o: PluginArgs): Promise<DevProxyOptions> {
   let logLevel;

@@ -6,20 +6,18 @@ import { LogLevel, type LogLevelName } from "./abi/constants.js";
 import { debuggablePluginModule } from "./inspect/debuggable.js";
 import { DEFAULT_MEMORY_LIMIT_BYTES } from "./vm/plugin_vm.js";
 import { DEFAULT_CALLBACK_TIME_LIMIT_MS } from "./vm/callback_deadline.js";
-import type { CalloutTransport } from "./imports/http_call.js";
-import type { DnsResolver } from "./imports/dns.js";
-import { NO_GRPC, type GrpcTransport } from "./state/grpc_calls.js";
-import { Plugin, type PluginOptions } from "./plugin.js";
-import type { Clock, ForeignFunction, HostServices, LocalInfo, TimerService } from "./services.js";
-import type { MetadataInit, NodeInfo } from "./state/envoy_messages.js";
-import { envoyForeignFunctions } from "./state/foreign_functions.js";
-import { LogSink, type LogEntry } from "./state/logs.js";
-import { MetricStore } from "./state/metrics.js";
-import { renderPrometheus, type TagExtractor } from "./state/prometheus.js";
-import { SharedDataStore, SharedQueueStore } from "./state/shared.js";
-import type { PropertyLiteral } from "./state/property_values.js";
-import { ManualTimers, RealTimers } from "./state/timers.js";
-import type { BaseVm } from "./vm/base_vm.js";
+import { NO_CLUSTERS, NO_GRPC, type CalloutTransport, type DnsResolver, type GrpcTransport } from "./services/transports.js";
+import { Plugin, type PluginOptions } from "./plugin/plugin.js";
+import type { Clock, ForeignFunction, HostServices, LocalInfo, TimerService } from "./services/host_services.js";
+import type { MetadataInit, NodeInfo } from "./values/envoy_messages.js";
+import { envoyForeignFunctions } from "./services/foreign_functions.js";
+import { LogSink, type LogEntry } from "./services/logs.js";
+import { MetricStore } from "./services/metrics.js";
+import { renderPrometheus, type TagExtractor } from "./services/prometheus.js";
+import { SharedDataStore, SharedQueueStore } from "./services/shared.js";
+import type { PropertyLiteral } from "./values/property_values.js";
+import { ManualTimers, RealTimers } from "./services/timers.js";
+import type { BaseVm } from "./plugin/base_vm.js";
 
 /** Options of a host. */
 export interface HostOptions {
@@ -63,8 +61,6 @@ export interface HostOptions {
    */
   callbackTimeLimitMs?: number;
 }
-
-const NO_CLUSTERS: CalloutTransport = { hasCluster: () => false, send: () => undefined };
 
 // Envoy's clocks tick in microseconds (docs/envoy/lifecycle.md): the nanosecond values it hands
 // out end in 000, and a plugin sees sub-millisecond digits.

@@ -3,10 +3,10 @@
 // benchmark suite in bench/.
 import { readFile } from "node:fs/promises";
 import { ProxyWasmHost } from "../../host/host.js";
-import type { Plugin, PluginOptions } from "../../host/plugin.js";
-import { HeaderMap } from "../../host/state/header_map.js";
-import type { HttpStreamSink } from "../../host/state/http_stream.js";
-import { formatEnvoyLog } from "../../host/state/logs.js";
+import type { Plugin, PluginOptions } from "../../host/plugin/plugin.js";
+import { HeaderMap } from "../../host/values/header_map.js";
+import type { HttpStreamSink } from "../../host/streams/http_stream.js";
+import { formatEnvoyLog } from "../../host/services/logs.js";
 
 /** One request/response exchange to repeat. */
 export interface BenchExchange {

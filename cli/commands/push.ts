@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { setExitStatus, UserError } from "../errors.js";
-import { validateModule } from "../../host/vm/validate.js";
+import { validateModule } from "../../host/plugin/validate.js";
 import { addManifestOptions, deploymentFromOptions, parseTargets, renderDeployment, type ManifestCliOptions } from "../manifest/options.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { formatBytes, formatSize, shownPath } from "../format.js";

@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import inspector from "node:inspector";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { formatEnvoyLog } from "../../host/state/logs.js";
+import { formatEnvoyLog } from "../../host/services/logs.js";
 import { startDevProxy, type DevProxy, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
 import { devProxySwap, watchPlugins } from "../watch/watch.js";
 import { DEFAULT_ENVOY_IMAGE } from "../envoy/container.js";

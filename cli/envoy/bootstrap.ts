@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { stringify } from "yaml";
 import { ISTIO_STANDARD_TAGS } from "../../host/istio/tag_extractor.js";
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, type DevProxyOptions, type DevProxyPlugin } from "../../host/proxy/dev_proxy.js";
-import { isLocalInfoPin, localInfoWithPins } from "../../host/state/property_pins.js";
+import { isLocalInfoPin, localInfoWithPins } from "../../host/services/property_pins.js";
 import type { FailurePolicy } from "../../host/vm/runtime.js";
 import { UserError } from "../errors.js";
 import { httpUrl } from "../options.js";
@@ -199,7 +199,7 @@ const DIRECTION_NUMBERS: Record<string, number> = { unspecified: 0, inbound: 1, 
 // Properties the dev proxy pins that Envoy derives from its configuration — the node's
 // (`node.*`, `xds.node.*`) and the listener's (`listener_direction`, `listener_metadata.*`) —
 // are folded into the node and listener exactly as the dev proxy folds them
-// (host/state/property_pins.ts); the rest are computed per request by Envoy and cannot be pinned.
+// (host/services/property_pins.ts); the rest are computed per request by Envoy and cannot be pinned.
 function foldProperties(o: EnvoyBootstrapOptions, node: EnvoyNode, warnings: string[]): { direction: number; listenerMetadata: Record<string, JsonMap> } {
   const pins = new Map(Object.entries(o.properties ?? {}));
   const d = o.listenerDirection;

@@ -13,7 +13,7 @@ export const bufferFunctions: HostFunctionDef[] = [
       maxSize >>>= 0;
       if (type > MAX_BUFFER_TYPE) return WasmResult.BadArgument;
       if (start + maxSize > 0xffffffff) return WasmResult.BadArgument;
-      const buf = (vm.effective ?? vm.root).buffer(type as BufferType);
+      const buf = vm.effectiveContext().buffer(type as BufferType);
       if (!buf) return WasmResult.NotFound;
       const end = Math.min(buf.length, start + maxSize);
       const slice = start < end ? buf.subarray(start, end) : buf.subarray(0, 0);
@@ -25,7 +25,7 @@ export const bufferFunctions: HostFunctionDef[] = [
     create: (vm) => (type: number, sizeOut: number, flagsOut: number) => {
       type >>>= 0;
       if (type > MAX_BUFFER_TYPE) return WasmResult.BadArgument;
-      const buf = (vm.effective ?? vm.root).buffer(type as BufferType);
+      const buf = vm.effectiveContext().buffer(type as BufferType);
       if (!buf) return WasmResult.NotFound;
       vm.mem.check(flagsOut, 4);
       vm.mem.setU32(sizeOut, buf.length);
@@ -39,7 +39,7 @@ export const bufferFunctions: HostFunctionDef[] = [
       type >>>= 0;
       if (type > MAX_BUFFER_TYPE) return WasmResult.BadArgument;
       const data = vm.mem.copy(dataPtr, dataLen);
-      return (vm.effective ?? vm.root).setBuffer(type as BufferType, start >>> 0, size >>> 0, data);
+      return vm.effectiveContext().setBuffer(type as BufferType, start >>> 0, size >>> 0, data);
     },
   },
 ];

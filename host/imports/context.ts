@@ -17,7 +17,7 @@ export const contextFunctions: HostFunctionDef[] = [
   {
     module: "env", name: "proxy_done", type: sig(">i"),
     create: (vm) => () => {
-      const root = (vm.effective ?? vm.root).root;
+      const root = vm.effectiveContext().root;
       if (!root.pendingDone) return WasmResult.NotFound;
       root.pendingDone = false;
       // Envoy deletes the root after the current VM call returns.
@@ -28,7 +28,7 @@ export const contextFunctions: HostFunctionDef[] = [
   {
     module: "env", name: "proxy_get_status", type: sig("iii>i"),
     create: (vm) => (codeOut: number, msgPtrOut: number, msgSizeOut: number) => {
-      const root = (vm.effective ?? vm.root).root;
+      const root = vm.effectiveContext().root;
       vm.mem.check(codeOut, 4);
       vm.mem.setU32(codeOut, root.status.code);
       return vm.returnBytes(Buffer.from(root.status.message, "utf8"), msgPtrOut, msgSizeOut);
@@ -41,7 +41,7 @@ export const contextFunctions: HostFunctionDef[] = [
       const args = vm.mem.copy(argsPtr, argsLen);
       const fn = vm.runtime.services.foreignFunctions.get(name);
       if (!fn) return WasmResult.NotFound;
-      const out = fn(args, vm);
+      const out = fn(args, vm.effectiveContext());
       const status = typeof out === "number" ? out : WasmResult.Ok;
       const result = typeof out === "number" ? undefined : out;
       // Envoy allocates the result in the guest only when a results pointer is given; the size
@@ -59,14 +59,14 @@ export const contextFunctions: HostFunctionDef[] = [
     module: "env", name: "proxy_get_configuration", type: sig("ii>i"), versions: ["0.1.0"],
     create: (vm) => (ptrOut: number, sizeOut: number) => {
       // Envoy: the plugin configuration inside proxy_on_configure, else the VM configuration.
-      const root = (vm.effective ?? vm.root).root;
+      const root = vm.effectiveContext().root;
       return vm.returnBytes(root.pluginConfiguration ?? vm.runtime.vmConfiguration, ptrOut, sizeOut);
     },
   },
   {
     module: "env", name: "proxy_clear_route_cache", type: sig(">i"), versions: ["0.1.0"],
     create: (vm) => () => {
-      (vm.effective ?? vm.root).clearRouteCache();
+      vm.effectiveContext().clearRouteCache();
       return WasmResult.Ok;
     },
   },

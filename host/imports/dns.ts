@@ -4,21 +4,12 @@
 // NUL-terminated addresses ("ip:0", as Envoy prints resolved addresses). A failed lookup
 // delivers size 0. Tokens count up per VM.
 import { WasmResult } from "../abi/constants.js";
+import type { DnsAnswer } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
+import { onResolveDns } from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
-
-/** One resolved address. */
-export interface DnsAnswer {
-  address: string;
-  ttlSeconds: number;
-}
-
-/** Resolves names for envoy_resolve_dns: `done(undefined)` reports a failed lookup. */
-export interface DnsResolver {
-  resolve(name: string, done: (answers: DnsAnswer[] | undefined) => void): void;
-}
 
 /** Encodes answers in Envoy's envoy_on_resolve_dns buffer layout. */
 export function encodeDnsAnswers(answers: DnsAnswer[]): Buffer {
@@ -38,7 +29,7 @@ function deliver(vm: PluginVm, root: RootContextState, token: number, answers: D
   const data = answers ? encodeDnsAnswers(answers) : Buffer.alloc(0);
   root.foreignCallArgs = data;
   try {
-    vm.call("envoy_on_resolve_dns", root, root.id, token, data.length);
+    onResolveDns(root, token, data.length);
   } catch (err) {
     if (!(err instanceof VmFailedError)) throw err;
   } finally {
@@ -55,7 +46,7 @@ export const dnsFunctions: HostFunctionDef[] = [
       // Envoy writes the token before it starts the lookup, so a bad pointer fails first.
       vm.mem.setU32(tokenOut, token);
       tokens.set(vm, token);
-      const root = (vm.effective ?? vm.root).root;
+      const root = vm.effectiveContext().root;
       const resolver = vm.runtime.services.dns;
       if (!resolver) {
         vm.runtime.services.post(() => deliver(vm, root, token, undefined));

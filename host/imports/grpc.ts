@@ -1,13 +1,14 @@
 // Host functions: proxy_grpc_call, proxy_grpc_stream, proxy_grpc_send, proxy_grpc_cancel,
 // proxy_grpc_close. Like HTTP callouts, gRPC callouts belong to the root context (Envoy); their
-// events come back as proxy_on_grpc_* callbacks (state/grpc_calls.ts).
+// events come back as proxy_on_grpc_* callbacks (streams/grpc_calls.ts).
 import { WasmResult } from "../abi/constants.js";
 import { decodePairs } from "../abi/pairs.js";
-import { HeaderMap } from "../state/header_map.js";
+import { HeaderMap } from "../values/header_map.js";
 import {
   GRPC_CALL_KIND, GRPC_STREAM_KIND, grpcCancel, grpcClose, grpcEventsFor, grpcSend, grpcServiceCluster,
-  trackGrpcCallout, type GrpcCallout, type GrpcCalloutRequest, type GrpcEvents, type GrpcTransport,
-} from "../state/grpc_calls.js";
+  trackGrpcCallout, type GrpcCallout,
+} from "../streams/grpc_calls.js";
+import type { GrpcCalloutRequest, GrpcEvents, GrpcTransport } from "../services/transports.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
 
@@ -34,7 +35,7 @@ function readRequest(
 }
 
 function rootOf(vm: PluginVm) {
-  return (vm.effective ?? vm.root).root;
+  return vm.effectiveContext().root;
 }
 
 // Starts a call or stream for the caller's root context (Envoy: callouts belong to the root);

@@ -11,7 +11,7 @@ const MAX_MAP_TYPE = 7;
 
 // Applies an edit to the writable map of `type`: BAD_ARGUMENT when it cannot be edited now.
 function edit(vm: PluginVm, type: number, change: (map: NonNullable<ReturnType<PluginVm["root"]["headerMap"]>>) => void): number {
-  const ctx = vm.effective ?? vm.root;
+  const ctx = vm.effectiveContext();
   const map = ctx.writableHeaderMap(type as MapType);
   if (!map) return WasmResult.BadArgument;
   change(map);
@@ -25,7 +25,7 @@ export const headerMapFunctions: HostFunctionDef[] = [
     create: (vm) => (type: number, ptrOut: number, sizeOut: number) => {
       type >>>= 0;
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
-      const map = (vm.effective ?? vm.root).headerMap(type as MapType);
+      const map = vm.effectiveContext().headerMap(type as MapType);
       // Envoy returns an unavailable map as empty.
       if (!map || map.count === 0) return vm.returnBytes("", ptrOut, sizeOut);
       vm.mem.check(ptrOut, 4);
@@ -55,7 +55,7 @@ export const headerMapFunctions: HostFunctionDef[] = [
       type >>>= 0;
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       const key = vm.mem.latin1(keyPtr, keyLen);
-      const ctx = vm.effective ?? vm.root;
+      const ctx = vm.effectiveContext();
       const map = ctx.headerMap(type as MapType);
       // 0.1.0 answered a missing key (and, in the access-log phase, a missing map) with OK and "".
       const missing = () => (vm.abiVersion === "0.1.0" ? vm.returnBytes("", ptrOut, sizeOut) : WasmResult.NotFound);
@@ -102,7 +102,7 @@ export const headerMapFunctions: HostFunctionDef[] = [
       if (type > MAX_MAP_TYPE) return WasmResult.BadArgument;
       // Envoy: the byte size of keys and values of the map it could edit; BAD_ARGUMENT for
       // callout/gRPC maps and for maps not available now.
-      const map = (vm.effective ?? vm.root).writableHeaderMap(type as MapType);
+      const map = vm.effectiveContext().writableHeaderMap(type as MapType);
       if (!map) return WasmResult.BadArgument;
       vm.mem.setU32(sizeOut, map.byteSize());
       return WasmResult.Ok;

@@ -2,34 +2,12 @@
 // The call belongs to the root context, even when a stream made it (Envoy).
 import { WasmResult } from "../abi/constants.js";
 import { decodePairs } from "../abi/pairs.js";
-import { HeaderMap, REQUEST_HEADERS_INLINE, REQUEST_TRAILERS_INLINE } from "../state/header_map.js";
+import { HeaderMap, REQUEST_HEADERS_INLINE, REQUEST_TRAILERS_INLINE } from "../values/header_map.js";
+import type { HttpCalloutResult } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
+import { onHttpCallResponse } from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
-
-/** An HTTP callout as the plugin sent it. */
-export interface HttpCalloutRequest {
-  /** Cluster name given to proxy_http_call. */
-  cluster: string;
-  headers: HeaderMap;
-  body: Buffer;
-  trailers: HeaderMap;
-  /** Timeout in ms; 0 = none (Envoy). */
-  timeoutMs: number;
-}
-
-/** How a callout ended: a response (possibly generated, e.g. 504 on timeout), or a reset. */
-export type HttpCalloutResult =
-  | { headers: HeaderMap; body: Buffer; trailers: HeaderMap }
-  | { reset: string };
-
-/** Sends callouts somewhere: recorded for tests, real HTTP in the dev proxy. */
-export interface CalloutTransport {
-  /** False for an unknown cluster (proxy_http_call answers BAD_ARGUMENT). */
-  hasCluster(cluster: string): boolean;
-  /** Starts a callout; undefined when the send is refused (INTERNAL_FAILURE, no callback). */
-  send(request: HttpCalloutRequest, token: number, onResult: (r: HttpCalloutResult) => void): { cancel(): void } | undefined;
-}
 
 /** Delivers a callout's outcome to the plugin, unless the VM failed or the root is gone. */
 export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, token: number, result: HttpCalloutResult): void {
@@ -39,7 +17,7 @@ export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, to
     // message is cleared after the callback, the code stays.
     root.status = { code: WasmResult.BrokenConnection, message: result.reset };
     try {
-      vm.call("proxy_on_http_call_response", root, root.id, token, 0, 0, 0);
+      onHttpCallResponse(root, token, 0, 0, 0);
     } finally {
       root.status = { code: root.status.code, message: "" };
     }
@@ -48,7 +26,7 @@ export function deliverHttpCallResponse(vm: PluginVm, root: RootContextState, to
   // A successful callout leaves proxy_get_status alone (its HTTP status is the `:status` header).
   root.calloutResponse = result;
   try {
-    vm.call("proxy_on_http_call_response", root, root.id, token, result.headers.count, result.body.length, result.trailers.count);
+    onHttpCallResponse(root, token, result.headers.count, result.body.length, result.trailers.count);
   } finally {
     root.calloutResponse = undefined;
   }
@@ -77,7 +55,7 @@ export const httpCallFunctions: HostFunctionDef[] = [
       if (!transport.hasCluster(cluster)) return WasmResult.BadArgument;
       if (!headers.has(":method") || !headers.has(":path") || !headers.has(":authority")) return WasmResult.BadArgument;
       if (body.length > 0) headers.set("content-length", String(body.length));
-      const root = (vm.effective ?? vm.root).root;
+      const root = vm.effectiveContext().root;
       const token = vm.newCalloutToken(0);
       const handle = transport.send(
         { cluster, headers, body, trailers, timeoutMs: timeoutMs | 0 }, token,

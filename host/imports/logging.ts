@@ -52,8 +52,7 @@ export const loggingFunctions: HostFunctionDef[] = [
     module: "env", name: "proxy_set_tick_period_milliseconds", type: sig("i>i"),
     create: (vm) => (period: number) => {
       // Envoy: the period belongs to the caller's root context.
-      const ctx = vm.effective ?? vm.root;
-      vm.runtime.services.timers.setTickPeriod(vm, ctx.root, period >>> 0);
+      vm.runtime.services.timers.setTickPeriod(vm.effectiveContext().root, period >>> 0);
       return WasmResult.Ok;
     },
   },

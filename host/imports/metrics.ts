@@ -2,7 +2,7 @@
 // proxy_get_metric. Ids are per VM and encode the type in their low bits (Envoy: counters 4, 8, …;
 // gauges 5, 9, …; histograms 6, 10, …); the stats behind them are shared by name.
 import { MetricType, WasmResult } from "../abi/constants.js";
-import type { Metric } from "../state/metrics.js";
+import type { Metric } from "../services/metrics.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import { sig, type HostFunctionDef } from "./types.js";
 

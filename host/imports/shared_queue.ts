@@ -9,7 +9,7 @@ export const sharedQueueFunctions: HostFunctionDef[] = [
     create: (vm) => (namePtr: number, nameLen: number, idOut: number) => {
       const name = vm.mem.utf8(namePtr, nameLen);
       vm.mem.check(idOut, 4);
-      const root = (vm.effective ?? vm.root).root;
+      const root = vm.effectiveContext().root;
       const id = vm.runtime.services.sharedQueues.register(vm.runtime.vmId, name, {
         notify: (queueId) => vm.runtime.services.post(() => root.plugin.deliverQueueReady(vm, root, queueId)),
       });

@@ -9,11 +9,11 @@
 // metric changes land on the request that caused them, even with several requests in flight.
 import { performance } from "node:perf_hooks";
 import { LOG_LEVEL_NAMES, LogLevel, MetricType } from "../abi/constants.js";
-import type { Plugin } from "../plugin.js";
-import type { HeaderMap } from "../state/header_map.js";
-import type { LogEntry } from "../state/logs.js";
-import type { MetricStore } from "../state/metrics.js";
-import type { StreamInfo } from "../state/stream_info.js";
+import type { Plugin } from "../plugin/plugin.js";
+import type { HeaderMap } from "../values/header_map.js";
+import type { LogEntry } from "../services/logs.js";
+import type { MetricStore } from "../services/metrics.js";
+import type { StreamInfo } from "../values/stream_info.js";
 import type { LocalReply } from "../vm/contexts.js";
 import type { CalloutTap, ChainTap } from "./tap.js";
 

@@ -2,8 +2,8 @@
 // style, and `/inspector/events`, a Server-Sent Events feed. Recording (recorder.ts) runs only
 // while at least one feed is open; the last one closing stops it.
 import type http from "node:http";
-import type { ProxyWasmHost } from "../host.js";
-import type { Plugin } from "../plugin.js";
+import type { HostServices } from "../services/host_services.js";
+import type { Plugin } from "../plugin/plugin.js";
 import { INSPECTOR_CSS, INSPECTOR_HTML, INSPECTOR_JS } from "./page.js";
 import { LiveRecorder, pluginLabel, type ExchangeJson, type InspectorEvent, type RecorderLimits } from "./recorder.js";
 import type { CalloutTap } from "./tap.js";
@@ -33,7 +33,7 @@ export class RequestInspector {
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly host: ProxyWasmHost,
+    private readonly host: Pick<HostServices, "logs" | "metrics">,
     private readonly callouts: { tap: CalloutTap | null } | undefined,
     private readonly plugins: () => Plugin[],
     private readonly limits: RecorderLimits = {},

@@ -1,8 +1,8 @@
 // What the dev proxy's request inspector listens to (host/inspect/recorder.ts implements it). The
 // proxy's per-request code holds a tap only while an inspector page is open; with none open it
 // holds undefined and each hook is one null check (docs/debugging.md, "Cost").
-import type { HeaderMap } from "../state/header_map.js";
-import type { StreamInfo } from "../state/stream_info.js";
+import type { HeaderMap } from "../values/header_map.js";
+import type { StreamInfo } from "../values/stream_info.js";
 import type { LocalReply } from "../vm/contexts.js";
 
 /**

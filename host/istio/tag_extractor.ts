@@ -9,7 +9,7 @@
 // started from `pwasm envoy-config` applies to every stat (Istio's stats_tags after Envoy's
 // defaults), so the dev proxy's /stats/prometheus names every plugin stat as that Envoy does
 // (docs/envoy/istio-telemetry.md, "Stat names").
-import type { ExtractedName, TagExtractor } from "../state/prometheus.js";
+import type { ExtractedName, TagExtractor } from "../services/prometheus.js";
 
 /** The 25 labels of Istio's standard metrics, in Istio's order. */
 export const ISTIO_STANDARD_TAGS: readonly string[] = [

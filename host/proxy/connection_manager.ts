@@ -6,7 +6,7 @@
 // dropped, `connection: close` when the connection is closing. Envoy's `server: envoy` is left out
 // on purpose (cli/envoy/differential/intentional_differences.ts).
 import { randomUUID } from "node:crypto";
-import type { HeaderMap } from "../state/header_map.js";
+import type { HeaderMap } from "../values/header_map.js";
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 

@@ -2,7 +2,7 @@
 // resolver; names it does not serve (e.g. localhost from /etc/hosts) fall back to getaddrinfo
 // with TTL 0.
 import { promises as dns } from "node:dns";
-import type { DnsAnswer, DnsResolver } from "../imports/dns.js";
+import type { DnsAnswer, DnsResolver } from "../services/transports.js";
 
 export class SystemDnsResolver implements DnsResolver {
   resolve(name: string, done: (answers: DnsAnswer[] | undefined) => void): void {

@@ -1,10 +1,10 @@
 // A chain of plugins on one HTTP stream, as Envoy's http_connection_manager runs several Wasm
 // filters: requests go through the plugins in order, responses in reverse order. A local reply
 // from plugin i goes back through plugins i … 0 only.
-import type { Plugin } from "../plugin.js";
-import type { HeaderMap } from "../state/header_map.js";
-import type { HttpStream, HttpStreamOptions, HttpStreamSink, StreamMaps } from "../state/http_stream.js";
-import { newStreamInfo, type StreamInfo, type StreamInfoInit } from "../state/stream_info.js";
+import type { Plugin } from "../plugin/plugin.js";
+import type { HeaderMap } from "../values/header_map.js";
+import type { HttpStream, HttpStreamOptions, HttpStreamSink, StreamMaps } from "../streams/http_stream.js";
+import { newStreamInfo, type StreamInfo, type StreamInfoInit } from "../values/stream_info.js";
 import type { ChainTap } from "../inspect/tap.js";
 
 /** The two ends of a chain: the upstream side and the client side. */

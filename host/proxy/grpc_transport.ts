@@ -5,10 +5,10 @@
 // the connection fails, DEADLINE_EXCEEDED on timeout); a stream reports initial metadata, each
 // message, trailing metadata and the close.
 import http2 from "node:http2";
-import { HeaderMap } from "../state/header_map.js";
+import { HeaderMap } from "../values/header_map.js";
 import type {
   GrpcCallHandle, GrpcCalloutRequest, GrpcEvents, GrpcStreamHandle, GrpcTransport,
-} from "../state/grpc_calls.js";
+} from "../services/transports.js";
 
 /** gRPC status codes the transport produces itself. */
 const DEADLINE_EXCEEDED = 4;

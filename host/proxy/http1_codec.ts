@@ -7,7 +7,7 @@
 // Envoy: the codec drops them both ways, so the dev proxy never reads or writes any.
 import http from "node:http";
 import https from "node:https";
-import { HeaderMap, REQUEST_HEADERS_INLINE, RESPONSE_HEADERS_INLINE } from "../state/header_map.js";
+import { HeaderMap, REQUEST_HEADERS_INLINE, RESPONSE_HEADERS_INLINE } from "../values/header_map.js";
 
 const COLON = 58;
 

@@ -8,8 +8,8 @@
 // generates (503 for a connection failure, 504 for the timeout); a reset after the response started
 // is a failure (the plugin sees 0 headers, proxy_get_status 11 "reset").
 import type http from "node:http";
-import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../imports/http_call.js";
-import { HeaderMap, RESPONSE_HEADERS_INLINE, RESPONSE_TRAILERS_INLINE } from "../state/header_map.js";
+import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../services/transports.js";
+import { HeaderMap, RESPONSE_HEADERS_INLINE, RESPONSE_TRAILERS_INLINE } from "../values/header_map.js";
 import { decodeResponseHeaders, encodeHeaders, startRequest } from "./http1_codec.js";
 import type { CalloutTap } from "../inspect/tap.js";
 

@@ -5,13 +5,13 @@
 import http from "node:http";
 import type { AddressInfo, Server } from "node:net";
 import { ProxyWasmHost, type HostOptions } from "../host.js";
-import type { Plugin, PluginOptions } from "../plugin.js";
-import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
-import type { PropertyLiteral } from "../state/stream_info.js";
+import type { Plugin, PluginOptions } from "../plugin/plugin.js";
+import type { MetadataInit, NodeInfo } from "../values/envoy_messages.js";
+import type { PropertyLiteral } from "../values/stream_info.js";
 import { istioTagExtractor } from "../istio/tag_extractor.js";
 import { SystemDnsResolver } from "./dns_resolver.js";
 import { Http2GrpcTransport } from "./grpc_transport.js";
-import type { DevProxy } from "./dev_proxy.js";
+import type { DevProxy } from "./dev_proxy_options.js";
 import { HttpCalloutTransport } from "./http_callouts.js";
 
 /** The settings a proxy's host takes. */

@@ -7,10 +7,10 @@
 // upstream, Envoy's direct_response network filter: the body goes to the client, then a close.
 import net from "node:net";
 import { PeerType } from "../abi/constants.js";
-import type { Plugin } from "../plugin.js";
-import { newStreamInfo, type StreamInfo } from "../state/stream_info.js";
-import type { TcpConnection, TcpConnectionSink } from "../state/tcp_connection.js";
-import type { DevProxy, DevProxyOptions } from "./dev_proxy.js";
+import type { Plugin } from "../plugin/plugin.js";
+import { newStreamInfo, type StreamInfo } from "../values/stream_info.js";
+import type { TcpConnection, TcpConnectionSink } from "../streams/tcp_connection.js";
+import type { DevProxy, DevProxyOptions } from "./dev_proxy_options.js";
 import { markUpstreamRequested, trackUpstreamConnection } from "./upstream_info.js";
 import { createProxyHost, listen, LiveChain, loadChain, runningProxy, startAdmin, type AdminListener } from "./proxy_host.js";
 

@@ -5,7 +5,7 @@
 // (`response.backend_latency`); for tcp_proxy the host and the attempt once connected.
 import type { ClientRequest, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import type { StreamInfo } from "../state/stream_info.js";
+import type { StreamInfo } from "../values/stream_info.js";
 
 /** Records upstream timings and addresses of `request` on `info` as the request proceeds. */
 export function trackUpstreamRequest(request: ClientRequest, info: StreamInfo): void {

@@ -1,7 +1,7 @@
 // The host keeps header bytes as byte strings (latin1); tests speak Unicode. These convert at the
 // boundary: Unicode text ↔ its UTF-8 bytes.
 import { fromByteString, toByteString } from "../abi/text.js";
-import { HeaderMap, type HeadersInit } from "../state/header_map.js";
+import { HeaderMap, type HeadersInit } from "../values/header_map.js";
 
 /** Unicode text → byte string of its UTF-8 encoding. */
 export const toWire = toByteString;

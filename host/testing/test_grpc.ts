@@ -1,10 +1,10 @@
 // Scripted gRPC for the test API: the plugin's gRPC calls and streams wait here, and the test
 // answers them — a response or a failure for a call; initial metadata, messages, trailing
 // metadata and a close for a stream — and reads what the plugin sent.
-import type { HeadersInit } from "../state/header_map.js";
+import type { HeadersInit } from "../values/header_map.js";
 import type {
   GrpcCallHandle, GrpcCalloutRequest, GrpcEvents, GrpcStreamHandle, GrpcTransport,
-} from "../state/grpc_calls.js";
+} from "../services/transports.js";
 import { fromWire, headersFromUser } from "./encoding.js";
 
 /** A gRPC call or stream as the plugin opened it. */

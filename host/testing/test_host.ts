@@ -3,17 +3,17 @@
 // local replies, returned actions, logs by level, metrics. Modelled on the Go SDK's proxytest, for
 // any .wasm. Strings are Unicode in, Unicode out; on the wire (the host's byte strings) they are UTF-8.
 import { LOG_LEVEL_NAMES, MetricType, type LogLevelName } from "../abi/constants.js";
-import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../imports/http_call.js";
+import type { CalloutTransport, HttpCalloutRequest, HttpCalloutResult } from "../services/transports.js";
 import { ProxyWasmHost } from "../host.js";
-import type { Plugin, PluginOptions } from "../plugin.js";
-import type { ForeignFunction } from "../services.js";
-import { HeaderMap, type HeadersInit } from "../state/header_map.js";
-import type { MetadataInit, NodeInfo } from "../state/envoy_messages.js";
-import type { PropertyLiteral, StreamInfoInit } from "../state/stream_info.js";
+import type { Plugin, PluginOptions } from "../plugin/plugin.js";
+import type { ForeignFunction } from "../services/host_services.js";
+import { HeaderMap, type HeadersInit } from "../values/header_map.js";
+import type { MetadataInit, NodeInfo } from "../values/envoy_messages.js";
+import type { PropertyLiteral, StreamInfoInit } from "../values/stream_info.js";
 import type { HostOptions } from "../host.js";
-import { ManualTimers } from "../state/timers.js";
+import { ManualTimers } from "../services/timers.js";
 import { formatFailure } from "../vm/backtrace.js";
-import { VmFailedError, type VmFailure } from "../vm/errors.js";
+import type { VmFailure } from "../vm/errors.js";
 import { fromWire, headersFromUser } from "./encoding.js";
 import { ScriptedGrpc, TestGrpc } from "./test_grpc.js";
 import { TestHttpStream } from "./test_stream.js";
@@ -211,21 +211,7 @@ export class TestHost {
    * buffer FOREIGN_FUNCTION_ARGUMENTS (8), as an embedder's own foreign-function bridge would.
    */
   callOnForeignFunction(functionId: number, data: string | Uint8Array = ""): void {
-    for (const vm of this.plugin.currentVms()) {
-      // ABI 0.1.0 had no proxy_on_foreign_function: Envoy never calls it there.
-      if (vm.failure || vm.abiVersion === "0.1.0") continue;
-      const root = vm.root;
-      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
-      root.foreignCallArgs = bytes;
-      try {
-        vm.call("proxy_on_foreign_function", root, root.id, functionId >>> 0, bytes.length);
-      } catch (err) {
-        if (!(err instanceof VmFailedError)) throw err;
-      } finally {
-        root.foreignCallArgs = undefined;
-      }
-      break;
-    }
+    this.plugin.deliverForeignFunction(functionId, typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data));
     this.runPending();
   }
 

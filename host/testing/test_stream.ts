@@ -1,10 +1,10 @@
 // One HTTP stream of the test API: drive it callback by callback (callOnRequestHeaders, …) and read
 // back what the plugin did and what it let through to the upstream and to the client.
-import type { CompleteOptions, HttpStream, LastActions } from "../state/http_stream.js";
-import { HeaderMap, type HeadersInit } from "../state/header_map.js";
-import type { PropertyLiteral, StreamInfoInit } from "../state/stream_info.js";
+import type { CompleteOptions, HttpStream, LastActions } from "../streams/http_stream.js";
+import { HeaderMap, type HeadersInit } from "../values/header_map.js";
+import type { PropertyLiteral, StreamInfoInit } from "../values/stream_info.js";
 import { fromWire, headersFromUser } from "./encoding.js";
-import type { TestHost } from "./test_host.js";
+import type { TestDriver } from "./driver.js";
 
 /** A local reply as the client received it. */
 export interface TestLocalResponse {
@@ -40,7 +40,7 @@ export class TestHttpStream {
   /** The stream was reset (close_stream, a failure after response headers went out): its details. */
   resetDetails: string | undefined;
 
-  constructor(private readonly t: TestHost, info?: StreamInfoInit) {
+  constructor(private readonly t: TestDriver, info?: StreamInfoInit) {
     const up = this.upstream;
     const down = this.downstream;
     const append = (side: TestSide, data: Buffer, end: boolean) => {

@@ -2,9 +2,9 @@
 // bytes through the plugin callback by callback, close either side, and read back what went
 // through, what the plugin returned, and whether the proxy closed the connection.
 import { PeerType } from "../abi/constants.js";
-import { newStreamInfo, isStreamInfo, type StreamInfo, type StreamInfoInit } from "../state/stream_info.js";
-import { TcpConnection, type TcpLastActions } from "../state/tcp_connection.js";
-import type { TestHost } from "./test_host.js";
+import type { StreamInfo, StreamInfoInit } from "../values/stream_info.js";
+import type { TcpConnection, TcpLastActions } from "../streams/tcp_connection.js";
+import type { TestDriver } from "./driver.js";
 
 /** Bytes that went out one side of a connection. */
 export interface TestTcpSide {
@@ -31,21 +31,18 @@ export class TestTcpConnection {
   closedBy: string | undefined;
 
   /** Opens a connection through the plugin: proxy_on_context_create and proxy_on_new_connection. */
-  constructor(private readonly t: TestHost, info?: StreamInfoInit | StreamInfo, worker = 0) {
+  constructor(private readonly t: TestDriver, info?: StreamInfoInit | StreamInfo, worker = 0) {
     const append = (side: TestTcpSide, data: Buffer, end: boolean) => {
       side.data = side.data.length ? Buffer.concat([side.data, data]) : Buffer.from(data);
       side.ended ||= end;
       // Envoy counts what reaches the client as the connection's `response.total_size`.
       if (side === this.downstream) this.connection.info.responseBodyBytes += data.length;
     };
-    const vm = t.plugin.vmFor(worker);
-    const id = vm && !vm.failure ? vm.newContextId() : 0;
-    const streamInfo = isStreamInfo(info) ? info : newStreamInfo(info);
-    this.connection = new TcpConnection(vm, id, streamInfo, {
+    this.connection = t.plugin.newTcpConnection({
       upstreamData: (d, end) => append(this.upstream, d, end),
       downstreamData: (d, end) => append(this.downstream, d, end),
       close: (details) => { this.closedBy = details; },
-    }, t.plugin.config.failurePolicy);
+    }, info, { worker });
     this.connection.open();
     t.runPending();
   }

@@ -1,12 +1,13 @@
 // Host-side contexts: what host functions act on. A root context per plugin, an HttpStream per
-// HTTP stream (state/http_stream.ts), a TcpConnection per connection. The base class answers
+// HTTP stream (streams/http_stream.ts), a TcpConnection per connection. The base class answers
 // what every context shares, such as reading the root's callout response; subclasses add their maps,
 // buffers and stream controls.
-import { BufferType, MapType, WasmResult } from "../abi/constants.js";
-import type { HeaderMap } from "../state/header_map.js";
-import type { PropertyScope } from "../state/properties.js";
+import { BufferType, MapType, WasmResult, type LogLevel } from "../abi/constants.js";
+import type { HeaderMap } from "../values/header_map.js";
+import type { PropertyScope } from "../values/stream_info.js";
 import type { PluginVm } from "./plugin_vm.js";
-import type { PluginRuntime } from "./runtime.js";
+import type { HostServices } from "../services/host_services.js";
+import type { ResolvedPluginConfig } from "./runtime.js";
 
 /** The kinds of context. */
 export type ContextKind = "root" | "http" | "tcp";
@@ -172,4 +173,33 @@ export class RootContextState extends HostContext {
   override get root(): RootContextState {
     return this;
   }
+
+  /** A timer tick (services/timers.ts): proxy_on_tick, a failure handled by the failure policy. */
+  tick(): void {
+    this.plugin.deliverTick(this.vm, this);
+  }
+}
+
+/** The plugin side of a root context. */
+export interface PluginRuntime {
+  readonly config: ResolvedPluginConfig;
+  readonly services: HostServices;
+  /**
+   * Envoy's plugin key (root_id, configuration, name): plugins with the same key in one VM share
+   * one root context.
+   */
+  readonly key: string;
+  /**
+   * Writes a plugin log line with Envoy's prefix: name, root id and vm id from a stream or
+   * connection; root id and vm id only from the root context (`fromRoot`).
+   */
+  log(level: LogLevel, message: string, fromRoot?: boolean): void;
+  /** Called once when a VM holding this plugin's root fails. */
+  onVmFailed(vm: PluginVm, root: RootContextState): void;
+  /** Delivers proxy_on_tick to a root (a failure is handled by the failure policy, not thrown). */
+  deliverTick(vm: PluginVm, root: RootContextState): void;
+  /** Delivers proxy_on_queue_ready to a root. */
+  deliverQueueReady(vm: PluginVm, root: RootContextState, queueId: number): void;
+  /** Deletes a root context (proxy_on_delete) once it finished (proxy_done). */
+  deleteRoot(vm: PluginVm, root: RootContextState): void;
 }

@@ -4,12 +4,11 @@
 // shares it (docs/envoy/lifecycle.md), and a trap fails it for good.
 import { type AbiVersion, type LogLevel, WasmResult } from "../abi/constants.js";
 import type { ModuleInfo } from "../wasm/binary.js";
-import { linkImports } from "../imports/registry.js";
-import type { PluginRuntime, VmRuntime } from "./runtime.js";
-import { RootContextState, type HostContext } from "./contexts.js";
+import type { HostServices } from "../services/host_services.js";
+import type { HostContext, RootContextState } from "./contexts.js";
 import { GuestMemory } from "./memory.js";
 import { HostTrap, PluginLoadError, VmFailedError, type VmFailure } from "./errors.js";
-import { formatFailure, symbolizeTrap } from "./backtrace.js";
+import { formatFailure, symbolizeTrap, type CodeMap, type SourcePositionResolver } from "./backtrace.js";
 import { CallbackDeadline, CallbackTimeLimitError } from "./callback_deadline.js";
 
 /** What a VM is doing; host functions check it (Envoy restricts calls during init and in malloc). */
@@ -25,6 +24,43 @@ export const enum VmPhase {
 
 /** An exported callback: numbers in, a number (or nothing) out. i64 results would be bigint. */
 type Callback = (...args: number[]) => number | undefined;
+
+// What a VM needs from the module it runs: the VM-level settings every plugin in it shares. Envoy
+// runs every plugin with the same vm_id, VM configuration and code in one VM per thread
+// (docs/envoy/lifecycle.md), so a VM has one module-level owner (plugin/base_vm.ts) and one or
+// more plugins (contexts.ts PluginRuntime).
+/** The module side of a VM: what every plugin sharing it shares. */
+export interface VmRuntime {
+  readonly services: HostServices;
+  readonly memoryLimitBytes: number;
+  readonly sourceMap: SourcePositionResolver | undefined;
+  /** How the host's rewrites moved the module's code (trap offsets are mapped back). */
+  readonly codeMap: CodeMap;
+  /** The module's loops are instrumented: its calls stop after callbackTimeLimitMs (callback_deadline.ts). */
+  readonly deadlines: boolean;
+  /** Wall-clock limit of one call into the guest, ms (0: none). */
+  readonly callbackTimeLimitMs: number;
+  /** `vm_config.vm_id`: scopes shared data and queues. */
+  readonly vmId: string;
+  /** `vm_config.configuration`, delivered to proxy_on_vm_start. */
+  readonly vmConfiguration: Buffer;
+  /** WASI environment of the VM. */
+  readonly environment: ReadonlyArray<[string, string]>;
+  /**
+   * Writes a line from the VM's own context (module initialization, before any root context
+   * exists): Envoy prints it with no plugin prefix.
+   */
+  log(level: LogLevel, message: string): void;
+  /** Writes one of the host's own messages about this VM (Envoy's `[wasm]` lines, no `wasm log`). */
+  report(level: LogLevel, message: string): void;
+  /** Called once when the VM fails. */
+  onVmFailed(vm: PluginVm): void;
+  /**
+   * The import object of a new instance: the host-function table (imports/registry.ts), which
+   * sits above the VM layer and is therefore handed in here.
+   */
+  linkImports(vm: PluginVm): WebAssembly.Imports;
+}
 
 /** Envoy's default cap on guest memory. */
 export const DEFAULT_MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024;
@@ -92,7 +128,7 @@ export class PluginVm {
    * cannot be instantiated, and VmFailedError when initialization traps.
    */
   instantiate(): void {
-    const imports = linkImports(this);
+    const imports = this.runtime.linkImports(this);
     if (this.deadline) Object.assign(imports, this.deadline.imports());
     this.phase = VmPhase.Instantiating;
     this.enter("start");
@@ -127,45 +163,6 @@ export class PluginVm {
   }
 
   /**
-   * Starts `plugin` in this VM as Envoy's WasmBase::start and configure do: its root context
-   * (a new one, or the one a plugin with the same key already has here) gets
-   * proxy_on_context_create, proxy_on_vm_start and proxy_on_configure. Throws PluginLoadError
-   * when the plugin refuses to start or its configuration, VmFailedError when it traps.
-   */
-  startRoot(plugin: PluginRuntime): RootContextState {
-    let root = this.roots.get(plugin.key);
-    if (!root) {
-      root = new RootContextState(this, this.newContextId(), plugin);
-      this.roots.set(plugin.key, root);
-      this.contexts.set(root.id, root);
-    }
-    this.call("proxy_on_context_create", root, root.id, 0);
-    const vmConfig = this.runtime.vmConfiguration;
-    root.vmConfiguration = vmConfig;
-    let started: number;
-    try {
-      started = this.call("proxy_on_vm_start", root, root.id, vmConfig.length, undefined, undefined, undefined, 1);
-    } finally {
-      root.vmConfiguration = undefined;
-    }
-    if (started === 0) throw new PluginLoadError("Wasm VM failed to start: proxy_on_vm_start returned false");
-    if (!this.configure(root, plugin.config.configuration)) {
-      throw new PluginLoadError("Wasm VM failed to configure: proxy_on_configure returned false (configuration rejected)");
-    }
-    return root;
-  }
-
-  /** Delivers a (new) plugin configuration to a root; false when the plugin rejects it. */
-  configure(root: RootContextState, configuration: Buffer): boolean {
-    root.pluginConfiguration = configuration;
-    try {
-      return this.call("proxy_on_configure", root, root.id, configuration.length, undefined, undefined, undefined, 1) !== 0;
-    } finally {
-      root.pluginConfiguration = undefined;
-    }
-  }
-
-  /**
    * Writes a line the guest logged (proxy_log, WASI stdout/stderr) with the prefix of the plugin
    * whose context is running; none during module initialization (Envoy's VM context).
    */
@@ -173,6 +170,14 @@ export class PluginVm {
     const ctx = this.effective ?? this.active;
     if (ctx) ctx.root.plugin.log(level, message, ctx.kind === "root");
     else this.runtime.log(level, message);
+  }
+
+  /**
+   * The context host functions act on: the one proxy_set_effective_context chose (else the running
+   * callback's, which every call into the guest sets), or the first root outside any callback.
+   */
+  effectiveContext(): HostContext {
+    return this.effective ?? this.root;
   }
 
   /** Allocates the next context id of this VM (root first, then streams from 2). */
@@ -192,15 +197,13 @@ export class PluginVm {
   }
 
   /**
-   * Calls an exported callback for `ctx`. Missing exports return `missing`. The effective context
-   * is reset to `ctx` for the call (Envoy resets it at every host→module call); actions deferred by
-   * host functions (continue, local reply) run once the outermost call returns, even if it trapped.
-   * A trap fails the VM and throws VmFailedError.
+   * Calls the exported callback `name` for `ctx` with (ctx.id, b, c, d, e): the path of every call
+   * into the guest, made through its typed wrappers in guest.ts. A missing export returns
+   * `missing`. The effective context is reset to `ctx` for the call (Envoy resets it at every
+   * host→module call); actions deferred by host functions (continue, local reply) run once the
+   * outermost call returns, even if it trapped. A trap fails the VM and throws VmFailedError.
    */
-  call(
-    name: string, ctx: HostContext | undefined,
-    a?: number, b?: number, c?: number, d?: number, e?: number, missing = 0,
-  ): number {
+  call(name: string, ctx: HostContext, missing: number, b = 0, c = 0, d = 0, e = 0): number {
     if (this.failure) throw new VmFailedError(this.failure);
     const fn = this.callbacks.get(name);
     if (!fn) {
@@ -223,7 +226,7 @@ export class PluginVm {
     let result: number | undefined;
     let trapped = false;
     try {
-      result = fn(a ?? 0, b ?? 0, c ?? 0, d ?? 0, e ?? 0);
+      result = fn(ctx.id, b, c, d, e);
     } catch (err) {
       this.fail(name, err);
       trapped = true;

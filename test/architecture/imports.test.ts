@@ -29,7 +29,7 @@ describe("the import graph reader", () => {
   });
 
   it("resolves .js specifiers, extensionless AssemblyScript ones and the SDK's package name to files", () => {
-    expect(resolveSpecifier(ROOT, "host/index.ts", "./plugin.js")).toBe("host/plugin.ts");
+    expect(resolveSpecifier(ROOT, "host/index.ts", "./host.js")).toBe("host/host.ts");
     expect(resolveSpecifier(ROOT, "plugins/stats/assembly/expr.ts", "../../common/assembly/flat_node")).toBe("plugins/common/assembly/flat_node.ts");
     expect(resolveSpecifier(ROOT, "plugins/common/assembly/property.ts", "pwasm/sdk/imports")).toBe("sdk/imports.ts");
     expect(resolveSpecifier(ROOT, "host/index.ts", "node:fs")).toBeUndefined();
@@ -63,10 +63,13 @@ describe("layers", () => {
     expect(edges.some((e) => e.from === "cli/program.ts" && e.to === "cli/commands/run.ts")).toBe(true);
   });
 
-  it("no import circle between files", () => {
+  it("no import circle between files but the one pair known (a VM and its contexts)", () => {
     const found = circles(edges);
     const report = found.map((c) => describeCircle(c, edges)).join("\n");
-    expect(found.map((c) => c.join(" · ")), `import circles between files:\n${report}\n`).toEqual([]);
+    // A VM holds its contexts and every context knows its VM (type-only, one folder; Envoy's
+    // WasmBase and ContextBase are the same pair): docs/architecture-host.md.
+    const known = ["host/vm/contexts.ts · host/vm/plugin_vm.ts"];
+    expect(found.map((c) => c.join(" · ")), `import circles between files:\n${report}\n`).toEqual(known);
   });
 
   it("no import circle between folders", () => {

@@ -119,8 +119,8 @@ export function circles(edges: ReadonlyArray<{ from: string; to: string }>): str
 }
 
 /**
- * A file's node in the folder-level graph: its folder (`host/state` for host/state/*.ts), except for
- * the files directly in a top-level part (host/services.ts, cli/errors.ts), which stand alone: the
+ * A file's node in the folder-level graph: its folder (`host/streams` for host/streams/*.ts), except for
+ * the files directly in a top-level part (host/host.ts, cli/errors.ts), which stand alone: the
  * part's entry points import every folder, and every folder may use the part's shared files.
  */
 export function folderOf(file: string): string {

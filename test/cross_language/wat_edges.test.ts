@@ -8,7 +8,7 @@ import { PluginLoadError, ProxyWasmHost } from "../../host/index.js";
 import { HOST_FUNCTIONS } from "../../host/imports/registry.js";
 import type { HostFunctionDef } from "../../host/imports/types.js";
 import { createTestHost, type TestHost } from "../../host/testing/test_host.js";
-import { callbackSignature, validateModule } from "../../host/vm/validate.js";
+import { callbackSignature, validateModule } from "../../host/plugin/validate.js";
 import type { FuncType, ValType } from "../../host/wasm/binary.js";
 import { wat } from "../helpers/wat.js";
 import { TRAP_SITES, exportOf, functionNameOf, trappingModule, type TrapSite } from "../fixtures/wat/trap_module.js";

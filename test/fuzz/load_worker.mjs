@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 const dist = (p) => pathToFileURL(join(workerData.root, "dist", p)).href;
 const { createTestHost, CallbackTimeoutError } = await import(dist("host/testing/test_host.js"));
 const { PluginLoadError } = await import(dist("host/vm/errors.js"));
-const { validateModule } = await import(dist("host/vm/validate.js"));
+const { validateModule } = await import(dist("host/plugin/validate.js"));
 
 // Every kind of event a plugin can get; a step that throws is a host crash.
 function drive(host) {

@@ -1,8 +1,8 @@
-// Envoy's histogram rendering (host/state/envoy_histogram.ts) against what Envoy 1.40 printed on
+// Envoy's histogram rendering (host/values/envoy_histogram.ts) against what Envoy 1.40 printed on
 // /stats/prometheus for the same samples (a plugin recorded each value once into its own
 // histogram; docs/envoy/istio-telemetry.md, "Histograms").
 import { describe, expect, it } from "vitest";
-import { formatG32, LogLinearBins, logLinearBin } from "../../host/state/envoy_histogram.js";
+import { formatG32, LogLinearBins, logLinearBin } from "../../host/values/envoy_histogram.js";
 
 // [sample, Envoy's `_sum` line value for that single sample]
 const ENVOY_SUMS: Array<[number, string]> = [

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { mutateRequestHeaders, mutateResponseHeaders } from "../../host/proxy/connection_manager.js";
 import { encodeHeaders } from "../../host/proxy/http1_codec.js";
-import { HeaderMap, REQUEST_HEADERS_INLINE, RESPONSE_HEADERS_INLINE } from "../../host/state/header_map.js";
+import { HeaderMap, REQUEST_HEADERS_INLINE, RESPONSE_HEADERS_INLINE } from "../../host/values/header_map.js";
 
 const request = (...pairs: string[]) => new HeaderMap(pairs, REQUEST_HEADERS_INLINE);
 const response = (...pairs: string[]) => new HeaderMap(pairs, RESPONSE_HEADERS_INLINE);

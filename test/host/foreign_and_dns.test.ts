@@ -3,6 +3,7 @@
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createTestHost, WasmResult } from "../../host/index.js";
+import { configureRoot } from "../../host/plugin/base_vm.js";
 import { guestBytes, OUT, ProxyWat, slot } from "./helpers/proxy_wat.js";
 
 describe("foreign functions", () => {
@@ -26,7 +27,7 @@ describe("foreign functions", () => {
     host.registerForeignFunction("reverse", (args) => Buffer.from(args).reverse());
     host.registerForeignFunction("refuse", () => WasmResult.BadArgument);
     const vm = host.plugin.currentVms()[0]!;
-    vm.configure(vm.root, Buffer.alloc(0));
+    configureRoot(vm.root, Buffer.alloc(0));
     expect(slot(host, 0)).toBe(0);
     expect(guestBytes(host, slot(host, 1), slot(host, 2)).toString()).toBe("cba");
     expect(slot(host, 3)).toBe(WasmResult.NotFound);

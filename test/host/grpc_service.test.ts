@@ -1,8 +1,8 @@
-// Units of the host's gRPC state (host/state/grpc_calls.ts) that the SDK suites do not reach: how
+// Units of the host's gRPC state (host/streams/grpc_calls.ts) that the SDK suites do not reach: how
 // the `service` argument names a cluster (a cluster name, or a serialized GrpcService), as Envoy
 // reads it.
 import { describe, expect, it } from "vitest";
-import { grpcServiceCluster } from "../../host/state/grpc_calls.js";
+import { grpcServiceCluster } from "../../host/streams/grpc_calls.js";
 
 // Protobuf length-delimited field.
 const field = (num: number, body: Buffer) => Buffer.concat([Buffer.from([(num << 3) | 2, body.length]), body]);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestHost } from "../../host/index.js";
 import { MAX_LOG_MESSAGE_BYTES } from "../../host/imports/logging.js";
-import { HeaderMap, REQUEST_HEADERS_INLINE } from "../../host/state/header_map.js";
+import { HeaderMap, REQUEST_HEADERS_INLINE } from "../../host/values/header_map.js";
 import { ROOT } from "../helpers/paths.js";
 import { wat } from "../helpers/wat.js";
 

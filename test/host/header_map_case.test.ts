@@ -1,6 +1,6 @@
 // Envoy lower-cases ASCII letters of header keys only; other bytes (here UTF-8) pass unchanged.
 import { describe, expect, it } from "vitest";
-import { HeaderMap, lowerKey } from "../../host/state/header_map.js";
+import { HeaderMap, lowerKey } from "../../host/values/header_map.js";
 import { fromWireString, toWire } from "../../host/testing/encoding.js";
 
 describe("header key case", () => {

@@ -4,8 +4,8 @@
 // every plugin of a shared VM, and FAIL_RELOAD's fresh VM.
 import { describe, expect, it } from "vitest";
 import { formatEnvoyLog, HeaderMap, PluginLoadError, ProxyWasmHost } from "../../host/index.js";
-import type { PluginOptions } from "../../host/plugin.js";
-import { ManualTimers } from "../../host/state/timers.js";
+import type { PluginOptions } from "../../host/plugin/plugin.js";
+import { ManualTimers } from "../../host/services/timers.js";
 import { wat } from "../helpers/wat.js";
 import { OUT, proxyModule } from "./helpers/proxy_wat.js";
 

@@ -3,8 +3,8 @@
 // root's callouts.
 import { describe, expect, it } from "vitest";
 import { PluginLoadError, ProxyWasmHost } from "../../host/index.js";
-import type { CalloutTransport, HttpCalloutResult } from "../../host/imports/http_call.js";
-import { HeaderMap } from "../../host/state/header_map.js";
+import type { CalloutTransport, HttpCalloutResult } from "../../host/services/transports.js";
+import { HeaderMap } from "../../host/values/header_map.js";
 import { OUT, proxyModule } from "./helpers/proxy_wat.js";
 
 // Sends one callout from proxy_on_configure, then refuses the configuration when it is "reject";

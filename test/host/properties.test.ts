@@ -5,9 +5,9 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createTestHost, decodePairs, WasmResult, type TestHost, type TestHostOptions } from "../../host/index.js";
-import { encodeNode, withEnvoyDefaults } from "../../host/state/envoy_messages.js";
-import { ProtoWriter } from "../../host/state/protobuf.js";
-import { newStreamInfo } from "../../host/state/stream_info.js";
+import { encodeNode, withEnvoyDefaults } from "../../host/values/envoy_messages.js";
+import { ProtoWriter } from "../../host/values/protobuf.js";
+import { newStreamInfo } from "../../host/values/stream_info.js";
 import { markUpstreamRequested, trackUpstreamConnection } from "../../host/proxy/upstream_info.js";
 import { guestBytes, OUT, ProxyWat, slot } from "./helpers/proxy_wat.js";
 

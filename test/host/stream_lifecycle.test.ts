@@ -3,7 +3,7 @@
 // client byte goes nowhere).
 import { describe, expect, it } from "vitest";
 import { createTestHost } from "../../host/index.js";
-import { HeaderMap } from "../../host/state/header_map.js";
+import { HeaderMap } from "../../host/values/header_map.js";
 import { proxyModule, slot } from "./helpers/proxy_wat.js";
 
 const GET = { ":method": "GET", ":path": "/", ":authority": "example.com" };

@@ -18,8 +18,8 @@ const OLD_NAMES = new Set(["node", "cluster_name", "cluster_metadata", "route_na
 /** How the wrapped lookup behaves, and every path it was asked (segments joined with "."). */
 const emulation = vi.hoisted(() => ({ oldHost: false, directionAtConfigure: true, asked: [] as string[] }));
 
-vi.mock("../../host/state/properties.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../host/state/properties.js")>();
+vi.mock("../../host/services/properties.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../host/services/properties.js")>();
   const NOT_FOUND = 1;
   return {
     ...real,

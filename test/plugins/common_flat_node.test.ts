@@ -3,7 +3,7 @@
 // against the flatbuffers library: node metadata becomes the fields Istio's rules give, any FlatNode
 // reads back whole, and a buffer that is not one reads as absent fields, never a trap.
 import { beforeAll, describe, expect, it } from "vitest";
-import { encodeStruct, ProtoWriter, type JsonObject } from "../../host/state/protobuf.js";
+import { encodeStruct, ProtoWriter, type JsonObject } from "../../host/values/protobuf.js";
 import { readFlatNode, writeFlatNode, type FlatNodeObject } from "./helpers/flat_node.js";
 import { loadSpec, SPEC_VARIANTS, type Spec } from "./helpers/as_spec.js";
 

@@ -3,7 +3,7 @@
 // the host's own protobuf writer with keys sorted by UTF-8 bytes (deterministic serialization),
 // decodings read back every kind of value, and malformed input is refused, never trapped on.
 import { beforeAll, describe, expect, it } from "vitest";
-import { encodeStruct, ProtoWriter, type JsonObject, type JsonValue } from "../../host/state/protobuf.js";
+import { encodeStruct, ProtoWriter, type JsonObject, type JsonValue } from "../../host/values/protobuf.js";
 import { loadSpec, SPEC_VARIANTS, type Spec } from "./helpers/as_spec.js";
 
 /** The Struct of `obj` as another encoder writes it (entries in the object's order). */

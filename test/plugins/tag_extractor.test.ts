@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { ISTIO_STANDARD_TAGS, createIstioTagExtractor, extractTags, istioTagExtractor } from "../../host/istio/tag_extractor.js";
 import { MetricType } from "../../host/abi/constants.js";
-import { MetricStore } from "../../host/state/metrics.js";
-import { renderPrometheus } from "../../host/state/prometheus.js";
+import { MetricStore } from "../../host/services/metrics.js";
+import { renderPrometheus } from "../../host/services/prometheus.js";
 
 // The example of docs/istio-metrics.md, "Stat names", without Envoy's wasmcustom. namespace.
 const EXAMPLE_VALUES: Array<[string, string]> = [

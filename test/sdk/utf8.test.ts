@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { createTestHost } from "../../host/index.js";
-import { HeaderMap } from "../../host/state/header_map.js";
+import { HeaderMap } from "../../host/values/header_map.js";
 import { AS_028_MINIMAL, buildVariant } from "../sdk/variants.js";
 
 const FIXTURE = join(import.meta.dirname, "..", "sdk", "fixtures", "abi");

@@ -2,7 +2,7 @@
 // binary or a container), each started from the same bootstrap options and reporting its log lines
 // in Envoy's format.
 import { startDevProxy } from "../../../host/proxy/dev_proxy.js";
-import { formatEnvoyLog } from "../../../host/state/logs.js";
+import { formatEnvoyLog } from "../../../host/services/logs.js";
 import type { EnvoyBootstrapOptions, JsonMap } from "../bootstrap.js";
 import { describeEnvoyTarget, startEnvoy, type EnvoyTarget } from "../launch.js";
 

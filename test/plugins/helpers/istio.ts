@@ -1,7 +1,7 @@
 // Expected Istio metrics, derived from Istio's rules (docs/istio-metrics.md):
 // the 25 labels in Istio's order with their defaults, Envoy's default histogram buckets, and the
 // Prometheus text lines an Istio sidecar prints for them.
-import { formatG32, LogLinearBins } from "../../../host/state/envoy_histogram.js";
+import { formatG32, LogLinearBins } from "../../../host/values/envoy_histogram.js";
 import type { NodeMetadata } from "./mx.js";
 
 /** The 25 standard labels in Istio's order. */

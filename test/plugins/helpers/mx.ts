@@ -1,7 +1,7 @@
 // Shared values and helpers for the metadata-exchange and stats tests: the worked example of
 // docs/istio-metrics.md, node metadata as properties, and reading peers out of filter state.
 import type { TestHttpStream } from "../../../host/index.js";
-import type { PropertyLiteral } from "../../../host/state/stream_info.js";
+import type { PropertyLiteral } from "../../../host/values/stream_info.js";
 import { readFlatNode, writeFlatNode, type FlatNodeObject } from "./flat_node.js";
 
 /** The worked example of docs/istio-metrics.md, "Metadata exchange". */

@@ -5,13 +5,24 @@
 // plugin with its own root context in it.
 import { createHash } from "node:crypto";
 import type { LogLevel } from "../abi/constants.js";
-import type { HostServices } from "../services.js";
+import type { HostServices } from "../services/host_services.js";
 import type { ModuleInfo } from "../wasm/binary.js";
-import type { CodeMap, SourcePositionResolver } from "./backtrace.js";
-import type { RootContextState } from "./contexts.js";
-import { PluginVm } from "./plugin_vm.js";
-import type { PluginRuntime, VmRuntime } from "./runtime.js";
+import type { CodeMap, SourcePositionResolver } from "../vm/backtrace.js";
+import { linkImports } from "../imports/registry.js";
+import { PluginVm, type VmRuntime } from "../vm/plugin_vm.js";
+import { RootContextState, type PluginRuntime } from "../vm/contexts.js";
+import { onConfigure, onContextCreate, onVmStart } from "../vm/guest.js";
+import { PluginLoadError } from "../vm/errors.js";
 import type { CompiledModule } from "./validate.js";
+
+/** A host as plugins load into it: its services, and the modules its plugins run by VM key. */
+export interface PluginHost extends HostServices {
+  /**
+   * The modules plugins run, by VM key (vm_id, VM configuration, code): plugins with the same key
+   * share their VMs, as in Envoy.
+   */
+  readonly baseVms: Map<string, BaseVm>;
+}
 
 /** Where a VM runs: Envoy's main thread, or worker N. */
 export type VmThread = "main" | number;
@@ -78,6 +89,10 @@ export class BaseVm implements VmRuntime {
     this.services.logs.write({ level, message, plugin: "", rootId: "", vmId: "", time: Date.now(), source: "host" });
   }
 
+  linkImports(vm: PluginVm): WebAssembly.Imports {
+    return linkImports(vm);
+  }
+
   onVmFailed(vm: PluginVm): void {
     for (const root of vm.roots.values()) root.plugin.onVmFailed(vm, root);
     this.stopVm(vm);
@@ -111,7 +126,7 @@ export class BaseVm implements VmRuntime {
     const vm = this.newVm();
     try {
       vm.instantiate();
-      vm.startRoot(plugin);
+      startRoot(vm, plugin);
     } finally {
       this.discard(vm);
     }
@@ -120,7 +135,7 @@ export class BaseVm implements VmRuntime {
 
   /**
    * Starts `plugin` on `thread`: its root context in that thread's VM, which is created (a fresh
-   * instance) when the thread has none or only a failed one. Throws as PluginVm.startRoot does.
+   * instance) when the thread has none or only a failed one. Throws as startRoot does.
    */
   startOn(thread: VmThread, plugin: PluginRuntime): { vm: PluginVm; root: RootContextState } {
     let vm = this.threadVms.get(thread);
@@ -136,12 +151,12 @@ export class BaseVm implements VmRuntime {
     }
     const known = vm.roots.get(plugin.key);
     try {
-      return { vm, root: vm.startRoot(plugin) };
+      return { vm, root: startRoot(vm, plugin) };
     } catch (err) {
       // A root that refused to start leaves the VM with nothing running for it.
       const root = vm.roots.get(plugin.key);
       if (root && root !== known) {
-        if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(vm, root, 0);
+        if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(root, 0);
         for (const c of root.callouts.values()) c.cancel();
         root.callouts.clear();
         vm.roots.delete(plugin.key);
@@ -179,5 +194,44 @@ export class BaseVm implements VmRuntime {
   private discard(vm: PluginVm): void {
     this.stopVm(vm);
     vm.contexts.clear();
+  }
+}
+
+/**
+ * Starts `plugin` in `vm` as Envoy's WasmBase::start and configure do: its root context (a new
+ * one, or the one a plugin with the same key already has there) gets proxy_on_context_create,
+ * proxy_on_vm_start and proxy_on_configure. Throws PluginLoadError when the plugin refuses to
+ * start or its configuration, VmFailedError when it traps.
+ */
+function startRoot(vm: PluginVm, plugin: PluginRuntime): RootContextState {
+  let root = vm.roots.get(plugin.key);
+  if (!root) {
+    root = new RootContextState(vm, vm.newContextId(), plugin);
+    vm.roots.set(plugin.key, root);
+    vm.contexts.set(root.id, root);
+  }
+  onContextCreate(root, 0);
+  const vmConfig = vm.runtime.vmConfiguration;
+  root.vmConfiguration = vmConfig;
+  let started: boolean;
+  try {
+    started = onVmStart(root, vmConfig.length);
+  } finally {
+    root.vmConfiguration = undefined;
+  }
+  if (!started) throw new PluginLoadError("Wasm VM failed to start: proxy_on_vm_start returned false");
+  if (!configureRoot(root, plugin.config.configuration)) {
+    throw new PluginLoadError("Wasm VM failed to configure: proxy_on_configure returned false (configuration rejected)");
+  }
+  return root;
+}
+
+/** Delivers a (new) plugin configuration to a root (proxy_on_configure); false when the plugin rejects it. */
+export function configureRoot(root: RootContextState, configuration: Buffer): boolean {
+  root.pluginConfiguration = configuration;
+  try {
+    return onConfigure(root, configuration.length);
+  } finally {
+    root.pluginConfiguration = undefined;
   }
 }

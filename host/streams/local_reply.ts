@@ -4,7 +4,7 @@
 // trailers-only reply with grpc-status and a percent-encoded grpc-message; HEAD gets no body.
 import { httpToGrpcStatus } from "../abi/constants.js";
 import type { LocalReply } from "../vm/contexts.js";
-import { HeaderMap, RESPONSE_HEADERS_INLINE } from "./header_map.js";
+import { HeaderMap, RESPONSE_HEADERS_INLINE } from "../values/header_map.js";
 
 /** A local reply's response: headers, and a body (undefined for a headers-only reply). */
 export interface LocalReplyMessage {

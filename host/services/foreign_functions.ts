@@ -4,7 +4,7 @@
 // set_envoy_filter_state are not provided: calling them answers NOT_FOUND.)
 import { deflateSync, inflateSync } from "node:zlib";
 import { WasmResult } from "../abi/constants.js";
-import type { ForeignFunction } from "../services.js";
+import type { ForeignFunction } from "./host_services.js";
 
 // Reads the string field 1 and bool field 2 of a DeclarePropertyArguments message; undefined
 // for bytes that are not a protobuf message.
@@ -59,14 +59,14 @@ export function envoyForeignFunctions(): Map<string, ForeignFunction> {
         return WasmResult.SerializationFailure;
       }
     }],
-    ["clear_route_cache", (_args, vm) => {
-      (vm.effective ?? vm.root).clearRouteCache();
+    ["clear_route_cache", (_args, caller) => {
+      caller.clearRouteCache();
       return WasmResult.Ok;
     }],
-    ["declare_property", (args, vm) => {
+    ["declare_property", (args, caller) => {
       const a = declarePropertyArguments(args);
       if (!a) return WasmResult.BadArgument;
-      const root = (vm.effective ?? vm.root).root;
+      const root = caller.root;
       // Envoy keeps the first declaration of a name.
       if (root.declaredProperties.has(a.name)) return WasmResult.BadArgument;
       root.declaredProperties.set(a.name, { readonly: a.readonly });

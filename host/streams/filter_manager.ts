@@ -16,9 +16,9 @@ import { HostContext, type LocalReply } from "../vm/contexts.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import {
   REQUEST_HEADERS_INLINE, REQUEST_TRAILERS_INLINE, RESPONSE_HEADERS_INLINE, RESPONSE_TRAILERS_INLINE, type HeaderMap,
-} from "./header_map.js";
+} from "../values/header_map.js";
 import { localReplyMessage } from "./local_reply.js";
-import type { StreamInfo } from "./stream_info.js";
+import type { StreamInfo } from "../values/stream_info.js";
 
 /** Where the data a filter lets through goes (upstream for requests, downstream for responses). */
 export interface HttpStreamSink {

@@ -11,24 +11,25 @@
 //   `listener_direction`, …) are such other names: NOT_FOUND unless a plugin set them.
 import { httpToGrpcStatus, WasmResult } from "../abi/constants.js";
 import { fromByteString } from "../abi/text.js";
-import type { HostContext } from "../vm/contexts.js";
-import type { LocalInfo } from "../services.js";
-import { localityValue, metadataValue, nodeValue, withEnvoyDefaults, type NodeInfo } from "./envoy_messages.js";
-import type { HeaderMap } from "./header_map.js";
+import type { HostServices, LocalInfo } from "./host_services.js";
+import type { HeaderMap } from "../values/header_map.js";
+import { localityValue, metadataValue, nodeValue, withEnvoyDefaults, type NodeInfo } from "../values/envoy_messages.js";
 import {
   bool, byteStr, int, literalValue, nanosFromMs, selectProperty, serializeProperty, text, uint,
   type PropertyMap, type PropertyValue,
-} from "./property_values.js";
+} from "../values/property_values.js";
 import { cachedLocalInfoWithPins, isLocalInfoPin, LEGACY_XDS_NAMES, legacyPinKey } from "./property_pins.js";
-import { responseFlagBits, type Endpoint, type StreamInfo, type TlsInfo } from "./stream_info.js";
+import { responseFlagBits, type Endpoint, type PropertyScope, type StreamInfo, type TlsInfo } from "../values/stream_info.js";
 
-/** What a stream context offers to property lookups. Root contexts have none. */
-export interface PropertyScope {
-  info: StreamInfo;
-  /** Request headers while the plugin may see them (undefined once continued, as in Envoy). */
-  requestHeaders: HeaderMap | undefined;
-  responseHeaders: HeaderMap | undefined;
-  responseTrailers: HeaderMap | undefined;
+/**
+ * The context a lookup runs in, as properties see it (vm/contexts.ts HostContext has this shape):
+ * its stream's attributes, if any, and the host, VM and plugin it belongs to.
+ */
+export interface PropertyContext {
+  propertyScope(): PropertyScope | undefined;
+  readonly vm: { readonly runtime: { readonly services: Pick<HostServices, "localInfo" | "properties">; readonly vmId: string } };
+  /** The plugin's root context (itself for a root). */
+  readonly root: PropertyContext & { readonly plugin: { readonly config: { readonly name: string; readonly rootId: string } } };
 }
 
 /** Splits a raw path (byte string) into segments; one trailing NUL is ignored. */
@@ -224,7 +225,7 @@ function peerProperty(e: Endpoint, field: string): PropertyValue | undefined {
 const NO_METADATA: PropertyValue = { kind: "null" };
 
 // The node and listener this host describes, with the user's pins folded in (property_pins.ts).
-function localInfo(ctx: HostContext): LocalInfo {
+function localInfo(ctx: PropertyContext): LocalInfo {
   const services = ctx.vm.runtime.services;
   return services.properties.size === 0 ? services.localInfo : cachedLocalInfoWithPins(services.localInfo, services.properties);
 }
@@ -244,7 +245,7 @@ function nodeProperty(node: NodeInfo): PropertyValue {
 
 // xds.*: the node everywhere; the rest only in a stream (Envoy's XDS wrapper has no stream info
 // in a root context: xds.listener_direction is NOT_FOUND at on_configure).
-function xdsProperty(ctx: HostContext, info: StreamInfo | undefined, field: string): PropertyValue | undefined {
+function xdsProperty(ctx: PropertyContext, info: StreamInfo | undefined, field: string): PropertyValue | undefined {
   if (field === "node") return nodeProperty(localInfo(ctx).node);
   if (!info) return undefined;
   const route = info.routeName !== undefined;
@@ -274,7 +275,7 @@ function filterStateMap(state: Map<string, Buffer>): PropertyMap {
 }
 
 // The value a first path segment names, or undefined (NOT_FOUND).
-function topLevel(ctx: HostContext, scope: PropertyScope | undefined, name: string): PropertyValue | undefined {
+function topLevel(ctx: PropertyContext, scope: PropertyScope | undefined, name: string): PropertyValue | undefined {
   const info = scope?.info;
   if (name === "xds") return lookupMap((field) => xdsProperty(ctx, info, field));
   if (scope && info) {
@@ -309,7 +310,7 @@ function topLevel(ctx: HostContext, scope: PropertyScope | undefined, name: stri
  * (what Envoy answers in a root context — the node, the plugin's names — is not pinned that way);
  * node and listener pins are folded into the local info instead (property_pins.ts).
  */
-function pinned(ctx: HostContext, scope: PropertyScope | undefined, path: ParsedPath): PropertyValue | undefined {
+function pinned(ctx: PropertyContext, scope: PropertyScope | undefined, path: ParsedPath): PropertyValue | undefined {
   if (!scope) return undefined;
   const hostPins = ctx.vm.runtime.services.properties;
   const streamPins = scope.info.extra;
@@ -337,7 +338,7 @@ function streamField(scope: PropertyScope, name: string, field: string): Propert
  * Resolves `rawPath` (a byte string) for a context: the serialized value, or NOT_FOUND /
  * SERIALIZATION_FAILURE.
  */
-export function getProperty(ctx: HostContext, rawPath: string): Buffer | number {
+export function getProperty(ctx: PropertyContext, rawPath: string): Buffer | number {
   const path = parsePath(rawPath);
   const segments = path.segments;
   if (segments.length === 0) return WasmResult.NotFound;

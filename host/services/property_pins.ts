@@ -6,9 +6,9 @@
 //   answers those (the node everywhere, the listener in a stream only);
 // - a pin under a name Envoy answered before 1.33 (`cluster_name`, `route_name`, …) answers its
 //   `xds.` name (`xds.cluster_name`), never the old name, which Envoy 1.40 does not answer.
-import type { LocalInfo } from "../services.js";
-import type { JsonObject, JsonValue } from "./protobuf.js";
-import type { PropertyLiteral } from "./property_values.js";
+import type { LocalInfo } from "./host_services.js";
+import type { JsonObject, JsonValue } from "../values/protobuf.js";
+import type { PropertyLiteral } from "../values/property_values.js";
 
 /** The top-level names Envoy < 1.33 answered that Envoy ≥ 1.33 answers only under `xds.`. */
 export const LEGACY_XDS_NAMES: ReadonlySet<string> = new Set([

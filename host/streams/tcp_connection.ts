@@ -7,12 +7,15 @@
 // proxy_on_upstream_connection_close(UNKNOWN); the downstream close (LOCAL or REMOTE) ends the
 // connection: proxy_on_done, proxy_on_log, proxy_on_delete, once (Envoy's order for connections).
 import { BufferType, PeerType, StreamType, WasmResult } from "../abi/constants.js";
-import { HostContext, type RootContextState } from "../vm/contexts.js";
+import { HostContext } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
+import {
+  onContextCreate, onDelete, onDone, onDownstreamConnectionClose, onDownstreamData, onLog, onNewConnection,
+  onUpstreamConnectionClose, onUpstreamData,
+} from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
-import type { PropertyScope } from "./properties.js";
-import type { StreamInfo } from "./stream_info.js";
+import type { PropertyScope, StreamInfo } from "../values/stream_info.js";
 
 /** Where the bytes a plugin lets through go. */
 export interface TcpConnectionSink {
@@ -85,8 +88,8 @@ export class TcpConnection extends HostContext {
     const raw = this.invoke(() => {
       this.created = true;
       this.vm.contexts.set(this.id, this);
-      this.vm.call("proxy_on_context_create", this, this.id, this.vm.root.id);
-      return this.vm.call("proxy_on_new_connection", this, this.id);
+      onContextCreate(this, this.root.id);
+      return onNewConnection(this);
     });
     if (raw !== undefined) this.lastActions.newConnection = raw;
   }
@@ -108,7 +111,7 @@ export class TcpConnection extends HostContext {
   downstreamClose(peer: number = PeerType.Remote): void {
     if (this.downstreamClosed || this.completed) return;
     this.downstreamClosed = true;
-    if (this.usable()) this.invoke(() => this.vm.call("proxy_on_downstream_connection_close", this, this.id, peer));
+    if (this.usable()) this.invoke(() => (onDownstreamConnectionClose(this, peer), 0));
     this.finish();
   }
 
@@ -116,7 +119,7 @@ export class TcpConnection extends HostContext {
   upstreamClose(peer: number = PeerType.Unknown): void {
     if (this.upstreamClosed || this.completed) return;
     this.upstreamClosed = true;
-    if (this.usable()) this.invoke(() => this.vm.call("proxy_on_upstream_connection_close", this, this.id, peer));
+    if (this.usable()) this.invoke(() => (onUpstreamConnectionClose(this, peer), 0));
     if (this.downstreamClosed) this.finish();
   }
 
@@ -157,7 +160,7 @@ export class TcpConnection extends HostContext {
     flow.visible = true;
     const raw = this.invoke(() => {
       try {
-        return this.vm.call(fromClient ? "proxy_on_downstream_data" : "proxy_on_upstream_data", this, this.id, flow.held.length, flow.ended ? 1 : 0);
+        return (fromClient ? onDownstreamData : onUpstreamData)(this, flow.held.length, flow.ended);
       } finally {
         // Envoy keeps the buffer readable while the filter holds it (e.g. for continue from a tick).
         flow.visible = false;
@@ -210,11 +213,11 @@ export class TcpConnection extends HostContext {
     // No end time: a connection never completes a request (request.duration is NOT_FOUND in its
     // on_log, as in Envoy: docs/envoy/lifecycle.md, "TCP").
     if (this.created && this.vm && !this.vm.failure && !this.failed) {
-      const id = this.id;
       this.invoke(() => {
-        this.vm.call("proxy_on_done", this, id, 0, 0, 0, 0, 1);
-        this.vm.call("proxy_on_log", this, id);
-        return this.vm.call("proxy_on_delete", this, id);
+        onDone(this);
+        onLog(this);
+        onDelete(this);
+        return 0;
       });
     }
     if (this.created && this.vm) this.vm.contexts.delete(this.id);

@@ -4,68 +4,10 @@
 // once both sides closed. The transport behind them is pluggable: scripted by the test API, real
 // HTTP/2 in the dev proxy.
 import { WasmResult } from "../abi/constants.js";
-import type { HeaderMap } from "./header_map.js";
+import type { GrpcCallHandle, GrpcEvents, GrpcStreamHandle } from "../services/transports.js";
 import type { RootContextState } from "../vm/contexts.js";
+import { onGrpcClose, onGrpcReceive, onGrpcReceiveInitialMetadata, onGrpcReceiveTrailingMetadata } from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
-
-/** A gRPC callout as the plugin made it. */
-export interface GrpcCalloutRequest {
-  /** Cluster the call goes to: the `service` argument, or its GrpcService's `envoy_grpc.cluster_name`. */
-  cluster: string;
-  /** The raw `service` bytes (a cluster name, or a serialized envoy.config.core.v3.GrpcService). */
-  service: Buffer;
-  /** Fully qualified service name, e.g. `helloworld.Greeter`. */
-  serviceName: string;
-  /** Method name, e.g. `SayHello`. */
-  method: string;
-  /** Initial metadata (byte strings, keys lower-cased). */
-  initialMetadata: HeaderMap;
-  /** The request message (unary calls only; streams send with proxy_grpc_send). */
-  message: Buffer;
-  /** Timeout in ms (unary calls; 0 = none). */
-  timeoutMs: number;
-}
-
-/** What a transport reports about a call or stream. Each may be called from any event-loop turn. */
-export interface GrpcEvents {
-  /** Stream: the server's initial metadata. */
-  initialMetadata(metadata: HeaderMap): void;
-  /** Call: the response (ends the call). Stream: one message. */
-  message(message: Buffer): void;
-  /** Stream: the server's trailing metadata. */
-  trailingMetadata(metadata: HeaderMap): void;
-  /** Call: a failure. Stream: the remote close. `status` is the gRPC status code. */
-  close(status: number, message: string): void;
-}
-
-/** A unary call in flight. */
-export interface GrpcCallHandle {
-  /** Cancels the call; no event follows. */
-  cancel(): void;
-}
-
-/** A stream in flight. */
-export interface GrpcStreamHandle {
-  /** Sends a message; `endStream` half-closes after it. */
-  send(message: Buffer, endStream: boolean): void;
-  /** Half-closes the stream from the plugin's side (the server may still answer). */
-  close(): void;
-  /** Resets the stream; no event follows. */
-  reset(): void;
-}
-
-/** Sends gRPC callouts somewhere: scripted by tests, real HTTP/2 in the dev proxy. */
-export interface GrpcTransport {
-  /** False for an unknown cluster (proxy_grpc_call/stream answer PARSE_FAILURE, as Envoy does). */
-  hasCluster(cluster: string): boolean;
-  /** Starts a unary call; undefined when the send is refused (INTERNAL_FAILURE, no callback). */
-  call(request: GrpcCalloutRequest, token: number, events: GrpcEvents): GrpcCallHandle | undefined;
-  /** Opens a stream; undefined when refused (INTERNAL_FAILURE). */
-  stream(request: GrpcCalloutRequest, token: number, events: GrpcEvents): GrpcStreamHandle | undefined;
-}
-
-/** A transport that knows no cluster (the default of a host without gRPC upstreams). */
-export const NO_GRPC: GrpcTransport = { hasCluster: () => false, call: () => undefined, stream: () => undefined };
 
 /** Token kinds in the low two bits (Envoy): 1 gRPC call, 2 gRPC stream. */
 export const GRPC_CALL_KIND = 1;
@@ -134,7 +76,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
     initialMetadata: (metadata) => deliver(() => {
       root.grpcInitialMetadata = metadata;
       try {
-        vm.call("proxy_on_grpc_receive_initial_metadata", root, root.id, c.token, metadata.count);
+        onGrpcReceiveInitialMetadata(root, c.token, metadata.count);
       } finally {
         root.grpcInitialMetadata = undefined;
       }
@@ -144,7 +86,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
       if (isCall) forgetGrpcCallout(c);
       root.grpcReceiveBuffer = message;
       try {
-        vm.call("proxy_on_grpc_receive", root, root.id, c.token, message.length);
+        onGrpcReceive(root, c.token, message.length);
       } finally {
         root.grpcReceiveBuffer = undefined;
       }
@@ -152,7 +94,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
     trailingMetadata: (metadata) => deliver(() => {
       root.grpcTrailingMetadata = metadata;
       try {
-        vm.call("proxy_on_grpc_receive_trailing_metadata", root, root.id, c.token, metadata.count);
+        onGrpcReceiveTrailingMetadata(root, c.token, metadata.count);
       } finally {
         root.grpcTrailingMetadata = undefined;
       }
@@ -163,7 +105,7 @@ export function grpcEventsFor(vm: PluginVm, c: GrpcCallout): GrpcEvents {
       if (isCall || c.localClosed) forgetGrpcCallout(c);
       root.status = { code: status >>> 0, message };
       try {
-        vm.call("proxy_on_grpc_close", root, root.id, c.token, status >>> 0);
+        onGrpcClose(root, c.token, status);
       } finally {
         root.status = { code: root.status.code, message: "" };
       }

@@ -2,13 +2,10 @@
 // advanced by tests; real timers fire on Node's clock in the dev proxy. Envoy re-arms the timer
 // after each tick; the first tick comes one period after the call.
 import { performance } from "node:perf_hooks";
-import type { TimerService } from "../services.js";
-import type { RootContextState } from "../vm/contexts.js";
-import type { PluginVm } from "../vm/plugin_vm.js";
+import type { TickTarget, TimerService } from "./host_services.js";
 
 interface ManualTimer {
-  vm: PluginVm;
-  root: RootContextState;
+  root: TickTarget;
   periodMs: number;
   dueAt: number;
 }
@@ -19,15 +16,15 @@ export class ManualTimers implements TimerService {
   /** Virtual time in ms. */
   now = 0;
 
-  setTickPeriod(vm: PluginVm, root: RootContextState, periodMs: number): void {
+  setTickPeriod(root: TickTarget, periodMs: number): void {
     root.tickPeriodMs = periodMs;
     const i = this.timers.findIndex((t) => t.root === root);
     if (i >= 0) this.timers.splice(i, 1);
-    if (periodMs > 0) this.timers.push({ vm, root, periodMs, dueAt: this.now + periodMs });
+    if (periodMs > 0) this.timers.push({ root, periodMs, dueAt: this.now + periodMs });
   }
 
-  clear(vm: PluginVm): void {
-    for (let i = this.timers.length - 1; i >= 0; i--) if (this.timers[i]!.vm === vm) this.timers.splice(i, 1);
+  clear(vm: object): void {
+    for (let i = this.timers.length - 1; i >= 0; i--) if (this.timers[i]!.root.vm === vm) this.timers.splice(i, 1);
   }
 
   nowMs(): number {
@@ -38,7 +35,7 @@ export class ManualTimers implements TimerService {
   tick(): void {
     for (const t of [...this.timers]) {
       t.dueAt = this.now + t.periodMs;
-      t.root.plugin.deliverTick(t.vm, t.root);
+      t.root.tick();
     }
   }
 
@@ -51,56 +48,55 @@ export class ManualTimers implements TimerService {
       if (!next) break;
       this.now = next.dueAt;
       next.dueAt += next.periodMs;
-      next.root.plugin.deliverTick(next.vm, next.root);
+      next.root.tick();
     }
     this.now = end;
   }
 
   /** The armed period of a root, or 0. */
-  periodOf(root: RootContextState): number {
+  periodOf(root: TickTarget): number {
     return this.timers.find((t) => t.root === root)?.periodMs ?? 0;
   }
 }
 
 /** Timers on Node's clock. */
 export class RealTimers implements TimerService {
-  private readonly timers = new Map<RootContextState, { vm: PluginVm; handle: NodeJS.Timeout }>();
+  private readonly timers = new Map<TickTarget, NodeJS.Timeout>();
 
   nowMs(): number {
     return performance.now();
   }
 
-  setTickPeriod(vm: PluginVm, root: RootContextState, periodMs: number): void {
+  setTickPeriod(root: TickTarget, periodMs: number): void {
     root.tickPeriodMs = periodMs;
     const old = this.timers.get(root);
-    if (old) clearTimeout(old.handle);
+    if (old) clearTimeout(old);
     this.timers.delete(root);
     if (periodMs <= 0) return;
     // Envoy re-arms the timer after each proxy_on_tick returns (ticks never overlap or queue up).
     const arm = () => {
       const handle = setTimeout(() => {
-        root.plugin.deliverTick(vm, root);
-        const cur = this.timers.get(root);
-        if (cur?.handle === handle && root.tickPeriodMs > 0) arm();
+        root.tick();
+        if (this.timers.get(root) === handle && root.tickPeriodMs > 0) arm();
       }, root.tickPeriodMs);
       // Timers alone do not keep the process alive (the proxy's listeners do).
       handle.unref();
-      this.timers.set(root, { vm, handle });
+      this.timers.set(root, handle);
     };
     arm();
   }
 
-  clear(vm: PluginVm): void {
-    for (const [root, t] of this.timers) {
-      if (t.vm !== vm) continue;
-      clearTimeout(t.handle);
+  clear(vm: object): void {
+    for (const [root, handle] of this.timers) {
+      if (root.vm !== vm) continue;
+      clearTimeout(handle);
       this.timers.delete(root);
     }
   }
 
   /** Stops every timer. */
   stopAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t.handle);
+    for (const handle of this.timers.values()) clearTimeout(handle);
     this.timers.clear();
   }
 }

@@ -5,8 +5,8 @@ import { ABI_MARKERS, type AbiVersion } from "../abi/constants.js";
 import { checkImports } from "../imports/registry.js";
 import { sig } from "../imports/types.js";
 import { formatFuncType, looksLikeWasm, parseModule, sameFuncType, WasmFormatError, type FuncType, type ModuleInfo } from "../wasm/binary.js";
-import { PluginLoadError } from "./errors.js";
-import type { CodeMap } from "./backtrace.js";
+import { PluginLoadError } from "../vm/errors.js";
+import type { CodeMap } from "../vm/backtrace.js";
 import { capModuleMemory } from "../wasm/memory_limit.js";
 import { instrumentDeadlines, UnsupportedInstructionError, type InstrumentedModule } from "../wasm/deadline.js";
 

@@ -1,16 +1,11 @@
 // Services a host gives every plugin it runs: logs, metrics, shared data and queues, time, timers,
 // callouts, foreign functions, and host-wide properties.
-import type { CalloutTransport } from "./imports/http_call.js";
-import type { DnsResolver } from "./imports/dns.js";
-import type { GrpcTransport } from "./state/grpc_calls.js";
-import type { LogSink } from "./state/logs.js";
-import type { MetricStore } from "./state/metrics.js";
-import type { SharedDataStore, SharedQueueStore } from "./state/shared.js";
-import type { MetadataInit, NodeInfo } from "./state/envoy_messages.js";
-import type { PropertyLiteral } from "./state/property_values.js";
-import type { BaseVm } from "./vm/base_vm.js";
-import type { RootContextState } from "./vm/contexts.js";
-import type { PluginVm } from "./vm/plugin_vm.js";
+import type { CalloutTransport, DnsResolver, GrpcTransport } from "./transports.js";
+import type { LogSink } from "./logs.js";
+import type { MetricStore } from "./metrics.js";
+import type { SharedDataStore, SharedQueueStore } from "./shared.js";
+import type { MetadataInit, NodeInfo } from "../values/envoy_messages.js";
+import type { PropertyLiteral } from "../values/property_values.js";
 
 /** Time sources (WASI clock_time_get and proxy_get_current_time_nanoseconds). */
 export interface Clock {
@@ -20,12 +15,22 @@ export interface Clock {
   monotonicNanos(): bigint;
 }
 
+/**
+ * A root context as timers see it (vm/contexts.ts RootContextState): its period, the VM it lives
+ * in (timers are cleared by VM), and how it takes a tick (proxy_on_tick, failures handled).
+ */
+export interface TickTarget {
+  tickPeriodMs: number;
+  readonly vm: object;
+  tick(): void;
+}
+
 /** Drives root contexts' timers. */
 export interface TimerService {
   /** Sets (0 = clears) the tick period of a root context. */
-  setTickPeriod(vm: PluginVm, root: RootContextState, periodMs: number): void;
+  setTickPeriod(root: TickTarget, periodMs: number): void;
   /** Forgets every timer of a VM (it failed or shut down). */
-  clear(vm: PluginVm): void;
+  clear(vm: object): void;
   /** Milliseconds on the clock timers run on (virtual in tests); used for reload backoff. */
   nowMs(): number;
 }
@@ -38,9 +43,19 @@ export interface LocalInfo {
   listenerMetadata: MetadataInit;
 }
 
-/** A host-implemented foreign function: argument bytes in, result bytes (or a WasmResult status) out. */
-export type ForeignFunction = (args: Buffer, vm: PluginVm) => Buffer | number;
+/**
+ * What a foreign function may act on: the context that called proxy_call_foreign_function (its
+ * effective context, vm/contexts.ts) — Envoy's clear_route_cache and declare_property need it.
+ */
+export interface ForeignCallContext {
+  clearRouteCache(): void;
+  readonly root: { readonly declaredProperties: Map<string, { readonly: boolean }> };
+}
 
+/** A host-implemented foreign function: argument bytes in, result bytes (or a WasmResult status) out. */
+export type ForeignFunction = (args: Buffer, caller: ForeignCallContext) => Buffer | number;
+
+/** What every plugin a host runs shares (ProxyWasmHost implements it). */
 export interface HostServices {
   readonly logs: LogSink;
   readonly metrics: MetricStore;
@@ -49,7 +64,7 @@ export interface HostServices {
   readonly clock: Clock;
   readonly timers: TimerService;
   readonly callouts: CalloutTransport;
-  /** Where gRPC callouts go (state/grpc_calls.ts); none means every gRPC cluster is unknown. */
+  /** Where gRPC callouts go (transports.ts); none means every gRPC cluster is unknown. */
   readonly grpc?: GrpcTransport;
   readonly foreignFunctions: Map<string, ForeignFunction>;
   /** Resolves names for envoy_resolve_dns; none means every lookup fails. */
@@ -64,9 +79,4 @@ export interface HostServices {
   readonly callbackTimeLimitMs?: number;
   /** Runs `task` soon, outside any VM call (queue notifications). */
   post(task: () => void): void;
-  /**
-   * The modules plugins run, by VM key (vm_id, VM configuration, code): plugins with the same key
-   * share their VMs, as in Envoy.
-   */
-  readonly baseVms: Map<string, BaseVm>;
 }

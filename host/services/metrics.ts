@@ -1,7 +1,7 @@
 // Plugin metrics shared by every VM of a host, by name, as Envoy keeps them: the per-worker VMs of
 // one plugin aggregate into the same stat.
 import { MetricType } from "../abi/constants.js";
-import { LogLinearBins } from "./envoy_histogram.js";
+import { LogLinearBins } from "../values/envoy_histogram.js";
 
 /** Envoy's default histogram bucket bounds. */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [

@@ -1,9 +1,9 @@
 // Prometheus text exposition of plugin metrics, as Envoy's admin /stats/prometheus shows custom
 // Wasm stats: no `envoy_` prefix, names sanitized to [a-zA-Z0-9_], `{}` for untagged stats, and
 // histograms as cumulative buckets plus _sum and _count, computed from Envoy's log-linear bins as
-// Envoy computes them (envoy_histogram.ts).
+// Envoy computes them (values/envoy_histogram.ts).
 import { MetricType } from "../abi/constants.js";
-import { formatG32 } from "./envoy_histogram.js";
+import { formatG32 } from "../values/envoy_histogram.js";
 import type { Metric, MetricStore } from "./metrics.js";
 
 /** A stat name split into a Prometheus name and labels (tag extraction). */

@@ -6,20 +6,20 @@
 // and connections that run through it.
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { LogLevel, type AbiVersion } from "./abi/constants.js";
-import type { HostServices } from "./services.js";
-import { HttpStream, type HttpStreamOptions, type HttpStreamSink } from "./state/http_stream.js";
-import { isStreamInfo, newStreamInfo, type StreamInfo, type StreamInfoInit } from "./state/stream_info.js";
-import { TcpConnection, type TcpConnectionSink } from "./state/tcp_connection.js";
-import type { CodeMap, SourcePositionResolver } from "./vm/backtrace.js";
-import { BaseVm, vmKey, type VmThread } from "./vm/base_vm.js";
-import type { RootContextState } from "./vm/contexts.js";
-import { PluginLoadError, VmFailedError, type VmFailure } from "./vm/errors.js";
-import { DEFAULT_MEMORY_LIMIT_BYTES, type PluginVm } from "./vm/plugin_vm.js";
-import type { FailurePolicy, PluginRuntime, ResolvedPluginConfig } from "./vm/runtime.js";
-import { SourceMapError, WasmSourceMap } from "./vm/source_map.js";
-import { compileModule } from "./vm/validate.js";
-import type { ModuleInfo } from "./wasm/binary.js";
+import { LogLevel, type AbiVersion } from "../abi/constants.js";
+import { HttpStream, type HttpStreamOptions, type HttpStreamSink } from "../streams/http_stream.js";
+import { isStreamInfo, newStreamInfo, type StreamInfo, type StreamInfoInit } from "../values/stream_info.js";
+import { TcpConnection, type TcpConnectionSink } from "../streams/tcp_connection.js";
+import type { CodeMap, SourcePositionResolver } from "../vm/backtrace.js";
+import { BaseVm, vmKey, type PluginHost, type VmThread } from "./base_vm.js";
+import type { PluginRuntime, RootContextState } from "../vm/contexts.js";
+import { PluginLoadError, VmFailedError, type VmFailure } from "../vm/errors.js";
+import { onDelete, onDone, onForeignFunction, onQueueReady, onTick } from "../vm/guest.js";
+import { DEFAULT_MEMORY_LIMIT_BYTES, type PluginVm } from "../vm/plugin_vm.js";
+import type { FailurePolicy, ResolvedPluginConfig } from "../vm/runtime.js";
+import { SourceMapError, WasmSourceMap } from "../vm/source_map.js";
+import { compileModule } from "./validate.js";
+import type { ModuleInfo } from "../wasm/binary.js";
 
 /** Which VMs a plugin starts in (PluginOptions.lifecycle). */
 export type PluginLifecycle = "envoy" | "workers";
@@ -128,7 +128,7 @@ export class Plugin implements PluginRuntime {
   private isShutDown = false;
   private nextWorker = 0;
 
-  private constructor(readonly services: HostServices, readonly base: BaseVm, options: PluginOptions) {
+  private constructor(readonly services: PluginHost, readonly base: BaseVm, options: PluginOptions) {
     this.config = {
       name: options.name ?? "",
       rootId: options.rootId ?? "",
@@ -151,7 +151,7 @@ export class Plugin implements PluginRuntime {
    * configuration and code), then starts the plugin in its VMs — so a plugin that refuses its
    * configuration is refused here, as Envoy refuses the config. `wasm` is bytes or a file path.
    */
-  static async load(services: HostServices, wasm: Uint8Array | string, options: PluginOptions = {}): Promise<Plugin> {
+  static async load(services: PluginHost, wasm: Uint8Array | string, options: PluginOptions = {}): Promise<Plugin> {
     let bytes: Uint8Array;
     try {
       bytes = typeof wasm === "string" ? await readFile(wasm) : wasm;
@@ -356,15 +356,34 @@ export class Plugin implements PluginRuntime {
   }
 
   deliverTick(vm: PluginVm, root: RootContextState): void {
-    this.deliver(vm, root, "proxy_on_tick", root.id);
+    this.deliver(vm, root, onTick);
   }
 
   deliverQueueReady(vm: PluginVm, root: RootContextState, queueId: number): void {
-    this.deliver(vm, root, "proxy_on_queue_ready", root.id, queueId);
+    this.deliver(vm, root, (r) => onQueueReady(r, queueId));
+  }
+
+  /**
+   * Delivers proxy_on_foreign_function(functionId) to the plugin's root in its first healthy
+   * worker VM, with `args` readable as buffer FOREIGN_FUNCTION_ARGUMENTS — as an embedder's own
+   * foreign-function bridge would. ABI 0.1.0 has no such callback: Envoy never calls it there.
+   */
+  deliverForeignFunction(functionId: number, args: Buffer): void {
+    for (const w of this.workers) {
+      const { vm, root } = w;
+      if (!vm || !root || vm.failure || vm.abiVersion === "0.1.0") continue;
+      root.foreignCallArgs = args;
+      try {
+        this.deliver(vm, root, (r) => onForeignFunction(r, functionId, args.length));
+      } finally {
+        root.foreignCallArgs = undefined;
+      }
+      return;
+    }
   }
 
   deleteRoot(vm: PluginVm, root: RootContextState): void {
-    this.deliver(vm, root, "proxy_on_delete", root.id);
+    this.deliver(vm, root, onDelete);
     this.stopRoot(vm, root);
     vm.contexts.delete(root.id);
     if (vm.roots.get(this.key) === root) vm.roots.delete(this.key);
@@ -372,16 +391,16 @@ export class Plugin implements PluginRuntime {
 
   // Stops what a root started: its timer and its callouts (Envoy cancels a destroyed root's calls).
   private stopRoot(vm: PluginVm, root: RootContextState): void {
-    if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(vm, root, 0);
+    if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(root, 0);
     for (const c of root.callouts.values()) c.cancel();
     root.callouts.clear();
   }
 
   // A root-level callback: a trap fails the VM (already logged); nothing to throw to.
-  private deliver(vm: PluginVm, root: RootContextState, name: string, a: number, b?: number): void {
+  private deliver(vm: PluginVm, root: RootContextState, callback: (root: RootContextState) => void): void {
     if (vm.failure || !vm.contexts.has(root.id)) return;
     try {
-      vm.call(name, root, a, b);
+      callback(root);
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
     }
@@ -410,10 +429,9 @@ export class Plugin implements PluginRuntime {
     for (const slot of [...(this.main ? [this.main] : []), ...this.workers]) {
       const { vm, root } = slot;
       if (!vm || !root || vm.failure || !vm.contexts.has(root.id)) continue;
-      if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(vm, root, 0);
+      if (root.tickPeriodMs > 0) this.services.timers.setTickPeriod(root, 0);
       try {
-        const done = vm.call("proxy_on_done", root, root.id, 0, 0, 0, 0, 1);
-        if (done !== 0) this.deleteRoot(vm, root);
+        if (onDone(root)) this.deleteRoot(vm, root);
         else root.pendingDone = true;
       } catch (err) {
         if (!(err instanceof VmFailedError)) throw err;
@@ -424,7 +442,7 @@ export class Plugin implements PluginRuntime {
 }
 
 // The plugin's callback time limit: its own, else the host's; none while a debugger may pause it.
-function callbackTimeLimit(services: HostServices, options: PluginOptions): number {
+function callbackTimeLimit(services: PluginHost, options: PluginOptions): number {
   const ms = options.callbackTimeLimitMs ?? services.callbackTimeLimitMs ?? 0;
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
     throw new PluginLoadError(`callbackTimeLimitMs must be a number of milliseconds, 0 or more (0: no limit), not ${String(ms)}`);
@@ -437,7 +455,7 @@ function callbackTimeLimit(services: HostServices, options: PluginOptions): numb
  * the module, and only beside it: WasmSourceMap.loadBeside), else `<wasm>.map`. An unreadable or
  * refused map is reported once and ignored.
  */
-function findSourceMap(services: HostServices, wasm: Uint8Array | string, info: ModuleInfo): SourcePositionResolver | undefined {
+function findSourceMap(services: PluginHost, wasm: Uint8Array | string, info: ModuleInfo): SourcePositionResolver | undefined {
   if (typeof wasm !== "string") return undefined;
   const url = info.sourceMappingURL;
   const candidates = url && !/^[a-z]+:/i.test(url) ? [url, `${basename(wasm)}.map`] : [`${basename(wasm)}.map`];

@@ -4,6 +4,7 @@
 // filter of an Envoy stream shares its StreamInfo (so metadata-exchange writes filter state the
 // stats filter reads).
 import type { MetadataInit, LocalityInfo } from "./envoy_messages.js";
+import type { HeaderMap } from "./header_map.js";
 import type { JsonObject } from "./protobuf.js";
 import type { PropertyLiteral } from "./property_values.js";
 
@@ -197,4 +198,13 @@ export function responseFlagBits(flags: string): number {
   let bits = 0;
   for (const f of flags.split(",")) bits |= RESPONSE_FLAG_BITS[f.trim()] ?? 0;
   return bits;
+}
+
+/** What a stream context offers to property lookups. Root contexts have none. */
+export interface PropertyScope {
+  info: StreamInfo;
+  /** Request headers while the plugin may see them (undefined once continued, as in Envoy). */
+  requestHeaders: HeaderMap | undefined;
+  responseHeaders: HeaderMap | undefined;
+  responseTrailers: HeaderMap | undefined;
 }

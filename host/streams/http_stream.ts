@@ -5,7 +5,8 @@
 // applies the failure policy to the stream, and ends the stream with on_log, on_done, on_delete.
 // Local replies are built by local_reply.ts.
 //
-// What the plugin sees follows Envoy (abi-and-host.md §3.3, §7, §8.2, §8.3):
+// What the plugin sees follows Envoy (docs/envoy/http-stream.md, "The Wasm HTTP context" and
+// "Failures (the stream side)"; docs/abi.md, "Host calls"):
 // - a header map is readable/writable from its arrival until its callback returns Continue or
 //   the plugin calls proxy_continue_stream (which also forgets the request's maps); later reads
 //   are BAD_ARGUMENT (pairs: empty), except in proxy_on_log, which reads the stream's final request
@@ -21,12 +22,15 @@ import {
 } from "../abi/constants.js";
 import type { LocalReply } from "../vm/contexts.js";
 import { VmFailedError } from "../vm/errors.js";
+import {
+  onContextCreate, onDelete, onDone, onLog, onRequestBody, onRequestHeaders, onRequestTrailers, onResponseBody,
+  onResponseHeaders, onResponseTrailers,
+} from "../vm/guest.js";
 import type { PluginVm } from "../vm/plugin_vm.js";
 import type { FailurePolicy } from "../vm/runtime.js";
 import { EMPTY, FilterManager, type Direction, type HttpStreamOptions, type HttpStreamSink } from "./filter_manager.js";
-import { HeaderMap, REQUEST_TRAILERS_INLINE, RESPONSE_TRAILERS_INLINE } from "./header_map.js";
-import type { PropertyScope } from "./properties.js";
-import type { StreamInfo } from "./stream_info.js";
+import { HeaderMap, REQUEST_TRAILERS_INLINE, RESPONSE_TRAILERS_INLINE } from "../values/header_map.js";
+import type { PropertyScope, StreamInfo } from "../values/stream_info.js";
 
 export type { HttpStreamOptions, HttpStreamSink } from "./filter_manager.js";
 
@@ -130,7 +134,7 @@ export class HttpStream extends FilterManager {
       if (this.options.completionOrder === "done-log-delete" && this.created) this.done();
       if (requestComplete) {
         this.logPhase = true;
-        vm.call("proxy_on_log", this, this.id);
+        onLog(this);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -149,7 +153,7 @@ export class HttpStream extends FilterManager {
     try {
       if (vm && !vm.failure && !this.bypass && this.created) {
         this.done();
-        vm.call("proxy_on_delete", this, this.id);
+        onDelete(this);
       }
     } catch (err) {
       if (!(err instanceof VmFailedError)) throw err;
@@ -160,14 +164,14 @@ export class HttpStream extends FilterManager {
   private done(): void {
     if (this.doneCalled) return;
     this.doneCalled = true;
-    this.vm.call("proxy_on_done", this, this.id, 0, 0, 0, 0, 1);
+    onDone(this);
   }
 
   private ensureCreated(): void {
     if (this.created) return;
     this.created = true;
     this.vm.contexts.set(this.id, this);
-    this.vm.call("proxy_on_context_create", this, this.id, this.root.id);
+    onContextCreate(this, this.root.id);
   }
 
   private release(): void {
@@ -190,7 +194,14 @@ export class HttpStream extends FilterManager {
     // Envoy skips a filter whose context never came to be (it saw no request headers).
     if (!d.isRequest && !this.created && this.healthy()) return FilterHeadersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterHeadersStatus.Continue : undefined;
-    const raw = this.invoke(d.isRequest ? "proxy_on_request_headers" : "proxy_on_response_headers", d.headers!.count, endOfStream ? 1 : 0);
+    const count = d.headers!.count;
+    let raw: number | undefined;
+    try {
+      this.ensureCreated();
+      raw = d.isRequest ? onRequestHeaders(this, count, endOfStream) : onResponseHeaders(this, count, endOfStream);
+    } catch (err) {
+      raw = this.callbackFailed(err);
+    }
     if (raw === undefined) return undefined;
     if (d.isRequest) this.lastActions.requestHeaders = raw;
     else this.lastActions.responseHeaders = raw;
@@ -218,9 +229,13 @@ export class HttpStream extends FilterManager {
     if (d.bufferingBody && this.addBuffered(d, chunk)) return undefined;
     d.inBodyCallback = true;
     d.callbackEndOfStream = endOfStream;
+    const size = d.bufferingBody ? d.buffered.length : chunk.length;
     let raw: number | undefined;
     try {
-      raw = this.invoke(d.isRequest ? "proxy_on_request_body" : "proxy_on_response_body", d.bufferingBody ? d.buffered.length : chunk.length, endOfStream ? 1 : 0);
+      this.ensureCreated();
+      raw = d.isRequest ? onRequestBody(this, size, endOfStream) : onResponseBody(this, size, endOfStream);
+    } catch (err) {
+      raw = this.callbackFailed(err);
     } finally {
       d.inBodyCallback = false;
     }
@@ -235,7 +250,14 @@ export class HttpStream extends FilterManager {
     if (!this.created && this.healthy()) return FilterTrailersStatus.Continue;
     if (this.vmUnavailable()) return this.bypass ? FilterTrailersStatus.Continue : undefined;
     d.trailersVisible = true;
-    const raw = this.invoke(d.isRequest ? "proxy_on_request_trailers" : "proxy_on_response_trailers", d.trailers!.count);
+    const count = d.trailers!.count;
+    let raw: number | undefined;
+    try {
+      this.ensureCreated();
+      raw = d.isRequest ? onRequestTrailers(this, count) : onResponseTrailers(this, count);
+    } catch (err) {
+      raw = this.callbackFailed(err);
+    }
     if (raw === undefined) return undefined;
     if (d.isRequest) this.lastActions.requestTrailers = raw;
     else this.lastActions.responseTrailers = raw;
@@ -279,17 +301,12 @@ export class HttpStream extends FilterManager {
     this.sendLocalReply({ statusCode: 503, details: "wasm_fail_stream", body: EMPTY, headers: [], grpcStatus: GrpcStatus.Unavailable }, false);
   }
 
-  // Calls a stream callback; undefined when the VM failed during it, which fails this stream
-  // whatever the failure policy (the policy decides what later events and streams meet).
-  private invoke(name: string, a: number, b?: number): number | undefined {
-    try {
-      this.ensureCreated();
-      return this.vm.call(name, this, this.id, a, b);
-    } catch (err) {
-      if (!(err instanceof VmFailedError)) throw err;
-      this.failStream();
-      return undefined;
-    }
+  // A stream callback threw: a VM that failed during it fails this stream whatever the failure
+  // policy (the policy decides what later events and streams meet); no result (undefined).
+  private callbackFailed(err: unknown): undefined {
+    if (!(err instanceof VmFailedError)) throw err;
+    this.failStream();
+    return undefined;
   }
 
   // True (and the stop flag cleared) when proxy_send_local_response ran during the callback.
