@@ -2,7 +2,7 @@
 // push` share: a plugin argument (a .wasm file or a project built first), the per-plugin settings
 // (--config/@file, --root-id, --vm-id, …), the failure policy, the node, properties, clusters and
 // the upstream; their flags, and how they become the dev proxy's options. One module, so every
-// command reads them alike (docs/architecture-cli.md).
+// command reads them alike (docs/architecture.md, "CLI").
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";

@@ -55,7 +55,7 @@ describe("layers", () => {
     expect(crossing("host", ["cli"])).toEqual([]);
   });
 
-  it("no cli/ command imports another; only cli/program.ts imports commands (docs/architecture-cli.md)", () => {
+  it("no cli/ command imports another; only cli/program.ts imports commands (docs/architecture.md, CLI)", () => {
     const offenders = edges
       .filter((e) => e.to.startsWith("cli/commands/") && e.from !== "cli/program.ts")
       .map((e) => `${e.from} → ${e.to}`);
@@ -67,7 +67,7 @@ describe("layers", () => {
     const found = circles(edges);
     const report = found.map((c) => describeCircle(c, edges)).join("\n");
     // A VM holds its contexts and every context knows its VM (type-only, one folder; Envoy's
-    // WasmBase and ContextBase are the same pair): docs/architecture-host.md.
+    // WasmBase and ContextBase are the same pair): docs/architecture.md, "Host".
     const known = ["host/vm/contexts.ts · host/vm/plugin_vm.ts"];
     expect(found.map((c) => c.join(" · ")), `import circles between files:\n${report}\n`).toEqual(known);
   });
