@@ -43,6 +43,8 @@ export interface PluginArgs {
   reloadBackoff?: number;
   /** `--stream-idle-timeout <ms>`: Envoy's stream_idle_timeout (0: none). */
   streamIdleTimeout?: number;
+  /** `--access-log`: an access log line per request on stdout, in Envoy's default format. */
+  accessLog?: boolean;
   /** Build project directories with the debug target. */
   debug?: boolean;
   /** VMs per plugin (`pwasm run --concurrency`; default 1). */
@@ -85,6 +87,7 @@ const SHARED_FLAGS = {
   property: () => repeatable("--property <path=value>", "pin a property, e.g. request.id=abc (numbers are int64)"),
   nodeMetadata: () => new Option("--node-metadata <json|@file>", "the node's metadata Struct as a JSON object (node.metadata.*, e.g. Istio's NAME, LABELS)").argParser(textOrFile),
   listenerDirection: () => new Option("--listener-direction <direction>", "listener_direction the plugins see").choices(["inbound", "outbound"]),
+  accessLog: () => new Option("--access-log", "print an access log line per request on stdout, in Envoy's default format (Envoy's stdout access logger)"),
   debug: () => new Option("--debug", "build project directories with the debug target"),
 } satisfies Record<string, () => Option>;
 

@@ -37,7 +37,7 @@ export function registerEnvoyConfig(program: Command): void {
     .argument("<plugins...>", ".wasm files or project directories (built first), in filter order");
   addPluginOptions(cmd, [
     "listen", "admin", "upstream", "directResponse", "config", "rootId", "name", "vmId", "vmConfig", "failurePolicy", "failOpen",
-    "env", "reloadBackoff", "cluster", "property", "nodeMetadata", "listenerDirection", "debug", "streamIdleTimeout",
+    "env", "reloadBackoff", "cluster", "property", "nodeMetadata", "listenerDirection", "debug", "streamIdleTimeout", "accessLog",
   ]);
   cmd
     .addOption(repeatable("--type <http|network>", "filter type: http (envoy.filters.http.wasm) or network (envoy.filters.network.wasm); per plugin"))

@@ -33,7 +33,7 @@ export function registerRun(program: Command): void {
     .argument("<plugins...>", ".wasm files or project directories (built first), in filter order");
   addPluginOptions(cmd, ["listen", "admin", "upstream", "directResponse", "config", "rootId", "name", "vmId", "vmConfig"])
     .addOption(repeatable("--type <http|network>", "filter type (per plugin): http, or network — a TCP filter: the listener then proxies TCP to --upstream (tcp://host:port), as Envoy's tcp_proxy (default: http)"));
-  addPluginOptions(cmd, ["failurePolicy", "failOpen", "env", "reloadBackoff", "streamIdleTimeout", "cluster", "property", "nodeMetadata"])
+  addPluginOptions(cmd, ["failurePolicy", "failOpen", "env", "reloadBackoff", "streamIdleTimeout", "accessLog", "cluster", "property", "nodeMetadata"])
     .option("--node-id <id>", "the node's id (node.id; Istio sidecars: sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local)")
     .option("--node-cluster <name>", "the node's cluster (node.cluster)");
   addPluginOptions(cmd, ["listenerDirection"])
@@ -129,7 +129,12 @@ async function startFromOptions(args: string[], o: RunOptions): Promise<{ proxy:
   }
   let proxy: DevProxy;
   try {
-    proxy = await startDevProxy({ ...options, onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`) });
+    proxy = await startDevProxy({
+      ...options,
+      onLog: (e) => process.stderr.write(`${formatEnvoyLog(e)}\n`),
+      // Envoy's stdout access logger writes to stdout too (pwasm's own lines go to stderr).
+      ...(o.accessLog ? { onAccessLog: (line: string) => process.stdout.write(`${line}\n`) } : {}),
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
     if (e.code === "EADDRINUSE") throw new UserError(`address in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, "")} (choose another with --listen / --admin)`);

@@ -42,6 +42,8 @@ export interface EnvoyBootstrapOptions extends DevProxyOptions {
   plugins: EnvoyPlugin[];
   /** Where Envoy reads plugin `i`'s .wasm (e.g. a path inside a container). Default: its absolute local path. */
   wasmPath?: (plugin: EnvoyPlugin, index: number) => string;
+  /** An access log line per request on Envoy's stdout, in its default format (the stdout access logger). */
+  accessLog?: boolean;
   /** Wasm runtime; default envoy.wasm.runtime.v8 (the one in Envoy's release images). */
   runtime?: string;
   /** The node; `node.*` and `node.metadata.*` properties are folded in. */
@@ -83,6 +85,7 @@ const ROUTE_CONFIG_NAME = "local_route";
 
 const TYPE = {
   hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  stdoutAccessLog: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
   httpWasm: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
   networkWasm: "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
   router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
@@ -270,6 +273,7 @@ export function envoyBootstrap(o: EnvoyBootstrapOptions): EnvoyBootstrap {
         codec_type: "AUTO",
         // The dev proxy's idle timeout (Envoy's default unless set), written out so both agree.
         stream_idle_timeout: duration(o.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+        ...(o.accessLog ? { access_log: [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": TYPE.stdoutAccessLog } }] } : {}),
         route_config: {
           name: ROUTE_CONFIG_NAME,
           virtual_hosts: [{ name: "local", domains: ["*"], routes: [route] }],

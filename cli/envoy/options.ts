@@ -24,5 +24,6 @@ export async function envoyOptionsFromArgs(args: string[], o: PluginArgs & Envoy
     plugins: base.plugins.map((p) => ({ ...p, type: p.type ?? "http" })),
     node: { id, cluster, metadata: metadata as JsonMap | undefined },
     runtime: o.runtime,
+    accessLog: o.accessLog,
   };
 }

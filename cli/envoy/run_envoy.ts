@@ -15,6 +15,8 @@ import { describeEnvoyTarget, chooseEnvoy } from "./launch.js";
 import { envoyOptionsFromArgs } from "./options.js";
 
 const say = (m: string) => process.stderr.write(`pwasm: ${m}\n`);
+// An access log line in Envoy's default format starts with its start time: [2026-12-02T14:29:51.309Z] "GET …
+const ACCESS_LOG_LINE = /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] "/;
 
 /** Envoy's swap for the watcher: the agent rewrites the plugin's ECDS resource and waits for Envoy to apply it. */
 export function envoySwap(agent: EnvoyAgent, plugins: EnvoyPlugin[]): PluginSwap {
@@ -53,7 +55,8 @@ export async function runInEnvoy(args: string[], o: RunInEnvoyOptions, configFil
   try {
     agent = await EnvoyAgent.start({
       target, proxy, logLevel: o.logLevel, concurrency: o.concurrency,
-      onLog: (line) => process.stderr.write(`${line}\n`),
+      // Envoy's stdout access logger (--access-log) to stdout, as the dev proxy writes it; its log to stderr.
+      onLog: (line) => (o.accessLog && ACCESS_LOG_LINE.test(line) ? process.stdout : process.stderr).write(`${line}\n`),
       onProgress: say,
       signal: interrupt.signal,
       events: {

@@ -18,6 +18,7 @@ import { HttpCalloutTransport } from "./http_callouts.js";
 import { RequestInspector } from "../inspect/routes.js";
 
 import type { DevProxy, DevProxyOptions } from "./dev_proxy_options.js";
+import { formatAccessLog } from "./access_log.js";
 
 export type { DevProxy, DevProxyOptions, DevProxyPlugin } from "./dev_proxy_options.js";
 
@@ -58,6 +59,7 @@ export async function startDevProxy(options: DevProxyOptions): Promise<DevProxy>
       finished = true;
       chain.complete();
       live.end(chainPlugins);
+      if (options.onAccessLog) options.onAccessLog(formatAccessLog(chain));
     };
     res.on("close", finish);
   });

@@ -56,6 +56,11 @@ export interface DevProxyOptions {
    * (default 5 s): a stream a plugin never resumes must not keep the proxy from stopping.
    */
   drainTimeoutMs?: number;
+  /**
+   * Sink of access log lines, one per finished HTTP stream in Envoy's default format
+   * (host/proxy/access_log.ts); none by default.
+   */
+  onAccessLog?: (line: string) => void;
   /** Log level and sink of plugin logs. */
   logLevel?: HostOptions["logLevel"];
   onLog?: HostOptions["onLog"];

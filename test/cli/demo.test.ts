@@ -13,4 +13,5 @@ it("pwasm demo sends every request through its plugins as expected", async () =>
   expect(text).toMatch(/server \/stats\/prometheus: istio_requests_total\{reporter="destination",source_workload="productpage-v1",.*destination_workload="reviews-v1",.*\} 3/);
   expect(failed).toBe(0);
   expect(lines.at(-1)).toBe("demo: every request went through its plugins as expected");
-});
+  // It builds four plugins from source first, as `npm run demo` does: a minute on a busy 2-core machine.
+}, 240_000);

@@ -89,6 +89,48 @@ describe("pwasm run --envoy with a local Envoy binary", () => {
   });
 });
 
+// `pwasm run --access-log` and its stdout: the dev proxy, or (args with --envoy) Envoy's stdout access logger.
+async function accessLogLines(args: string[]): Promise<string[]> {
+  const child = spawn(process.execPath, [CLI, "run", ...args, wasm, "--root-id", "e2e_checks", "--config", "envoy", "--access-log",
+    "--upstream", "http://127.0.0.1:1", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("close", r));
+  try {
+    await expect.poll(() => err, { timeout: 60_000 }).toMatch(/(Envoy ready|listening) on http:\/\/127\.0\.0\.1:\d+/);
+    const url = /(?:Envoy ready|listening) on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)![1]!;
+    // A dead upstream: the 503 that used to leave no line on the console.
+    expect((await httpRequest(`${url}/orders?id=7`, { headers: { "user-agent": "pwasm-test/1", "x-forwarded-for": "10.0.0.9" } })).status).toBe(503);
+    expect((await httpRequest(`${url}/`, { method: "POST", body: "12345" })).status).toBe(503);
+    await expect.poll(() => out.split("\n").filter(Boolean).length, { timeout: 10_000 }).toBe(2);
+  } finally {
+    child.kill("SIGINT");
+  }
+  expect(await exited).toBe(0);
+  return out.split("\n").filter(Boolean);
+}
+
+// What differs between two runs of the same requests: the time, the request id, the duration and the listener's port.
+const normalizeAccessLog = (line: string) => line
+  .replace(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\]/, "[TIME]")
+  .replace(/" (\d{3}) (\S+) (\d+) (\d+) \d+ /, '" $1 $2 $3 $4 DURATION ')
+  .replace(/"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"/, '"REQUEST-ID"')
+  .replace(/"127\.0\.0\.1:\d+" "127\.0\.0\.1:1"$/, '"127.0.0.1:PORT" "127.0.0.1:1"');
+
+describe("pwasm run --access-log", () => {
+  it.skipIf(!local.envoy)(`writes Envoy's access log line per request on stdout, as Envoy does${local.skip ? ` — skipped: ${local.skip}` : ""}`, async () => {
+    const dev = await accessLogLines([]);
+    const envoy = await accessLogLines(["--envoy", "--envoy-bin", local.envoy!.path]);
+    expect(dev.map(normalizeAccessLog)).toEqual([
+      '[TIME] "GET /orders?id=7 HTTP/1.1" 503 UF 0 98 DURATION - "10.0.0.9" "pwasm-test/1" "REQUEST-ID" "127.0.0.1:PORT" "127.0.0.1:1"',
+      '[TIME] "POST / HTTP/1.1" 503 UF 5 98 DURATION - "-" "-" "REQUEST-ID" "127.0.0.1:PORT" "127.0.0.1:1"',
+    ]);
+    expect(envoy.map(normalizeAccessLog)).toEqual(dev.map(normalizeAccessLog));
+  }, 120_000);
+});
+
 describe("pwasm run --envoy in a container (podman, a locally built image)", () => {
   it.skipIf(!container.engine)(`serves through the plugin and removes the container on Ctrl-C${container.skip ? ` — skipped: ${container.skip}` : ""}`, async () => {
     const { engine, image } = container as { engine: NonNullable<typeof container.engine>; image: string };
