@@ -15,6 +15,7 @@ import { get, seriesOf, startRelay, type Relay } from "./helpers/relay.js";
 
 const mx = built("plugins/metadata-exchange");
 const stats = built("plugins/stats");
+const istio = built("plugins/istio");
 let probe = "";
 const PRODUCTPAGE_ID = "sidecar~10.244.0.12~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local";
 const REVIEWS_ID = "sidecar~10.244.0.20~reviews-v1-545db77b95-qd2hq.default~default.svc.cluster.local";
@@ -86,11 +87,14 @@ describe("two hops through two dev proxies", () => {
     expect(r.headers["x-probe-downstream-peer"]).toBe("none");
   });
 
-  it("stats on both sides: reporter=source and reporter=destination agree on every workload label", async () => {
-    const { client, server } = await mesh(
-      [{ wasm: mx }, { wasm: stats, rootId: "stats_outbound" }],
-      [{ wasm: mx }, { wasm: stats, rootId: "stats_inbound" }],
-    );
+  // The two plugins as two modules, and plugins/istio's one module serving both filters from one VM
+  // (the same vm_id; the root id picks metadata-exchange or stats).
+  const chains: Array<[string, (side: "stats_outbound" | "stats_inbound") => DevProxyPlugin[]]> = [
+    ["two modules", (side) => [{ wasm: mx }, { wasm: stats, rootId: side }]],
+    ["plugins/istio, one VM", (side) => [{ wasm: istio, rootId: "metadata_exchange", vmId: "istio" }, { wasm: istio, rootId: side, vmId: "istio" }]],
+  ];
+  it.each(chains)("stats on both sides (%s): reporter=source and reporter=destination agree on every workload label", async (_, chain) => {
+    const { client, server } = await mesh(chain("stats_outbound"), chain("stats_inbound"));
     const n = 5;
     for (let i = 0; i < n; i++) expect((await get(client.url, `/reviews/${i}`, { host: "reviews:9080" })).status).toBe(200);
 
