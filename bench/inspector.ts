@@ -7,9 +7,9 @@
 //   - recording: the inspector on with a page's live feed open (what watching costs).
 // Each round runs every variant once, in an order that rotates per round, each in a fresh proxy
 // process; the ratios are per round, reported as median and spread. Results go to
-// bench/results/inspector.json and .md.
+// bench/results/inspector.json and .md with --write.
 //
-//   npm run build && node dist/bench/inspector.js [--rounds 7] [--seconds 5] [--baseline <dist dir>]
+//   npm run build && node dist/bench/inspector.js [--rounds 7] [--seconds 5] [--baseline <dist dir>] [--write]
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -158,11 +158,16 @@ async function main(): Promise<void> {
     `Target: inspector on with no page open ≥ 0.97× the baseline: ${result.target.met ? "met" : "NOT met"} (${f(idle.ratio)}×).`,
     "",
   ].join("\n");
+  process.stdout.write(md);
+  // The work tree stays clean unless asked.
+  if (!process.argv.includes("--write")) {
+    process.stderr.write("not written (add --write to update bench/results/inspector.json and .md)\n");
+    return;
+  }
   const dir = join(ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "inspector.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(dir, "inspector.md"), md);
-  process.stdout.write(md);
 }
 
 if (process.argv[2] === "--serve") await serve(process.argv[3]!, process.argv[4]!);
