@@ -22,7 +22,7 @@ import { skipWithout } from "../helpers/tools.js";
 const skip = skipWithout(["clang", "go"], "test/fuzz/module_fuzz.test.ts");
 
 /** Cases per run (FUZZ_MODULES overrides, for longer local runs). */
-const MODULES = Number(process.env.FUZZ_MODULES ?? 16_000);
+const MODULES = Number(process.env.FUZZ_MODULES ?? 10_000);
 const WATCHDOG_MS = 5_000;
 /** The host's own runaway-callback limit (the test host's default), under the watchdog so a loop in a callback meets it first. */
 const CALLBACK_TIME_LIMIT_MS = 2_000;
