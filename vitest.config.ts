@@ -8,8 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    // vitest's default is one file at a time per core but one; on a two-core machine that runs the
-    // suite serially while many files mostly wait on Envoy, registries or npm. Two at least.
+    // vitest's default is one file at a time per core but one: on a two-core machine, one file at a
+    // time, leaving a core idle whenever that file waits on its subprocesses (Envoy, npm, go, clang).
     maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -16,7 +16,7 @@ export function formatAccessLog(chain: FilterChain): string {
   const path = req?.get("x-envoy-original-path") ?? req?.get(":path");
   const upstream = info.upstream ? `${info.upstream.ip}:${info.upstream.port}` : undefined;
   return `[${new Date(info.startTime).toISOString()}] "${orDash(req?.get(":method"))} ${orDash(path)} ${info.protocol}" ` +
-    `${info.responseCode || 0} ${orDash(info.responseFlags)} ${info.requestBodyBytes} ${info.responseBodyBytes} ${Math.max(0, Math.round(end - info.startTime))} ` +
+    `${info.responseCode} ${orDash(info.responseFlags)} ${info.requestBodyBytes} ${info.responseBodyBytes} ${Math.max(0, Math.round(end - info.startTime))} ` +
     `${orDash(res?.get("x-envoy-upstream-service-time"))} "${orDash(req?.get("x-forwarded-for"))}" "${orDash(req?.get("user-agent"))}" ` +
     `"${orDash(req?.get("x-request-id"))}" "${orDash(req?.get(":authority"))}" "${orDash(upstream)}"`;
 }
