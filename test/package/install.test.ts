@@ -85,7 +85,9 @@ beforeAll(async () => {
     NO_COLOR: "1",
     FORCE_COLOR: "0",
   };
-  const pack = await sh("tarball", "npm pack", "npm", ["pack", "--pack-destination", work], ROOT);
+  // --ignore-scripts: the global setup has built dist/; prepack would rebuild it in place while
+  // other test files run the CLI from it (a half-written module fails their imports).
+  const pack = await sh("tarball", "npm pack", "npm", ["pack", "--ignore-scripts", "--pack-destination", work], ROOT);
   ok(pack);
   tarball = join(work, `pwasm-${PACKAGE_VERSION}.tgz`);
   expect(existsSync(tarball)).toBe(true);
