@@ -185,12 +185,19 @@ const GO_ENV = {
 
 const GOCHECK_DIR = join(ROOT, "test", "oci", "gocheck");
 
+/**
+ * The checker's build flags, the same as .ci/run's (so its build is a cache hit here): no
+ * optimization or inlining and no symbol tables. The checker does little computing per run, and
+ * these make its cold build a third shorter (155 → 109 s on a 2-core machine).
+ */
+const GO_BUILD_FLAGS = ["-gcflags=all=-N -l", "-ldflags=-s -w"];
+
 // Builds one main package of the checker's module into .cache/gocheck/<name>. flock: test files
 // build in parallel; one builds, the others then find it in Go's build cache.
 async function goBuild(pkg: string, name: string, timeoutMs: number): Promise<string> {
   const out = join(ROOT, ".cache", "gocheck", name);
   mkdirSync(join(ROOT, ".cache", "gocheck"), { recursive: true });
-  await execFileP("flock", [join(ROOT, ".cache", "gocheck.lock"), "go", "build", "-o", out, pkg], {
+  await execFileP("flock", [join(ROOT, ".cache", "gocheck.lock"), "go", "build", ...GO_BUILD_FLAGS, "-o", out, pkg], {
     cwd: GOCHECK_DIR,
     env: { ...process.env, ...GO_ENV },
     timeout: timeoutMs,
