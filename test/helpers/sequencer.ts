@@ -5,20 +5,27 @@
 import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
-/** The suite's longest files, longest first (a clean-clone run on a 2-core machine). */
+/** The suite's longest files, longest first (a clean-clone `.ci/run` on a 2-core machine). */
 export const LONGEST = [
   "test/package/install.test.ts",
-  "test/oci/layouts.test.ts",
-  "test/bench/pwasm_bench_envoy.test.ts",
   "test/differential/failures.test.ts",
-  "test/oci/hostile/bounds.test.ts",
+  "test/bench/pwasm_bench_envoy.test.ts",
+  "test/oci/layouts.test.ts",
   "test/oci/push_pull.test.ts",
-  "test/scaffold/test_envoy.test.ts",
+  "test/oci/hostile/bounds.test.ts",
   "test/differential/http.test.ts",
-  "test/sdk/memory.test.ts",
-  "test/fuzz/module_fuzz.test.ts",
+  "test/scaffold/test_envoy.test.ts",
   "test/proxy/flow_control.test.ts",
   "test/differential/istio.test.ts",
+  "test/oci/istio_deploy.test.ts",
+  "test/plugins/metadata_exchange.test.ts",
+  "test/differential/lifecycle.test.ts",
+  "test/sdk/memory.test.ts",
+  "test/fuzz/module_fuzz.test.ts",
+  "test/envoy/run_envoy.test.ts",
+  "test/oci/manifest.test.ts",
+  "test/scaffold/project_test.test.ts",
+  "test/compile/outputs.test.ts",
   "test/scaffold/init.test.ts",
 ];
 
