@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapYaml, envoyBootstrap, type EnvoyBootstrapOptions, type JsonMap } from "../../cli/envoy/bootstrap.js";
 import { built } from "../helpers/paths.js";
 import { EnvoyApi, type ConfigIssue } from "./api/validator.js";
-import { skipWithout } from "../helpers/tools.js";
+import { GO_BUILD_FLAGS, skipWithout } from "../helpers/tools.js";
 
 const api = EnvoyApi.load();
 const BOOTSTRAP = "envoy.config.bootstrap.v3.Bootstrap";
@@ -50,9 +50,6 @@ describe("the Envoy API descriptors", () => {
 
 // The descriptors can be regenerated offline when Go and the module are at hand.
 const GEN_DIR = join(import.meta.dirname, "api", "gen");
-// No optimization or symbol tables, as .ci/run builds these packages ahead (a cache hit here): the
-// programs do little computing, and a cold build is shorter.
-const GO_BUILD_FLAGS = ["-gcflags=all=-N -l", "-ldflags=-s -w"];
 const goModule = (() => {
   try {
     const cache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();

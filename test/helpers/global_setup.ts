@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { isStale } from "../../cli/build/stale.js";
 
@@ -18,12 +18,8 @@ export function projectDirs(): string[] {
   );
 }
 
-interface Built {
-  outFile?: string;
-  bytes?: number;
-  compilerVersion?: string;
-  error?: string;
-}
+/** A build thread's answer: the build's line, or why it failed. */
+type Built = { line: string; error?: undefined } | { error: string };
 
 /**
  * Compiles `jobs` on `threads` build threads (test/helpers/build_worker.mjs), each taking the next
@@ -43,7 +39,7 @@ async function buildAll(jobs: Array<{ dir: string; target: string }>, threads: n
         worker.removeAllListeners("error");
         if (r.error !== undefined) throw new Error(`build failed: ${r.error}`);
         // Every build says what it produced, as `pwasm build` does.
-        process.stdout.write(`built ${relative(ROOT, r.outFile!)}  ${r.bytes!.toLocaleString("en-US")} bytes  (${job.target}, AssemblyScript ${r.compilerVersion})\n`);
+        process.stdout.write(`${r.line}\n`);
       }
     } finally {
       await worker.terminate();

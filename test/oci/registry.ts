@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../helpers/paths.js";
+import { GO_BUILD_FLAGS } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
 
@@ -184,13 +185,6 @@ const GO_ENV = {
 };
 
 const GOCHECK_DIR = join(ROOT, "test", "oci", "gocheck");
-
-/**
- * The checker's build flags, the same as .ci/run's (so its build is a cache hit here): no
- * optimization or inlining and no symbol tables. The checker does little computing per run, and
- * these make its cold build a third shorter (155 → 109 s on a 2-core machine).
- */
-const GO_BUILD_FLAGS = ["-gcflags=all=-N -l", "-ldflags=-s -w"];
 
 // Builds one main package of the checker's module into .cache/gocheck/<name>. flock: test files
 // build in parallel; one builds, the others then find it in Go's build cache.
