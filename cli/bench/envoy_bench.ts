@@ -10,6 +10,7 @@
 //   - Resident memory (VmRSS) after a warm-up, at each chosen concurrency (Envoy's --concurrency:
 //     worker threads, each with its own VM per plugin), in a fresh Envoy per variant and concurrency.
 // Used by `pwasm bench --envoy` and the benchmark suite (bench/envoy_suite.ts).
+import { mkdirSync } from "node:fs";
 import type { EnvoyBootstrapOptions, EnvoyPlugin, Json, JsonMap } from "../envoy/bootstrap.js";
 import type { RunningEnvoy } from "../envoy/instance.js";
 import { startLocalEnvoy, type LocalEnvoy } from "../envoy/local_envoy.js";
@@ -62,8 +63,11 @@ export interface EnvoyBenchOptions {
   memoryConcurrencies?: number[];
   /** Fresh Envoys per variant and concurrency for memory (median; default 1). */
   memoryRounds?: number;
-  /** Also count instructions per request under callgrind: requests per count and counts per variant. */
-  instructions?: { requests?: number; rounds?: number };
+  /**
+   * Also count instructions per request under callgrind: requests per count, counts per variant,
+   * and a directory (new or empty) to keep each count's profile in.
+   */
+  instructions?: { requests?: number; rounds?: number; keepProfilesIn?: string };
   /** Request headers every request carries (e.g. a peer's metadata-exchange headers). */
   headers?: Array<[string, string]>;
   /** Progress lines. */
@@ -228,6 +232,12 @@ async function checkVariant(v: EnvoyBenchVariant, envoy: RunningEnvoy, client: L
   if (problem) throw new UserError(`${v.name} does not do the work it is measured for: ${problem}`);
 }
 
+// A kept profile's file name: the variant's position and name, in characters any file system takes.
+function profileLabel(name: string, index: number): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
+  return `${String(index + 1).padStart(2, "0")}-${slug || "variant"}`;
+}
+
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new UserError("interrupted");
 }
@@ -300,7 +310,8 @@ export async function runEnvoyBench(o: EnvoyBenchOptions): Promise<EnvoyBenchRes
   const iRequests = o.instructions?.requests ?? 2_000;
   const iRounds = o.instructions?.rounds ?? 3;
   if (o.instructions) {
-    const launcher = callgrindLauncher(o.envoy);
+    if (o.instructions.keepProfilesIn) mkdirSync(o.instructions.keepProfilesIn, { recursive: true });
+    const launcher = callgrindLauncher(o.envoy, o.instructions.keepProfilesIn);
     try {
       for (let i = 0; i < n; i++) {
         checkAborted(o.signal);
@@ -309,7 +320,7 @@ export async function runEnvoyBench(o: EnvoyBenchOptions): Promise<EnvoyBenchRes
         const envoy = await startVariant(v, o, cpuConcurrency, launcher.envoy);
         const client = await openClient(v, envoy, o, connections).catch(async (err: unknown) => { await envoy.stop(); throw err; });
         try {
-          const counter = launcher.counter(envoy.pid);
+          const counter = launcher.counter(envoy.pid, profileLabel(v.name, i));
           await checkVariant(v, envoy, client);
           // Warm up at native speed (V8 tiers the Wasm code up), then a little under instrumentation.
           await runLoad(v, envoy, client, warmup);

@@ -1,6 +1,7 @@
 // From `pwasm bench --envoy` arguments to an Envoy benchmark run (envoy_bench.ts): the plugins form
 // one chain; no filter is always measured first; each --compare module is measured alone with the
 // first plugin's settings (root id, configuration).
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { EnvoyPlugin, JsonMap } from "../envoy/bootstrap.js";
 import { findLocalEnvoy } from "../envoy/local_envoy.js";
@@ -27,6 +28,8 @@ export interface EnvoyBenchArgs {
   listenerDirection?: "inbound" | "outbound";
   upstream?: string;
   instructions?: boolean;
+  /** Keep callgrind's profiles in this directory (new or empty); needs `instructions`. */
+  callgrindOut?: string;
   envoyBin?: string;
 }
 
@@ -52,12 +55,24 @@ function perPlugin(values: string[] | undefined, count: number, flag: string): A
   return Array.from({ length: count }, (_, i) => values?.[i]);
 }
 
+// --callgrind-out: a directory that is new or empty, so no earlier profile is overwritten or
+// mistaken for one of this run's. Checked before anything starts; created once the run is set.
+function checkProfileDirectory(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new UserError(`--callgrind-out ${dir} is not a directory`);
+  if (readdirSync(dir).length > 0) throw new UserError(`--callgrind-out ${dir} is not empty (give a new or empty directory)`);
+}
+
 /**
  * The run `pwasm bench --envoy <plugins...>` asks for: `wasm` are the chain's modules, `compare` the
  * modules measured alone against it (paths; projects already built).
  */
 export async function envoyBenchFromArgs(wasm: string[], compare: string[], o: EnvoyBenchArgs): Promise<EnvoyBenchOptions> {
   if (wasm.length === 0) throw new UserError("no plugin to measure");
+  if (o.callgrindOut !== undefined) {
+    if (!o.instructions) throw new UserError("--callgrind-out keeps the profiles of --instructions; give both");
+    checkProfileDirectory(o.callgrindOut);
+  }
   const concurrencies = parseConcurrencies(o.concurrency);
   const n = wasm.length;
   const configs = perPlugin(o.config, n, "--config");
@@ -109,6 +124,6 @@ export async function envoyBenchFromArgs(wasm: string[], compare: string[], o: E
     cpuConcurrency: concurrencies[0]!,
     memoryConcurrencies: concurrencies,
     headers: o.header,
-    ...(o.instructions ? { instructions: {} } : {}),
+    ...(o.instructions ? { instructions: o.callgrindOut ? { keepProfilesIn: o.callgrindOut } : {} } : {}),
   };
 }

@@ -37,6 +37,7 @@ export interface BenchOptions {
   rounds: number;
   connections: number;
   instructions?: boolean;
+  callgrindOut?: string;
   name?: string[];
   vmId?: string[];
   nodeMetadata?: string;
@@ -47,7 +48,7 @@ export interface BenchOptions {
 
 // Options that only mean something in Envoy, and the embedded host's own.
 const ENVOY_ONLY: Array<[keyof BenchOptions, string]> = [
-  ["compare", "--compare"], ["instructions", "--instructions"], ["name", "--name"], ["vmId", "--vm-id"], ["nodeMetadata", "--node-metadata"],
+  ["compare", "--compare"], ["instructions", "--instructions"], ["callgrindOut", "--callgrind-out"], ["name", "--name"], ["vmId", "--vm-id"], ["nodeMetadata", "--node-metadata"],
   ["nodeId", "--node-id"], ["listenerDirection", "--listener-direction"], ["upstream", "--upstream"], ["envoyBin", "--envoy-bin"],
 ];
 const EMBEDDED_ONLY: Array<[keyof BenchOptions, string]> = [["body", "--body"], ["responseBody", "--response-body"]];
@@ -77,6 +78,7 @@ export function registerBench(program: Command): void {
     .option("--rounds <n>", "--envoy: rounds of CPU measurement (the filters take turns within each)", positiveInt, 7)
     .option("--connections <n>", "--envoy: keep-alive connections of the load", positiveInt, 8)
     .option("--instructions", "--envoy: also count instructions per request under valgrind's callgrind (slow; repeatable where CPU time is noisy)")
+    .option("--callgrind-out <dir>", "--envoy --instructions: keep each count's callgrind profile in this new or empty directory (for callgrind_annotate)")
     .addOption(repeatable("--name <name>", "--envoy: plugin name (Envoy name; per plugin)"))
     .addOption(repeatable("--vm-id <id>", "--envoy: VM id (Envoy vm_config.vm_id; per plugin)"))
     .option("--node-metadata <json|@file>", "--envoy: the node's metadata Struct as a JSON object (Istio's NAME, LABELS, …)", textOrFile)
@@ -155,6 +157,7 @@ async function benchInEnvoy(args: string[], o: BenchOptions): Promise<number> {
     } else {
       process.stdout.write(`${cpuTable(result)}\n\n${memoryTable(result)}${result.memoryConcurrencies.length ? "\n\n" : ""}${methodNote(result)}\n`);
     }
+    if (o.callgrindOut) process.stderr.write(`pwasm: callgrind profiles in ${o.callgrindOut} (callgrind_annotate <file>)\n`);
   } finally {
     process.removeListener("SIGINT", interrupt);
   }

@@ -2,6 +2,9 @@
 // per request and resident memory per concurrency, as JSON or tables; instructions under callgrind;
 // clear one-line refusals of what does not fit.
 import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runEnvoyBench, noFilterVariant, type EnvoyBenchResult } from "../../cli/bench/envoy_bench.js";
 import { runPwasm } from "../helpers/cli.js";
@@ -60,13 +63,21 @@ describe("pwasm bench --envoy", () => {
     expect(bad.stderr.trimEnd().split("\n").at(-1)).toMatch(/^pwasm: auth-callout: HTTP [45]\d\d from http:\/\/127\.0\.0\.1:\d+\//);
   }, 300_000);
 
-  it.skipIf(!local.envoy || valgrind)(`counts instructions per request under callgrind, repeatably${local.skip ? skipped : valgrind ? ` — skipped: ${valgrind}` : ""}`, async () => {
+  it.skipIf(!local.envoy || valgrind)(`counts instructions per request under callgrind, repeatably, keeping the profiles${local.skip ? skipped : valgrind ? ` — skipped: ${valgrind}` : ""}`, async () => {
+    const keep = join(mkdtempSync(join(tmpdir(), "pwasm-bench-test-")), "profiles");
     const result = await runEnvoyBench({
       envoy: local.envoy!,
       variants: [noFilterVariant(), { name: "add-header", plugins: [{ wasm: built("examples/add-header"), rootId: "add_header" }] }],
       requests: 200, rounds: 1, warmupRequests: 200, connections: 4, memoryConcurrencies: [],
-      instructions: { requests: 200, rounds: 2 },
+      instructions: { requests: 200, rounds: 2, keepProfilesIn: keep },
     });
+    // One callgrind profile per count, named by the variant, whose total is the count.
+    const files = readdirSync(keep).sort();
+    expect(files).toEqual(["01-no-filter.1.callgrind.out", "01-no-filter.2.callgrind.out", "02-add-header.1.callgrind.out", "02-add-header.2.callgrind.out"]);
+    const text = readFileSync(join(keep, files[2]!), "utf8");
+    const total = Number((/^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text))![1]);
+    expect(total / 200).toBeCloseTo(result.variants[1]!.instructionsPerRequest![0]!, 0);
+    rmSync(keep, { recursive: true, force: true });
     const [none, plugin] = result.variants;
     for (const v of [none!, plugin!]) {
       expect(v.instructionsPerRequest).toHaveLength(2);
@@ -100,5 +111,25 @@ describe("pwasm bench refusals", () => {
     const twice = await runPwasm(["bench", "--envoy", a, "--root-id", "x", "--root-id", "y"]);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toBe("pwasm: --root-id was given 2 times for 1 plugin(s)\n");
+  });
+
+  it("keeps callgrind profiles only with --instructions, and only in a new or empty directory", async () => {
+    const a = built("examples/add-header");
+    const dir = mkdtempSync(join(tmpdir(), "pwasm-bench-test-"));
+    const alone = await runPwasm(["bench", "--envoy", a, "--callgrind-out", join(dir, "new")]);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toBe("pwasm: --callgrind-out keeps the profiles of --instructions; give both\n");
+    const used = join(dir, "used");
+    mkdirSync(used);
+    writeFileSync(join(used, "earlier.callgrind.out"), "kept");
+    const full = await runPwasm(["bench", "--envoy", a, "--instructions", "--callgrind-out", used]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toBe(`pwasm: --callgrind-out ${used} is not empty (give a new or empty directory)\n`);
+    expect(readFileSync(join(used, "earlier.callgrind.out"), "utf8")).toBe("kept");
+    const embedded = await runPwasm(["bench", a, "--callgrind-out", join(dir, "new")]);
+    expect(embedded.code).toBe(1);
+    expect(embedded.stderr).toBe("pwasm: --callgrind-out is for --envoy\n");
+    expect(readdirSync(dir).sort()).toEqual(["used"]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

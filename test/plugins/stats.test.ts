@@ -499,7 +499,8 @@ for (const variant of [AS_028_MINIMAL, AS_027_MINIMAL]) {
 
       it("reporter SERVER_GATEWAY: reporter waypoint, source from the downstream peer, destination from the upstream peer", async () => {
         const host = await statsHost("stats_inbound", { NAMESPACE: "istio-system", WORKLOAD_NAME: "waypoint" }, JSON.stringify({ reporter: "SERVER_GATEWAY", disable_host_header_fallback: true }));
-        exchange(host, { ...sample, properties: { "connection.mtls": true }, filterState: { downstream_peer: flatNodeOf(PRODUCTPAGE), upstream_peer: flatNodeOf(REVIEWS) } });
+        // TLS whose certificates carry no URI SAN: the TLS version says the connection is TLS, so mtls is asked.
+        exchange(host, { ...sample, properties: { "connection.mtls": true, "connection.tls_version": "TLSv1.3" }, filterState: { downstream_peer: flatNodeOf(PRODUCTPAGE), upstream_peer: flatNodeOf(REVIEWS) } });
         const [series] = host.prometheus().split("\n").filter((l) => l.startsWith("istio_requests_total{"));
         expect(series).toContain('reporter="waypoint",source_workload="productpage-v1",');
         expect(series).toContain('destination_workload="reviews-v1",destination_workload_namespace="default",');

@@ -15,7 +15,7 @@
 //
 // Configuration (optional): {"max_peer_cache_size": N, "tcp_exchange": true|false}.
 import {
-  Action, BufferType, HeaderMap, HttpContext, RootContext, getBufferBytes, logDebug, logWarn, setBufferBytes,
+  Action, BufferType, HttpContext, RootContext, getBufferBytes, logDebug, logWarn, setBufferBytes,
 } from "pwasm/sdk";
 import { xdsPath } from "../../common/assembly/attributes";
 import { base64Decode, base64EncodeBuffer } from "../../common/assembly/base64";
@@ -28,6 +28,8 @@ import {
   UPSTREAM_PEER, UPSTREAM_PEER_ID,
 } from "../../common/assembly/peer";
 import { PropertyPath } from "../../common/assembly/property";
+import { RawHeader } from "../../common/assembly/raw_header";
+import { sameBytes } from "../../common/assembly/bytes";
 import { TCP_EXCHANGE_HEADER_BYTES, TcpExchangeState, encodeTcpExchange, readTcpExchange } from "../../common/assembly/tcp_exchange";
 
 /** Istio's default peer cache size. */
@@ -38,17 +40,24 @@ const DEFAULT_MAX_PEER_CACHE_SIZE: i32 = 500;
  */
 const MAX_PEER_HEADER_CHARS: i32 = 16384;
 
-/** A decoded peer, kept by node id: the header it came from and the FlatNode stored for it. */
+/** A decoded peer, kept by node id: the header value it came from and the FlatNode stored for it. */
 class CachedPeer {
-  constructor(public header: string, public node: ArrayBuffer) {}
+  constructor(public header: ArrayBuffer, public node: ArrayBuffer) {}
 }
+
+// The exchange headers, names encoded once: values move as bytes on the per-request path (read,
+// compared with the cached peer's, stored as filter state) and are decoded only for a new peer.
+// @ts-ignore: decorator
+@lazy const METADATA_HEADER = new RawHeader(HEADER_PEER_METADATA);
+// @ts-ignore: decorator
+@lazy const METADATA_ID_HEADER = new RawHeader(HEADER_PEER_METADATA_ID);
 
 /** The metadata-exchange root: one per filter configuration (HTTP or network filter). */
 export class MetadataExchangeRoot extends RootContext {
-  /** This node's x-envoy-peer-metadata value ("" when the node has no metadata). */
-  metadataValue: string = "";
-  /** This node's id ("" when unknown). */
-  nodeId: string = "";
+  /** This node's x-envoy-peer-metadata value, UTF-8 (empty when the node has no metadata). */
+  metadataValue: ArrayBuffer = new ArrayBuffer(0);
+  /** This node's id, UTF-8 (empty when unknown). */
+  nodeId: ArrayBuffer = new ArrayBuffer(0);
   /** This node's TCP exchange preamble. */
   tcpPreamble: ArrayBuffer = new ArrayBuffer(0);
   /** Outbound connections open with this node's TCP preamble. */
@@ -69,12 +78,13 @@ export class MetadataExchangeRoot extends RootContext {
     if (size > 0) this.configure(this.getPluginConfigurationString());
     this.listenerDirection = xdsPath(["listener_direction"]);
     const metadata = readLocalNodeMetadata();
-    this.metadataValue = metadata.size > 0 ? base64EncodeBuffer(encodeStruct(metadata)) : "";
+    this.metadataValue = String.UTF8.encode(metadata.size > 0 ? base64EncodeBuffer(encodeStruct(metadata)) : "");
     const id = xdsPath(["node", "id"]).getString();
-    this.nodeId = id !== null ? id : "";
-    this.tcpPreamble = encodeTcpExchange(metadata, this.nodeId);
-    if (this.nodeId.length == 0) logDebug("metadata-exchange: node id unknown; x-envoy-peer-metadata-id will not be sent");
-    if (this.metadataValue.length == 0) logDebug("metadata-exchange: node metadata empty; x-envoy-peer-metadata will not be sent");
+    const nodeId = id !== null ? id : "";
+    this.nodeId = String.UTF8.encode(nodeId);
+    this.tcpPreamble = encodeTcpExchange(metadata, nodeId);
+    if (nodeId.length == 0) logDebug("metadata-exchange: node id unknown; x-envoy-peer-metadata-id will not be sent");
+    if (this.metadataValue.byteLength == 0) logDebug("metadata-exchange: node metadata empty; x-envoy-peer-metadata will not be sent");
     return true;
   }
 
@@ -113,26 +123,28 @@ export class MetadataExchangeRoot extends RootContext {
    * by id (and reused only for the very same header value). Returns false — peer unknown — for
    * anything that is not valid base64 of a Struct within the size limit.
    */
-  storePeer(target: PropertyPath, id: string | null, header: string): bool {
-    const useCache = this.maxPeerCacheSize > 0 && id !== null;
-    if (useCache && this.cache.has(id!)) {
-      const hit = this.cache.get(id!);
-      if (hit.header == header) {
+  storePeer(target: PropertyPath, idBytes: ArrayBuffer | null, header: ArrayBuffer): bool {
+    const useCache = this.maxPeerCacheSize > 0 && idBytes !== null;
+    const id = useCache ? String.UTF8.decode(changetype<ArrayBuffer>(idBytes)) : "";
+    if (useCache && this.cache.has(id)) {
+      const hit = this.cache.get(id);
+      if (sameBytes(hit.header, header)) {
         target.set(hit.node);
         return true;
       }
     }
-    const bytes = base64Decode(header, MAX_PEER_HEADER_CHARS);
+    if (header.byteLength > MAX_PEER_HEADER_CHARS) return false;
+    const bytes = base64Decode(String.UTF8.decode(header), MAX_PEER_HEADER_CHARS);
     if (bytes === null) return false;
     const metadata = decodeStruct(changetype<usize>(bytes), <usize>bytes.byteLength);
     if (metadata === null) return false;
     const node = buildFlatNode(flatNodeInputFromStruct(metadata));
     target.set(node);
-    if (useCache) this.remember(id!, header, node);
+    if (useCache) this.remember(id, header, node);
     return true;
   }
 
-  private remember(id: string, header: string, node: ArrayBuffer): void {
+  private remember(id: string, header: ArrayBuffer, node: ArrayBuffer): void {
     if (this.cache.has(id)) {
       this.cache.set(id, new CachedPeer(header, node));
       return;
@@ -185,20 +197,20 @@ class MetadataExchange extends HttpContext {
     const root = this.mx;
     this.direction = root.streamDirection();
     const headers = this.requestHeaders;
-    const id = take(headers, HEADER_PEER_METADATA_ID);
+    const id = METADATA_ID_HEADER.take(headers);
     if (id !== null) {
-      root.downstreamPeerId.set(String.UTF8.encode(id));
+      root.downstreamPeerId.set(id);
       this.idReceived = true;
     }
-    const metadata = take(headers, HEADER_PEER_METADATA);
+    const metadata = METADATA_HEADER.take(headers);
     if (metadata !== null) {
       this.metadataReceived = true;
       if (!root.storePeer(root.downstreamPeer, id, metadata)) logDebug("metadata-exchange: invalid x-envoy-peer-metadata from downstream; peer unknown");
     }
     // Inbound listeners never forward the exchange headers to the application.
     if (this.direction != TrafficDirection.INBOUND) {
-      if (root.metadataValue.length > 0) headers.set(HEADER_PEER_METADATA, root.metadataValue);
-      if (root.nodeId.length > 0) headers.set(HEADER_PEER_METADATA_ID, root.nodeId);
+      if (root.metadataValue.byteLength > 0) METADATA_HEADER.set(headers, root.metadataValue);
+      if (root.nodeId.byteLength > 0) METADATA_ID_HEADER.set(headers, root.nodeId);
     }
     return Action.Continue;
   }
@@ -206,17 +218,17 @@ class MetadataExchange extends HttpContext {
   onResponseHeaders(numHeaders: u32, endOfStream: bool): Action {
     const root = this.mx;
     const headers = this.responseHeaders;
-    const id = take(headers, HEADER_PEER_METADATA_ID);
-    if (id !== null) root.upstreamPeerId.set(String.UTF8.encode(id));
-    const metadata = take(headers, HEADER_PEER_METADATA);
+    const id = METADATA_ID_HEADER.take(headers);
+    if (id !== null) root.upstreamPeerId.set(id);
+    const metadata = METADATA_HEADER.take(headers);
     if (metadata !== null) {
       if (!root.storePeer(root.upstreamPeer, id, metadata)) logDebug("metadata-exchange: invalid x-envoy-peer-metadata from upstream; peer unknown");
     }
     // Outbound listeners never send them back to the application; inbound ones answer only
     // callers that sent theirs, so clients outside the mesh don't learn about the node.
     if (this.direction != TrafficDirection.OUTBOUND) {
-      if (this.metadataReceived && root.metadataValue.length > 0) headers.set(HEADER_PEER_METADATA, root.metadataValue);
-      if (this.idReceived && root.nodeId.length > 0) headers.set(HEADER_PEER_METADATA_ID, root.nodeId);
+      if (this.metadataReceived && root.metadataValue.byteLength > 0) METADATA_HEADER.set(headers, root.metadataValue);
+      if (this.idReceived && root.nodeId.byteLength > 0) METADATA_ID_HEADER.set(headers, root.nodeId);
     }
     return Action.Continue;
   }
@@ -287,15 +299,4 @@ class MetadataExchange extends HttpContext {
     if (r.id !== null) peerId.set(String.UTF8.encode(r.id!));
     return r.state;
   }
-}
-
-/**
- * Removes header `name` (even when empty, so the application never sees an exchange header) and
- * returns its value; null when it was absent or empty (empty counts as not sent, as in Istio).
- */
-function take(headers: HeaderMap, name: string): string | null {
-  const v = headers.get(name);
-  if (v === null) return null;
-  headers.remove(name);
-  return v.length > 0 ? v : null;
 }

@@ -56,6 +56,8 @@ class XdsPaths {
 // @ts-ignore: decorator
 @lazy const P_MTLS = new PropertyPath(["connection", "mtls"]);
 // @ts-ignore: decorator
+@lazy const P_TLS_VERSION = new PropertyPath(["connection", "tls_version"]);
+// @ts-ignore: decorator
 @lazy const P_RESPONSE_CODE = new PropertyPath(["response", "code"]);
 // @ts-ignore: decorator
 @lazy const P_RESPONSE_FLAGS = new PropertyPath(["response", "flags"]);
@@ -258,11 +260,15 @@ export class StatsRoot extends RootContext {
       unchecked(d[L.DESTINATION_PRINCIPAL] = orEmpty(P_UPSTREAM_SAN_PEER.getString()));
       unchecked(d[L.SOURCE_PRINCIPAL] = orEmpty(P_UPSTREAM_SAN_LOCAL.getString()));
     } else {
-      const mtls = P_MTLS.getBool();
+      const local = P_CONNECTION_SAN_LOCAL.getString();
+      // A plaintext connection answers neither the local SAN nor a TLS version (both NOT_FOUND, which
+      // Envoy answers without handing a value back) and is policy "none" without principals; asking
+      // connection.mtls, which would only say false, costs far more (docs/envoy/host-call-costs.md).
+      const tls = local !== null || P_TLS_VERSION.exists();
+      const mtls = tls ? P_MTLS.getBool() : 0;
       if (mtls >= 0) policy = mtls == 1 ? "mutual_tls" : "none";
-      unchecked(d[L.DESTINATION_PRINCIPAL] = orEmpty(P_CONNECTION_SAN_LOCAL.getString()));
-      // No peer certificate when `connection.mtls` is false (it says whether the peer presented one):
-      // nothing to read, one host call less per plaintext request.
+      unchecked(d[L.DESTINATION_PRINCIPAL] = orEmpty(local));
+      // No peer certificate when `connection.mtls` is false (it says whether the peer presented one).
       unchecked(d[L.SOURCE_PRINCIPAL] = mtls != 0 ? orEmpty(P_CONNECTION_SAN_PEER.getString()) : "");
     }
     unchecked(d[L.CONNECTION_SECURITY_POLICY] = policy);
